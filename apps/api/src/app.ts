@@ -1,0 +1,59 @@
+import Router from '@koa/router';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '@parley/config';
+import type { Clock, Logger } from '@parley/core';
+import Koa from 'koa';
+import { bodyMiddleware } from './http/body';
+import { buildOpenApi } from './http/openapi';
+import { errorMiddleware } from './http/problem';
+import { requestMiddleware } from './http/request';
+import { mount, type RouteDef } from './http/route';
+import type { AppState } from './http/state';
+import { appRoutes } from './routes/apps';
+import { authRoutes } from './routes/auth';
+import { installationRoutes } from './routes/installations';
+import { organizationRoutes } from './routes/organizations';
+import { type ReadinessCheck, systemRoutes } from './routes/system';
+import { userRoutes } from './routes/users';
+import { createServices, type Services } from './services';
+
+export interface AppDeps {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  clock: Clock;
+  readiness: ReadinessCheck[];
+}
+
+export interface ParleyApp {
+  koa: Koa<AppState>;
+  routes: RouteDef[];
+  services: Services;
+}
+
+const VERSION = '0.1.0';
+
+export function createApp(deps: AppDeps): ParleyApp {
+  const services = createServices(deps);
+  let openapi: unknown;
+  const routes: RouteDef[] = [
+    ...systemRoutes({ readiness: deps.readiness, openapi: () => (openapi ??= buildOpenApi(routes, { version: VERSION, serverUrl: deps.config.publicUrl })) }),
+    ...organizationRoutes(services),
+    ...authRoutes(services),
+    ...userRoutes(services),
+    ...appRoutes(services),
+    ...installationRoutes(services),
+  ];
+
+  const koa = new Koa<AppState>({ proxy: false });
+  koa.silent = true;
+  const router = new Router<AppState>();
+  mount(router, routes, { authenticate: (em, token) => services.tokens.authenticate(em, token), idempotency: services.idempotency });
+
+  koa.use(requestMiddleware(deps.orm, deps.logger));
+  koa.use(errorMiddleware());
+  koa.use(bodyMiddleware());
+  koa.use(router.routes());
+  koa.use(router.allowedMethods({ throw: false }));
+  return { koa, routes, services };
+}

@@ -1,0 +1,41 @@
+import { DomainError, ValidationError } from '@parley/core';
+import type Koa from 'koa';
+import getRawBody from 'raw-body';
+import type { AppState } from './state';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads the body once, as bytes, within the 1 MiB limit; keeps the bytes (webhook signatures are
+ * computed over them) and parses JSON. Anything but JSON is refused.
+ */
+export function bodyMiddleware(): Koa.Middleware<AppState> {
+  return async (ctx, next) => {
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
+    const declared = Number(ctx.get('content-length') || 0);
+    if (declared > MAX_BODY_BYTES) throw tooLarge();
+    let raw: Buffer;
+    try {
+      raw = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, length: ctx.get('content-length') || undefined });
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type === 'entity.too.large') throw tooLarge();
+      throw new DomainError(400, 'invalid_body', 'Bad Request', 'The request body could not be read.');
+    }
+    ctx.state.rawBody = raw;
+    if (raw.length === 0) return next();
+    if (!ctx.is('application/json', 'application/*+json')) {
+      throw new DomainError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the body as application/json.');
+    }
+    try {
+      ctx.state.body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new ValidationError([], 'The request body is not valid JSON.', 'invalid_json');
+    }
+    return next();
+  };
+}
+
+function tooLarge(): DomainError {
+  return new DomainError(413, 'payload_too_large', 'Content Too Large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { RouteDef } from './route';
+import { problem } from '../routes/schemas';
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return rest;
+}
+
+const problemResponses: Record<string, { code: string; description: string }> = {
+  '400': { code: 'validation_error', description: 'Malformed JSON, wrong types or unknown fields (`errors` lists each path).' },
+  '401': { code: 'unauthorized', description: 'Missing or invalid token (`unauthorized`), or expired (`token_expired`).' },
+  '403': { code: 'forbidden', description: 'The token lacks the scope or role.' },
+  '404': { code: 'not_found', description: 'No such resource in this organization.' },
+  '413': { code: 'payload_too_large', description: 'Bodies are limited to 1 MiB.' },
+};
+
+/**
+ * The OpenAPI 3.1 document is derived from the very zod schemas that validate requests, so the
+ * two cannot drift apart.
+ */
+export function buildOpenApi(routes: RouteDef[], info: { version: string; serverUrl?: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const path = r.path.replace(/:(\w+)/g, '{$1}');
+    const parameters: unknown[] = [];
+    for (const [where, schema] of [
+      ['path', r.params],
+      ['query', r.query],
+    ] as const) {
+      if (!schema || !(schema instanceof z.ZodObject)) continue;
+      for (const [name, prop] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+        const s = jsonSchema(prop, 'input');
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || !prop.safeParse(undefined).success,
+          schema: s,
+          ...(s.description ? { description: s.description } : {}),
+        });
+      }
+    }
+    if (r.idempotent) {
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', maxLength: 255 },
+        description: 'Same key and body within 24 h replays the first answer; same key, other body: 422 `idempotency_key_reused`.',
+      });
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, spec] of Object.entries(r.responses)) {
+      responses[status] = {
+        description: spec.description,
+        ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } } } : {}),
+      };
+    }
+    const problems = ['400', ...(r.auth !== 'none' ? ['401', '403'] : []), ...(r.params ? ['404'] : []), ...(r.body ? ['413'] : [])];
+    for (const status of problems) {
+      const p = problemResponses[status]!;
+      responses[status] ??= { description: p.description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
+    paths[path] ??= {};
+    paths[path][r.method] = {
+      operationId: r.operationId,
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: [r.tag],
+      ...(r.auth === 'none' ? { security: [] } : { security: [{ bearer: [] }] }),
+      ...(r.permission ? { 'x-required-permission': r.permission } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Parley API',
+      version: info.version,
+      description:
+        'Multi-tenant WhatsApp Business messaging. Errors are application/problem+json (RFC 9457) with a stable `code`. Lists take `limit` (max 200) and `cursor` and answer `{data, nextCursor}`. A resource of another organization is answered as 404.',
+    },
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A user access token, a partner (installation) access token, or the platform operator token.',
+        },
+      },
+      schemas: { Problem: jsonSchema(problem, 'output') },
+    },
+    paths,
+  };
+}

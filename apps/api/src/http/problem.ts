@@ -1,0 +1,48 @@
+import { DomainError } from '@parley/core';
+import type Koa from 'koa';
+import type { AppState } from './state';
+
+/**
+ * The one place errors become responses: application/problem+json (RFC 9457) with the contract's
+ * stable `code`. Anything that is not a DomainError is a bug or an outage: logged in full,
+ * answered as a bare 500 that leaks nothing.
+ */
+export function problemDocument(err: DomainError, instance: string) {
+  return {
+    type: `urn:parley:problem:${err.code}`,
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    instance,
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.extra ?? {}),
+  };
+}
+
+export function errorMiddleware(): Koa.Middleware<AppState> {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new DomainError(404, 'not_found', 'Not Found', `No route for ${ctx.method} ${ctx.path}.`);
+      }
+      if (ctx.status === 405 || ctx.status === 501) {
+        throw new DomainError(405, 'method_not_allowed', 'Method Not Allowed', `${ctx.method} is not allowed on ${ctx.path}.`);
+      }
+    } catch (caught) {
+      let err: DomainError;
+      if (caught instanceof DomainError) {
+        err = caught;
+        if (err.status >= 500) ctx.state.log?.error({ err }, 'request failed');
+      } else {
+        ctx.state.log?.error({ err: caught }, 'unhandled error');
+        err = new DomainError(500, 'internal_error', 'Internal Server Error', 'Something went wrong on our side.');
+      }
+      ctx.status = err.status;
+      ctx.type = 'application/problem+json';
+      ctx.body = problemDocument(err, ctx.state.requestId ? `urn:parley:request:${ctx.state.requestId}` : ctx.path);
+      if (err.status === 401) ctx.set('WWW-Authenticate', `Bearer error="${err.code === 'token_expired' ? 'invalid_token' : 'invalid_request'}"`);
+    }
+  };
+}

@@ -1,0 +1,14 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '@parley/core';
+
+/** What every request carries through the middleware chain. */
+export interface AppState {
+  requestId: string;
+  log: Logger;
+  em: EntityManager;
+  organizationId?: string;
+  /** Parsed JSON body (undefined when the request had none). */
+  body?: unknown;
+  /** The exact bytes received, for signature checks (Meta webhooks). */
+  rawBody?: Buffer;
+}

@@ -1,0 +1,79 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ConflictError, UnauthorizedError, decoyPasswordHash, hashPassword, verifyPassword } from '@parley/core';
+import { UNSCOPED, User, type UserRole } from '@parley/db';
+import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
+import type { TenantScope } from './scope';
+import type { TokenPair, TokenService } from './tokens';
+import { uniqueOr } from './unique';
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  createdAt: string;
+}
+
+export function userView(user: User): UserView {
+  return { id: user.id, email: user.email, name: user.name, role: user.role, createdAt: user.createdAt.toISOString() };
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** A friendly early answer; the unique index still decides under concurrency (see isUniqueViolation). */
+export async function assertEmailFree(em: EntityManager, email: string): Promise<void> {
+  if (await em.count(User, { email }, UNSCOPED)) {
+    throw emailTaken();
+  }
+}
+
+export const emailTaken = () => new ConflictError('email_taken', 'A user with this email already exists.');
+
+export class UserService {
+  constructor(private readonly tokens: TokenService) {}
+
+  async create(
+    scope: TenantScope,
+    input: { email: string; password: string; name: string; role: UserRole },
+  ): Promise<UserView> {
+    const passwordHash = await hashPassword(input.password);
+    return scope.em.fork().transactional(async (tx) => {
+      const email = normalizeEmail(input.email);
+      await assertEmailFree(tx, email);
+      const user = new User(scope.organizationId, email, input.name.trim(), input.role, passwordHash);
+      tx.persist(user);
+      await uniqueOr(() => tx.flush(), 'users_email_unique', emailTaken);
+      return userView(user);
+    });
+  }
+
+  async list(scope: TenantScope, page: PageRequest & { role?: UserRole | undefined }): Promise<Page<UserView>> {
+    const rows = await scope.em.find(
+      User,
+      { ...keysetWhere(page.cursor), ...(page.role ? { role: page.role } : {}) },
+      { orderBy: { id: 'desc' }, limit: page.limit + 1 },
+    );
+    return toPage(rows, page.limit, userView);
+  }
+
+  /** Same answer and comparable timing for an unknown email and a wrong password. */
+  async login(em: EntityManager, email: string, password: string): Promise<TokenPair> {
+    const user = await em.findOne(
+      User,
+      { email: normalizeEmail(email), disabledAt: null },
+      { ...UNSCOPED, populate: ['passwordHash'] },
+    );
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
+    if (!user || !ok) throw new UnauthorizedError('unauthorized', 'Email or password is wrong.');
+    return this.tokens.issue(em.fork(), {
+      kind: 'user',
+      organizationId: user.organization,
+      userId: user.id,
+      role: user.role,
+    });
+  }
+}
