@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createOrm, migrate } from '@parley/db';
-import { startTemporalDevServer, type DevServer } from './support/temporal-cli';
+import { startTemporalDevServer, type DevServer } from '@parley/dev/temporal-cli';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -79,7 +79,7 @@ export async function startTestApi(options: { clock?: Clock; env?: Record<string
     }
     const res = await fetch(url + path, { method, headers, body });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from '@parley/config';
+import { createLogger, systemClock } from '@parley/core';
+import { createOrm } from '@parley/db';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { temporalLogger } from './logging';
+import { createWorker, ensureSchedules } from './worker';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(78);
+  }
+  throw err;
+}
+const logger = createLogger({ level: config.logLevel, name: 'worker' });
+if (!config.database.url || !config.temporal.address) {
+  console.error('DATABASE_URL and TEMPORAL_ADDRESS must be set for the worker.');
+  process.exit(78);
+}
+
+// The worker drains in-flight activities on SIGTERM/SIGINT before run() resolves.
+Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: temporalLogger(logger.child({ component: 'temporal' })) });
+const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax });
+const connection = await NativeConnection.connect({ address: config.temporal.address });
+await ensureSchedules(config);
+const worker = await createWorker({ config, orm, clock: systemClock, logger }, connection);
+logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+try {
+  await worker.run();
+} finally {
+  await connection.close();
+  await orm.close(true);
+  logger.info('worker stopped');
+}
