@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig, type Config } from '@parley/config';
-import { type Clock, createLogger, systemClock } from '@parley/core';
+import { type Clock, createLogger, type Logger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
 import { inject } from 'vitest';
 import { createApp, type ParleyApp } from '../../apps/api/src/app';
@@ -54,13 +54,15 @@ export interface Answer {
   text: string;
 }
 
-export async function startTestApi(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestApi> {
+export async function startTestApi(
+  options: { clock?: Clock; env?: Record<string, string>; logger?: Logger } = {},
+): Promise<TestApi> {
   const config = testConfig(options.env);
   const orm = await createOrm({ url: config.database.url!, poolMax: 5 });
   const app = createApp({
     config,
     orm,
-    logger: createLogger({ level: 'silent' }),
+    logger: options.logger ?? createLogger({ level: 'silent' }),
     clock: options.clock ?? systemClock,
     readiness: [{ name: 'database', check: async () => void (await orm.em.fork().getConnection().execute('select 1')) }],
   });

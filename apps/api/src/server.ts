@@ -49,9 +49,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     (stopping ??= (async () => {
       logger.info('api stopping: finishing in-flight requests');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle once their request is answered; close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
+      clearInterval(sweep);
       clearTimeout(force);
       await temporal.connection.close().catch(() => undefined);
       await orm.close(true);
