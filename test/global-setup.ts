@@ -16,7 +16,8 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const dbName = process.env.TEST_DATABASE_NAME ?? 'parley_test';
+  // A database of its own per run, so runs side by side (CI, a developer, an editor) never collide.
+  const dbName = process.env.TEST_DATABASE_NAME ?? `parley_test_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`drop database if exists "${dbName}" with (force)`);
@@ -40,5 +41,9 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await temporal?.stop();
+    const cleanup = new pg.Client({ connectionString: adminUrl });
+    await cleanup.connect();
+    await cleanup.query(`drop database if exists "${dbName}" with (force)`);
+    await cleanup.end();
   };
 }

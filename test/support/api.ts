@@ -99,6 +99,7 @@ export async function startTestApi(
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.services.metaProcessor.stop();
       await orm.close(true);
     },
   };

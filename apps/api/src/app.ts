@@ -1,7 +1,4 @@
 import Router from '@koa/router';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Config } from '@parley/config';
-import type { Clock, Logger } from '@parley/core';
 import Koa from 'koa';
 import { bodyMiddleware } from './http/body';
 import { buildOpenApi } from './http/openapi';
@@ -11,17 +8,16 @@ import { mount, type RouteDef } from './http/route';
 import type { AppState } from './http/state';
 import { appRoutes } from './routes/apps';
 import { authRoutes } from './routes/auth';
+import { channelRoutes } from './routes/channels';
+import { conversationRoutes } from './routes/conversations';
+import { metaWebhookRoutes } from './routes/meta-webhook';
 import { installationRoutes } from './routes/installations';
 import { organizationRoutes } from './routes/organizations';
 import { type ReadinessCheck, systemRoutes } from './routes/system';
 import { userRoutes } from './routes/users';
-import { createServices, type Services } from './services';
+import { createServices, type ServiceDeps, type Services } from './services';
 
-export interface AppDeps {
-  config: Config;
-  orm: MikroORM;
-  logger: Logger;
-  clock: Clock;
+export interface AppDeps extends ServiceDeps {
   readiness: ReadinessCheck[];
 }
 
@@ -43,6 +39,9 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...userRoutes(services),
     ...appRoutes(services),
     ...installationRoutes(services),
+    ...channelRoutes(services),
+    ...conversationRoutes(services),
+    ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];
 
   const koa = new Koa<AppState>({ proxy: false });

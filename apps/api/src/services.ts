@@ -1,7 +1,20 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '@parley/config';
-import type { Clock } from '@parley/core';
-import { AppService, InstallationService, OrganizationService, TokenService, UserService } from '@parley/domain';
+import { type Clock, type Logger, SecretBox } from '@parley/core';
+import {
+  AppService,
+  ChannelService,
+  ConversationService,
+  type GraphPort,
+  InstallationService,
+  MetaInboundProcessor,
+  MetaWebhookIngest,
+  OrganizationService,
+  PhoneNumberDirectory,
+  TokenService,
+  UserService,
+} from '@parley/domain';
+import { GraphClient } from '@parley/graph';
 import { IdempotencyService } from './http/idempotency';
 
 export interface Services {
@@ -11,11 +24,37 @@ export interface Services {
   apps: AppService;
   installations: InstallationService;
   idempotency: IdempotencyService;
+  channels: ChannelService;
+  conversations: ConversationService;
+  metaIngest: MetaWebhookIngest;
+  metaProcessor: MetaInboundProcessor;
 }
 
-export function createServices(deps: { config: Config; orm: MikroORM; clock: Clock }): Services {
+export interface ServiceDeps {
+  config: Config;
+  orm: MikroORM;
+  clock: Clock;
+  logger: Logger;
+  /** Tests may hand in their own Graph API; by default the client of META_GRAPH_URL. */
+  graph?: GraphPort;
+}
+
+export function createServices(deps: ServiceDeps): Services {
   const tokens = new TokenService(deps.config, deps.clock);
   const apps = new AppService();
+  const graph =
+    deps.graph ??
+    new GraphClient({
+      baseUrl: deps.config.meta.graphUrl,
+      version: deps.config.meta.graphVersion,
+      appId: deps.config.meta.appId ?? '',
+      appSecret: deps.config.meta.appSecret,
+      logger: deps.logger.child({ component: 'graph' }),
+    });
+  const secrets = new SecretBox(deps.config.encryptionKey);
+  const directory = new PhoneNumberDirectory(deps.orm);
+  const channels = new ChannelService(graph, secrets, deps.clock, directory);
+  const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {
     tokens,
     organizations: new OrganizationService(),
@@ -23,5 +62,11 @@ export function createServices(deps: { config: Config; orm: MikroORM; clock: Clo
     apps,
     installations: new InstallationService(apps, tokens, deps.clock),
     idempotency: new IdempotencyService(deps.orm, deps.clock),
+    channels,
+    conversations: new ConversationService(channels, graph),
+    metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' }), () =>
+      metaProcessor.kick(),
+    ),
+    metaProcessor,
   };
 }

@@ -3,3 +3,4 @@ export * from './clock';
 export * from './logger';
 export * from './ids';
 export * from './secrets';
+export * from './phone';

@@ -15,7 +15,20 @@ export { MikroORM };
 export const TENANT_FILTERS = ['tenant', 'tenantSelf'] as const;
 export const UNSCOPED = { filters: { tenant: false, tenantSelf: false } } as const;
 
-const TENANT_ENTITIES = ['User', 'App', 'Installation', 'TokenFamily', 'RefreshToken'];
+const TENANT_ENTITIES = [
+  'User',
+  'App',
+  'Installation',
+  'TokenFamily',
+  'RefreshToken',
+  'Channel',
+  'Template',
+  'Contact',
+  'Conversation',
+  'Message',
+  'DomainEvent',
+  'MessageStatusEvent',
+];
 
 export function scopeToOrganization(em: EntityManager, organizationId: string): void {
   for (const name of TENANT_FILTERS) em.setFilterParams(name, { organizationId });

@@ -7,3 +7,8 @@ export * from './scope';
 export * from './tokens';
 export * from './unique';
 export * from './users';
+export * from './channels';
+export * from './events';
+export * from './meta';
+export * from './sql';
+export * from './conversations';

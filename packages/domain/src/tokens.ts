@@ -121,6 +121,8 @@ export class TokenService {
    * Rotates a refresh token. The retire step is one conditional UPDATE, so of many concurrent
    * presentations exactly one succeeds; every other one is a reuse, and a reuse revokes every
    * token family of the subject, because a retired token in a second pair of hands means theft.
+   * Only a token that can be rotated is retired: an expired one or one of a revoked family stays
+   * as it is, so a client retrying it is refused again instead of being taken for a thief.
    */
   async refresh(rootEm: EntityManager, presented: string): Promise<TokenPair> {
     const hash = sha256Hex(presented);
@@ -128,10 +130,12 @@ export class TokenService {
     const outcome = await rootEm.fork().transactional(async (em) => {
       const retired = await em
         .getConnection()
-        .execute<{ id: string; family_id: string; organization_id: string; expires_at: Date }[]>(
-          `update refresh_tokens set retired_at = ? where token_hash = ? and retired_at is null
-           returning id, family_id, organization_id, expires_at`,
-          [now, hash],
+        .execute<{ id: string; family_id: string; organization_id: string }[]>(
+          `update refresh_tokens set retired_at = ?
+           where token_hash = ? and retired_at is null and expires_at > ?
+             and family_id in (select id from token_families where revoked_at is null)
+           returning id, family_id, organization_id`,
+          [now, hash, now],
           'all',
           em.getTransactionContext(),
         );
@@ -139,11 +143,13 @@ export class TokenService {
       if (!row) {
         const known = await em.findOne(RefreshToken, { tokenHash: hash }, UNSCOPED);
         if (!known) return { kind: 'unknown' as const };
+        if (!known.retiredAt) {
+          return known.expiresAt.getTime() <= now.getTime() ? { kind: 'expired' as const } : { kind: 'unknown' as const };
+        }
         const family = await em.findOneOrFail(TokenFamily, { id: known.family }, UNSCOPED);
         await this.revokeSubject(em, family.subjectKind, family.subjectId, 'refresh_token_reused');
         return { kind: 'reused' as const };
       }
-      if (new Date(row.expires_at).getTime() <= now.getTime()) return { kind: 'expired' as const };
       const family = await em.findOne(TokenFamily, { id: row.family_id, revokedAt: null }, UNSCOPED);
       if (!family) return { kind: 'unknown' as const };
       const subject = await this.loadSubject(em, family);

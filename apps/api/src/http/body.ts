@@ -13,29 +13,37 @@ export function bodyMiddleware(): Koa.Middleware<AppState> {
   return async (ctx, next) => {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
     const declared = Number(ctx.get('content-length') || 0);
-    if (declared > MAX_BODY_BYTES) throw tooLarge();
+    if (declared > MAX_BODY_BYTES) throw tooLarge(ctx);
     let raw: Buffer;
     try {
       raw = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, length: ctx.get('content-length') || undefined });
     } catch (err) {
       const type = (err as { type?: string }).type;
-      if (type === 'entity.too.large') throw tooLarge();
+      if (type === 'entity.too.large') throw tooLarge(ctx);
       throw new DomainError(400, 'invalid_body', 'Bad Request', 'The request body could not be read.');
     }
     ctx.state.rawBody = raw;
     if (raw.length === 0) return next();
+    // Problems with the content are raised by the route, after authentication: an unsigned or
+    // unauthenticated request is told so first, whatever its body.
     if (!ctx.is('application/json', 'application/*+json')) {
-      throw new DomainError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the body as application/json.');
+      ctx.state.bodyError = new DomainError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the body as application/json.');
+      return next();
     }
     try {
       ctx.state.body = JSON.parse(raw.toString('utf8'));
     } catch {
-      throw new ValidationError([], 'The request body is not valid JSON.', 'invalid_json');
+      ctx.state.bodyError = new ValidationError([], 'The request body is not valid JSON.', 'invalid_json');
     }
     return next();
   };
 }
 
-function tooLarge(): DomainError {
+/**
+ * The rest of the body is never read, so the connection cannot carry another request: it is closed
+ * once the 413 is written (otherwise a keep-alive client reuses a socket with half a body on it).
+ */
+function tooLarge(ctx: Koa.Context): DomainError {
+  ctx.set('Connection', 'close');
   return new DomainError(413, 'payload_too_large', 'Content Too Large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
 }

@@ -45,6 +45,8 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType =
   /** Honours `Idempotency-Key`: the first answer is replayed and side effects are not repeated. */
   idempotent?: boolean;
   body?: B;
+  /** The handler checks the raw bytes itself (a signature) before the body may be judged. */
+  ownsBody?: boolean;
   query?: Q;
   params?: P;
   responses: Record<number, ResponseSpec>;
@@ -115,6 +117,7 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
           }
         }
       }
+      if (ctx.state.bodyError && !def.ownsBody) throw ctx.state.bodyError;
       const params = parse(def.params, ctx.params, 'params');
       const query = parse(def.query, { ...ctx.query }, 'query');
       const body = parse(def.body, ctx.state.body ?? (def.body ? {} : undefined), 'body');

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Logger } from '@parley/core';
+import type { DomainError, Logger } from '@parley/core';
 
 /** What every request carries through the middleware chain. */
 export interface AppState {
@@ -9,6 +9,8 @@ export interface AppState {
   organizationId?: string;
   /** Parsed JSON body (undefined when the request had none). */
   body?: unknown;
+  /** Why the body could not be used (not JSON); raised by the route once the caller is known. */
+  bodyError?: DomainError;
   /** The exact bytes received, for signature checks (Meta webhooks). */
   rawBody?: Buffer;
 }

@@ -1,16 +1,30 @@
 import { AppSchema } from './app';
+import { ChannelSchema } from './channel';
+import { ContactSchema } from './contact';
+import { ConversationSchema } from './conversation';
+import { DomainEventSchema } from './domain-event';
 import { IdempotencyRecordSchema } from './idempotency';
 import { InstallationSchema } from './installation';
+import { MessageSchema } from './message';
 import { OrganizationSchema } from './organization';
+import { TemplateSchema } from './template';
 import { RefreshTokenSchema, TokenFamilySchema } from './token';
 import { UserSchema } from './user';
+import { MessageStatusEventSchema, MetaWebhookDeliverySchema } from './webhook-inbox';
 
 export * from './app';
+export * from './channel';
+export * from './contact';
+export * from './conversation';
+export * from './domain-event';
 export * from './idempotency';
 export * from './installation';
+export * from './message';
 export * from './organization';
+export * from './template';
 export * from './token';
 export * from './user';
+export * from './webhook-inbox';
 
 export const entities = [
   OrganizationSchema,
@@ -20,4 +34,12 @@ export const entities = [
   TokenFamilySchema,
   RefreshTokenSchema,
   IdempotencyRecordSchema,
+  ChannelSchema,
+  TemplateSchema,
+  ContactSchema,
+  ConversationSchema,
+  MessageSchema,
+  DomainEventSchema,
+  MetaWebhookDeliverySchema,
+  MessageStatusEventSchema,
 ];

@@ -27,7 +27,9 @@ export const InstallationSchema = new EntitySchema<Installation>({
   properties: {
     id: { type: 'uuid', primary: true },
     organization: organizationProperty,
-    app: { kind: 'm:1', entity: () => App, mapToPk: true, fieldName: 'app_id', deleteRule: 'cascade' },
+    // The app is usually another organization's (the bot store crosses tenants). Left on, the
+    // tenant filter would follow this relation and hide such installations from their own tenant.
+    app: { kind: 'm:1', entity: () => App, mapToPk: true, fieldName: 'app_id', deleteRule: 'cascade', filters: { tenant: false } },
     scopes: { type: 'text[]' },
     status: { type: 'text' },
     installedBy: { type: 'uuid', fieldName: 'installed_by', nullable: true },

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { idParams, pageOf, pageQuery, route } from '../http/route';
+import type { Services } from '../services';
+import { isoTime } from './schemas';
+
+const channel = z.object({
+  id: z.string(),
+  type: z.literal('whatsapp'),
+  label: z.string(),
+  wabaId: z.string(),
+  phoneNumberId: z.string(),
+  phoneNumber: z.string().describe('As Meta displays it.'),
+  verifiedName: z.string(),
+  qualityRating: z.string().nullable(),
+  messagesPerSecond: z.number().int(),
+  status: z.literal('active'),
+  createdAt: isoTime,
+});
+
+const template = z.object({
+  id: z.string(),
+  channelId: z.string(),
+  metaTemplateId: z.string(),
+  name: z.string(),
+  language: z.string(),
+  status: z.string(),
+  category: z.string(),
+  parameterFormat: z.enum(['POSITIONAL', 'NAMED']),
+  components: z.array(z.unknown()),
+  syncedAt: isoTime,
+});
+
+const metaId = z.string().trim().regex(/^\d{1,32}$/, 'Meta ids are digits.');
+
+export function channelRoutes(s: Services) {
+  return [
+    route({
+      method: 'post',
+      path: '/v1/channels/whatsapp',
+      operationId: 'connectWhatsAppChannel',
+      summary: 'Complete embedded signup and connect a WhatsApp number',
+      description:
+        'Exchanges `code`, reads the number, subscribes the app to the WABA, registers the number, syncs templates and stores the business token encrypted. A Graph failure answers 502 `graph_error` with Meta’s code and message and leaves nothing behind; a number already connected answers 409 `channel_conflict`.',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'channels:manage',
+      idempotent: true,
+      body: z
+        .object({
+          code: z.string().min(1).max(2048),
+          wabaId: metaId,
+          phoneNumberId: metaId,
+          label: z.string().trim().min(1).max(200),
+          pin: z.string().regex(/^\d{6}$/, 'A six-digit pin.').optional(),
+        })
+        .strict(),
+      responses: { 201: { description: 'Connected', schema: channel }, 409: { description: '`channel_conflict`' }, 502: { description: '`graph_error`' } },
+      handler: async ({ body, tenant }) => ({ status: 201, body: await s.channels.connect(tenant(), body) }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/channels',
+      operationId: 'listChannels',
+      summary: 'List connected channels',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'channels:read',
+      query: pageQuery,
+      responses: { 200: { description: 'A page of channels', schema: pageOf(channel) } },
+      handler: async ({ query, tenant }) => ({ status: 200, body: await s.channels.list(tenant(), query) }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/channels/:id',
+      operationId: 'getChannel',
+      summary: 'Read a channel',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'channels:read',
+      params: idParams,
+      responses: { 200: { description: 'The channel', schema: channel } },
+      handler: async ({ params, tenant }) => ({ status: 200, body: await s.channels.get(tenant(), params.id) }),
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/channels/:id',
+      operationId: 'updateChannel',
+      summary: 'Rename a channel or change its send rate',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'channels:manage',
+      params: idParams,
+      body: z
+        .object({
+          label: z.string().trim().min(1).max(200).optional(),
+          messagesPerSecond: z.number().int().min(1).max(1000).optional().describe('Sends per second across all broadcasts (default 80).'),
+        })
+        .strict(),
+      responses: { 200: { description: 'Updated', schema: channel } },
+      handler: async ({ params, body, tenant }) => ({ status: 200, body: await s.channels.update(tenant(), params.id, body) }),
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/channels/:id',
+      operationId: 'deleteChannel',
+      summary: 'Disconnect a channel (history is kept; the business token is dropped)',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'channels:manage',
+      params: idParams,
+      responses: { 204: { description: 'Disconnected' } },
+      handler: async ({ params, tenant }) => {
+        await s.channels.remove(tenant(), params.id);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/templates',
+      operationId: 'listTemplates',
+      summary: 'List synced message templates',
+      tag: 'Templates',
+      auth: 'tenant',
+      permission: 'templates:read',
+      query: pageQuery.extend({ channelId: z.string().optional(), name: z.string().max(512).optional(), status: z.string().max(32).optional() }).strict(),
+      responses: { 200: { description: 'A page of templates', schema: pageOf(template) } },
+      handler: async ({ query, tenant }) => ({ status: 200, body: await s.channels.listTemplates(tenant(), query) }),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/templates/sync',
+      operationId: 'syncTemplates',
+      summary: 'Re-read every template page from Meta',
+      tag: 'Templates',
+      auth: 'tenant',
+      permission: 'templates:read',
+      body: z.object({ channelId: z.string().optional() }).strict(),
+      responses: { 200: { description: 'Synced', schema: z.object({ channels: z.number().int(), templates: z.number().int() }) } },
+      handler: async ({ body, tenant }) => ({ status: 200, body: await s.channels.syncTemplates(tenant(), body.channelId) }),
+    }),
+  ];
+}

@@ -1,0 +1,78 @@
+import { EntitySchema } from '@mikro-orm/core';
+import { newId } from '@parley/core';
+import { Channel } from './channel';
+import { Conversation } from './conversation';
+import { organizationProperty } from './tenant';
+
+export type MessageDirection = 'inbound' | 'outbound';
+export type MessageStatus = 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+export type MessageRole = 'contact' | 'agent' | 'bot';
+
+/** Status order; a status only ever replaces one of lower rank. */
+export const MESSAGE_STATUS_RANK: Record<MessageStatus, number> = {
+  received: 0,
+  queued: 0,
+  sent: 1,
+  delivered: 2,
+  read: 3,
+  failed: 4,
+};
+
+export interface MessageError {
+  code: number;
+  title: string;
+  details?: string;
+}
+
+export class Message {
+  id: string = newId();
+  wamid?: string | null = null;
+  statusRank = 0;
+  error?: MessageError | null = null;
+  author?: string | null = null;
+  ai = false;
+  statusUpdatedAt: Date = new Date();
+  createdAt: Date = new Date();
+
+  constructor(
+    public organization: string,
+    public conversation: string,
+    public channel: string | null,
+    public direction: MessageDirection,
+    public role: MessageRole,
+    public type: string,
+    /** The typed message body (text, media reference, location, interactive reply, ...). */
+    public content: Record<string, unknown>,
+    public status: MessageStatus,
+  ) {}
+}
+
+export const MessageSchema = new EntitySchema<Message>({
+  class: Message,
+  tableName: 'messages',
+  indexes: [
+    {
+      name: 'messages_wamid_unique',
+      expression: 'create unique index "messages_wamid_unique" on "messages" ("wamid") where "wamid" is not null',
+    },
+    { properties: ['conversation', 'id'] },
+  ],
+  properties: {
+    id: { type: 'uuid', primary: true },
+    organization: organizationProperty,
+    conversation: { kind: 'm:1', entity: () => Conversation, mapToPk: true, fieldName: 'conversation_id', deleteRule: 'cascade' },
+    channel: { kind: 'm:1', entity: () => Channel, mapToPk: true, fieldName: 'channel_id', nullable: true, deleteRule: 'set null' },
+    direction: { type: 'text' },
+    role: { type: 'text' },
+    author: { type: 'uuid', nullable: true },
+    ai: { type: 'boolean', default: false },
+    type: { type: 'text' },
+    content: { type: 'json' },
+    wamid: { type: 'text', nullable: true },
+    status: { type: 'text' },
+    statusRank: { type: 'smallint', fieldName: 'status_rank', default: 0 },
+    error: { type: 'json', nullable: true },
+    statusUpdatedAt: { type: 'timestamptz', fieldName: 'status_updated_at' },
+    createdAt: { type: 'timestamptz', fieldName: 'created_at' },
+  },
+});

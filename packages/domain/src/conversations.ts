@@ -1,0 +1,150 @@
+import { isId, NotFoundError } from '@parley/core';
+import { Contact, Conversation, type ConversationStatus, Message, User } from '@parley/db';
+import type { ChannelService, GraphPort } from './channels';
+import { graphFailure } from './channels';
+import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
+import type { TenantScope } from './scope';
+
+/** How long after the contact's last message free-form replies are allowed (Meta's rule). */
+export const CUSTOMER_SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface ConversationView {
+  id: string;
+  status: ConversationStatus;
+  channelId: string | null;
+  contact: { id: string; name: string | null; phone: string | null; email: string | null };
+  assignee: { id: string; name: string; email: string } | null;
+  requestId: string | null;
+  unreadCount: number;
+  lastMessage: { preview: string | null; at: string } | null;
+  lastInboundAt: string | null;
+  windowExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MessageView {
+  id: string;
+  conversationId: string;
+  channelId: string | null;
+  touchpoint: 'whatsapp';
+  direction: 'inbound' | 'outbound';
+  role: 'contact' | 'agent' | 'bot';
+  type: string;
+  content: Record<string, unknown>;
+  status: string;
+  wamid: string | null;
+  error: { code: number; title: string; details?: string } | null;
+  ai: boolean;
+  authorId: string | null;
+  createdAt: string;
+  statusUpdatedAt: string;
+}
+
+export function windowExpiresAt(lastInboundAt: Date | null | undefined): Date | null {
+  return lastInboundAt ? new Date(lastInboundAt.getTime() + CUSTOMER_SERVICE_WINDOW_MS) : null;
+}
+
+export function messageView(m: Message): MessageView {
+  return {
+    id: m.id,
+    conversationId: m.conversation,
+    channelId: m.channel ?? null,
+    touchpoint: 'whatsapp',
+    direction: m.direction,
+    role: m.role,
+    type: m.type,
+    content: m.content,
+    status: m.status,
+    wamid: m.wamid ?? null,
+    error: m.error ?? null,
+    ai: m.ai,
+    authorId: m.author ?? null,
+    createdAt: m.createdAt.toISOString(),
+    statusUpdatedAt: m.statusUpdatedAt.toISOString(),
+  };
+}
+
+export class ConversationService {
+  constructor(
+    private readonly channels: ChannelService,
+    private readonly graph: GraphPort,
+  ) {}
+
+  private async views(scope: TenantScope, rows: Conversation[]): Promise<ConversationView[]> {
+    const contactIds = [...new Set(rows.map((c) => c.contact))];
+    const userIds = [...new Set(rows.map((c) => c.assignee).filter((u): u is string => !!u))];
+    const contacts = new Map((contactIds.length ? await scope.em.find(Contact, { id: { $in: contactIds } }) : []).map((c) => [c.id, c]));
+    const users = new Map((userIds.length ? await scope.em.find(User, { id: { $in: userIds } }) : []).map((u) => [u.id, u]));
+    return rows.map((c) => {
+      const contact = contacts.get(c.contact);
+      const user = c.assignee ? users.get(c.assignee) : undefined;
+      return {
+        id: c.id,
+        status: c.status,
+        channelId: c.channel ?? null,
+        contact: { id: c.contact, name: contact?.name ?? null, phone: contact?.phone ?? null, email: contact?.email ?? null },
+        assignee: user ? { id: user.id, name: user.name, email: user.email } : null,
+        requestId: c.requestId ?? null,
+        unreadCount: c.unreadCount,
+        lastMessage: c.lastMessageAt ? { preview: c.lastMessagePreview ?? null, at: c.lastMessageAt.toISOString() } : null,
+        lastInboundAt: c.lastInboundAt?.toISOString() ?? null,
+        windowExpiresAt: windowExpiresAt(c.lastInboundAt)?.toISOString() ?? null,
+        createdAt: c.createdAt.toISOString(),
+        updatedAt: c.updatedAt.toISOString(),
+      };
+    });
+  }
+
+  async find(scope: TenantScope, id: string): Promise<Conversation> {
+    const conversation = isId(id) ? await scope.em.findOne(Conversation, { id }) : null;
+    if (!conversation) throw new NotFoundError('conversation');
+    return conversation;
+  }
+
+  async list(
+    scope: TenantScope,
+    page: PageRequest & { status?: ConversationStatus | undefined; assignee?: string | undefined },
+  ): Promise<Page<ConversationView>> {
+    const assignee = page.assignee === undefined ? {} : page.assignee === 'none' ? { assignee: null } : { assignee: isId(page.assignee) ? page.assignee : '00000000-0000-0000-0000-000000000000' };
+    const rows = await scope.em.find(
+      Conversation,
+      { ...keysetWhere(page.cursor), ...(page.status ? { status: page.status } : {}), ...assignee },
+      { orderBy: { id: 'desc' }, limit: page.limit + 1 },
+    );
+    const more = rows.length > page.limit;
+    const views = await this.views(scope, more ? rows.slice(0, page.limit) : rows);
+    return toPage(rows, page.limit, (row) => views.find((v) => v.id === row.id)!);
+  }
+
+  async get(scope: TenantScope, id: string): Promise<ConversationView> {
+    const [view] = await this.views(scope, [await this.find(scope, id)]);
+    return view!;
+  }
+
+  async messages(scope: TenantScope, conversationId: string, page: PageRequest): Promise<Page<MessageView>> {
+    await this.find(scope, conversationId);
+    const rows = await scope.em.find(
+      Message,
+      { conversation: conversationId, ...keysetWhere(page.cursor) },
+      { orderBy: { id: 'desc' }, limit: page.limit + 1 },
+    );
+    return toPage(rows, page.limit, messageView);
+  }
+
+  /** Media stays at Meta; it is fetched with the channel's token when someone asks for it. */
+  async media(scope: TenantScope, conversationId: string, messageId: string): Promise<{ body: Buffer; contentType: string }> {
+    await this.find(scope, conversationId);
+    const message = isId(messageId) ? await scope.em.findOne(Message, { id: messageId, conversation: conversationId }) : null;
+    const mediaId = (message?.content.media as { id?: string } | undefined)?.id;
+    if (!message || !mediaId || !message.channel) throw new NotFoundError('media');
+    const token = await this.channels.businessToken(scope.em, message.channel);
+    try {
+      const info = await this.graph.getMedia(token, mediaId);
+      const file = await this.graph.downloadMedia(token, info.url);
+      return { body: file.body, contentType: file.contentType ?? info.mimeType ?? 'application/octet-stream' };
+    } catch (err) {
+      graphFailure(err);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Channel } from '@parley/db';
+import type { ChannelDirectory } from '../channels';
+
+export interface ChannelRoute {
+  channelId: string;
+  organizationId: string;
+  wabaId: string;
+  phoneNumberId: string;
+}
+
+const POSITIVE_TTL_MS = 60_000;
+
+/**
+ * Routes Meta's `phone_number_id` to a channel and organization. Hot path of every webhook, so
+ * answers are cached; a miss always asks the database, so a channel connected through another
+ * API instance is seen at once, and a disconnected one at most a minute late (the processor then
+ * drops its events).
+ */
+export class PhoneNumberDirectory implements ChannelDirectory {
+  private readonly cache = new Map<string, { route: ChannelRoute; until: number }>();
+
+  constructor(private readonly orm: MikroORM) {}
+
+  remember(channel: Channel): void {
+    this.cache.set(channel.phoneNumberId, {
+      route: { channelId: channel.id, organizationId: channel.organization, wabaId: channel.wabaId, phoneNumberId: channel.phoneNumberId },
+      until: Date.now() + POSITIVE_TTL_MS,
+    });
+  }
+
+  forget(phoneNumberId: string): void {
+    this.cache.delete(phoneNumberId);
+  }
+
+  async resolve(phoneNumberIds: string[]): Promise<Map<string, ChannelRoute>> {
+    const found = new Map<string, ChannelRoute>();
+    const missing: string[] = [];
+    const now = Date.now();
+    for (const id of new Set(phoneNumberIds)) {
+      const hit = this.cache.get(id);
+      if (hit && hit.until > now) found.set(id, hit.route);
+      else missing.push(id);
+    }
+    if (missing.length) {
+      const rows = await this.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ id: string; organization_id: string; waba_id: string; phone_number_id: string }[]>(
+          `select id, organization_id, waba_id, phone_number_id from channels where status = 'active' and phone_number_id in (?)`,
+          [missing],
+        );
+      for (const r of rows) {
+        const route = { channelId: r.id, organizationId: r.organization_id, wabaId: r.waba_id, phoneNumberId: r.phone_number_id };
+        this.cache.set(r.phone_number_id, { route, until: now + POSITIVE_TTL_MS });
+        found.set(r.phone_number_id, route);
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './directory';
+export * from './ingest';
+export * from './parse';
+export * from './payload';
+export * from './processor';

@@ -1,0 +1,303 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { type Clock, type Logger, newId, toE164 } from '@parley/core';
+import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
+import type { ChannelRoute, PhoneNumberDirectory } from './directory';
+import { parseInboundMessage } from './parse';
+import { metaChangeValue, type MetaInboundMessage, type MetaStatus, metaWebhookPayload } from './payload';
+import { type SqlRunner, sqlRunner } from '../sql';
+import { recordEvent } from '../events';
+
+export interface ProcessorOptions {
+  batchSize?: number;
+  sweepMs?: number;
+  maxAttempts?: number;
+}
+
+const APPLIED_STATUSES = new Set<MessageStatus>(['sent', 'delivered', 'read', 'failed']);
+
+/**
+ * Applies stored Meta deliveries: contacts, conversations, messages and statuses. It runs after
+ * the webhook has answered 200; deliveries are claimed with SKIP LOCKED, so several API processes
+ * can share the work, and a delivery stays pending until the transaction that applied it commits.
+ * A crash between storing and applying loses nothing: the periodic sweep picks it up.
+ */
+export class MetaInboundProcessor {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly batchSize: number;
+  private readonly sweepMs: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly directory: PhoneNumberDirectory,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: ProcessorOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 100;
+    this.sweepMs = options.sweepMs ?? 2000;
+    this.maxAttempts = options.maxAttempts ?? 10;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.kick(), this.sweepMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Asks for a drain soon; calls while one runs are folded into one more pass. */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((err: unknown) => this.logger.error({ err }, 'meta inbound processing failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Returns once everything stored so far has been applied (or has failed); for tests and shutdown. */
+  async settle(): Promise<void> {
+    do {
+      await this.running;
+      await this.drain();
+    } while (this.running);
+  }
+
+  /** Applies pending deliveries until none is left that can be applied now. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { claimed, applied } = await this.processBatch();
+      total += applied;
+      if (claimed < this.batchSize || applied === 0) return total;
+    }
+  }
+
+  async processBatch(): Promise<{ claimed: number; applied: number }> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      const rows = await sql.all<{ id: string; payload: unknown }>(
+        `select id, payload from meta_webhook_deliveries
+         where processed_at is null and attempts < ? order by id limit ? for update skip locked`,
+        [this.maxAttempts, this.batchSize],
+      );
+      const done: string[] = [];
+      for (const row of rows) {
+        await sql.run('savepoint delivery');
+        try {
+          await this.applyDelivery(sql, row.payload);
+          await sql.run('release savepoint delivery');
+          done.push(row.id);
+        } catch (err) {
+          await sql.run('rollback to savepoint delivery');
+          this.logger.error({ err, deliveryId: row.id }, 'meta delivery could not be applied; will retry');
+          await sql.run('update meta_webhook_deliveries set attempts = attempts + 1, last_error = ? where id = ?', [
+            String((err as Error).message ?? err).slice(0, 2000),
+            row.id,
+          ]);
+        }
+      }
+      if (done.length) {
+        await sql.run('update meta_webhook_deliveries set processed_at = ?, attempts = attempts + 1 where id in (?)', [
+          this.clock.now(),
+          done,
+        ]);
+      }
+      return { claimed: rows.length, applied: done.length };
+    });
+  }
+
+  private async applyDelivery(sql: SqlRunner, payload: unknown): Promise<void> {
+    const envelope = metaWebhookPayload.safeParse(payload);
+    if (!envelope.success) {
+      this.logger.warn({ issues: envelope.error.issues }, 'meta delivery is not a webhook envelope; ignored');
+      return;
+    }
+    for (const entry of envelope.data.entry) {
+      for (const change of entry.changes) {
+        if (change.field !== 'messages') {
+          this.logger.info({ field: change.field, wabaId: entry.id }, 'meta change without handler; ignored');
+          continue;
+        }
+        const value = metaChangeValue.safeParse(change.value);
+        const phoneNumberId = value.success ? value.data.metadata?.phone_number_id : undefined;
+        if (!value.success || !phoneNumberId) continue;
+        const route = (await this.directory.resolve([phoneNumberId])).get(phoneNumberId);
+        if (!route) {
+          this.logger.warn({ phoneNumberId }, 'meta change for an unknown phone number id; ignored');
+          continue;
+        }
+        const names = new Map((value.data.contacts ?? []).map((c) => [c.wa_id, c.profile?.name]));
+        for (const message of value.data.messages ?? []) await this.applyMessage(sql, route, message, names.get(message.from));
+        for (const status of value.data.statuses ?? []) await this.applyStatus(sql, route, status);
+      }
+    }
+  }
+
+  private async applyMessage(sql: SqlRunner, route: ChannelRoute, m: MetaInboundMessage, profileName: string | undefined): Promise<void> {
+    const known = await sql.all('select 1 from messages where wamid = ?', [m.id]);
+    if (known.length) return;
+    let phone: string;
+    try {
+      phone = toE164(m.from);
+    } catch {
+      this.logger.warn({ wamid: m.id }, 'inbound message from an unparseable number; ignored');
+      return;
+    }
+    const now = this.clock.now();
+    const sentAt = Number.isFinite(Number(m.timestamp)) ? new Date(Number(m.timestamp) * 1000) : now;
+    const org = route.organizationId;
+
+    const [contact] = await sql.all<{ id: string }>(
+      `insert into contacts (id, organization_id, phone, wa_id, name, fields, opted_out, last_inbound_at, created_at, updated_at)
+       values (?, ?, ?, ?, ?, '{}', false, ?, ?, ?)
+       on conflict (organization_id, phone) where phone is not null do update set
+         wa_id = excluded.wa_id,
+         name = coalesce(excluded.name, contacts.name),
+         last_inbound_at = greatest(contacts.last_inbound_at, excluded.last_inbound_at),
+         updated_at = excluded.updated_at
+       returning id`,
+      [newId(), org, phone, m.from, profileName ?? null, sentAt, now, now],
+    );
+
+    const conversation = await this.openConversation(sql, org, contact!.id, route.channelId, now);
+    const parsed = parseInboundMessage(m);
+    const messageId = newId();
+    const inserted = await sql.all(
+      `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, status_updated_at, created_at)
+       values (?, ?, ?, ?, 'inbound', 'contact', false, ?, ?::jsonb, ?, 'received', 0, ?, ?)
+       on conflict (wamid) where wamid is not null do nothing returning id`,
+      [messageId, org, conversation.id, route.channelId, parsed.type, JSON.stringify(parsed.content), m.id, now, sentAt],
+    );
+    if (!inserted.length) return;
+
+    await sql.run(
+      `update conversations set
+         last_inbound_at = greatest(last_inbound_at, ?),
+         last_message_preview = case when last_message_at is null or last_message_at <= ? then ? else last_message_preview end,
+         last_message_at = greatest(last_message_at, ?),
+         unread_count = unread_count + 1,
+         channel_id = coalesce(channel_id, ?),
+         updated_at = ?
+       where id = ?`,
+      [sentAt, sentAt, parsed.preview.slice(0, 200), sentAt, route.channelId, now, conversation.id],
+    );
+
+    if (conversation.created) {
+      await recordEvent(sql, org, 'conversation.create', { conversationId: conversation.id, contactId: contact!.id, status: 'active' }, now);
+    } else if (conversation.reopened) {
+      await recordEvent(sql, org, 'conversation.update', { conversationId: conversation.id, status: 'active', previousStatus: 'resolved' }, now);
+    }
+    await recordEvent(
+      sql,
+      org,
+      'message.create.contact.chat.contact',
+      {
+        message: {
+          id: messageId,
+          conversationId: conversation.id,
+          direction: 'inbound',
+          role: 'contact',
+          touchpoint: 'whatsapp',
+          type: parsed.type,
+          content: parsed.content,
+          status: 'received',
+          wamid: m.id,
+          ai: false,
+          createdAt: sentAt.toISOString(),
+        },
+        contact: { id: contact!.id, phone, name: profileName ?? null },
+      },
+      now,
+    );
+  }
+
+  /** The contact's open conversation: reopened if resolved, created if there is none (closed ones stay closed). */
+  private async openConversation(
+    sql: SqlRunner,
+    org: string,
+    contactId: string,
+    channelId: string,
+    now: Date,
+  ): Promise<{ id: string; created: boolean; reopened: boolean }> {
+    const created = await sql.all<{ id: string }>(
+      `insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, created_at, updated_at)
+       values (?, ?, ?, ?, 'active', 0, ?, ?)
+       on conflict (organization_id, contact_id) where status <> 'closed' do nothing returning id`,
+      [newId(), org, contactId, channelId, now, now],
+    );
+    if (created[0]) return { id: created[0].id, created: true, reopened: false };
+    const [open] = await sql.all<{ id: string; status: string }>(
+      `select id, status from conversations where organization_id = ? and contact_id = ? and status <> 'closed' for update`,
+      [org, contactId],
+    );
+    if (!open) throw new Error('open conversation vanished while applying an inbound message');
+    if (open.status === 'resolved') {
+      await sql.run(`update conversations set status = 'active', updated_at = ? where id = ?`, [now, open.id]);
+      return { id: open.id, created: false, reopened: true };
+    }
+    return { id: open.id, created: false, reopened: false };
+  }
+
+  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus): Promise<void> {
+    const status = s.status as MessageStatus;
+    if (!APPLIED_STATUSES.has(status)) return;
+    const occurredAt = Number.isFinite(Number(s.timestamp)) ? new Date(Number(s.timestamp) * 1000) : this.clock.now();
+    const recorded = await sql.all<{ id: string }>(
+      `insert into message_status_events (organization_id, wamid, status, occurred_at, recipient_id, biz_opaque_callback_data, errors)
+       values (?, ?, ?, ?, ?, ?, ?::jsonb)
+       on conflict (wamid, status) do nothing returning id`,
+      [route.organizationId, s.id, status, occurredAt, s.recipient_id ?? null, s.biz_opaque_callback_data ?? null, s.errors ? JSON.stringify(s.errors) : null],
+    );
+    if (!recorded[0]) return;
+    await applyStatusEvent(sql, this.clock, route.organizationId, s.id, status, s.errors, recorded[0].id);
+  }
+}
+
+/**
+ * Moves a message forward to `status` when that is a step up (read implies delivered; nothing
+ * moves back), records Meta's error on failure, and emits `message.update`. A status whose
+ * message is not known yet stays unapplied until the send that created it records its wamid.
+ */
+export async function applyStatusEvent(
+  sql: SqlRunner,
+  clock: Clock,
+  organizationId: string,
+  wamid: string,
+  status: MessageStatus,
+  errors: MetaStatus['errors'],
+  eventId: string,
+): Promise<void> {
+  const first = errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
+  const error = status === 'failed' && first
+    ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message }
+    : null;
+  const now = clock.now();
+  const updated = await sql.all<{ id: string; conversation_id: string }>(
+    `update messages set status = ?, status_rank = ?, status_updated_at = ?, error = coalesce(?::jsonb, error)
+     where wamid = ? and organization_id = ? and status_rank < ? returning id, conversation_id`,
+    [status, MESSAGE_STATUS_RANK[status], now, error ? JSON.stringify(error) : null, wamid, organizationId, MESSAGE_STATUS_RANK[status]],
+  );
+  const known = updated.length > 0 || (await sql.all('select 1 from messages where wamid = ? and organization_id = ?', [wamid, organizationId])).length > 0;
+  if (known) await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
+  for (const row of updated) {
+    await recordEvent(sql, organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid, status, error }, now);
+  }
+}
