@@ -28,6 +28,10 @@ export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 /** Infrastructure that has embedded defaults in development but must be named in production. */
 const PRODUCTION_REQUIRED = ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'META_APP_ID'] as const;
 
+/** A blank number (`PORT=`) means unset, as for strings: it gets the default, never `Number('') === 0`. */
+const blankAsUnset = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
+
 const urlString = (name: string) =>
   z.string().refine((v) => {
     try {
@@ -40,10 +44,10 @@ const urlString = (name: string) =>
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: blankAsUnset(z.coerce.number().int().min(0).max(65535).default(3000)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optionalString.pipe(urlString('DATABASE_URL').optional()),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: blankAsUnset(z.coerce.number().int().min(1).max(200).default(10)),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: optionalString.transform((v) => v ?? 'default'),
   TEMPORAL_TASK_QUEUE: optionalString.transform((v) => v ?? 'parley'),
@@ -65,7 +69,7 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   ALLOW_INSECURE_WEBHOOKS: booleanString.optional().transform((v) => v ?? false),
   PUBLIC_URL: optionalString.pipe(urlString('PUBLIC_URL').optional()),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  SHUTDOWN_GRACE_MS: blankAsUnset(z.coerce.number().int().min(0).max(120_000).default(10_000)),
 });
 
 export interface EncryptionKey {

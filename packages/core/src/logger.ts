@@ -1,6 +1,6 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-export type { Logger };
+export type { DestinationStream, Logger };
 
 /**
  * Paths that never reach a log line. pino's redaction runs on the serialized object, so request
@@ -8,10 +8,15 @@ export type { Logger };
  */
 export const REDACT_PATHS = [
   'req.headers.authorization',
+  'req.headers.Authorization',
   'req.headers.cookie',
   'req.headers["x-hub-signature-256"]',
   'headers.authorization',
+  'headers.Authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
   'authorization',
+  'Authorization',
   'password',
   '*.password',
   'token',
@@ -30,12 +35,14 @@ export const REDACT_PATHS = [
   '*.businessToken',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+/** `destination` defaults to stdout; tests pass a stream to read what would be logged. */
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+  const pinoOptions = {
     level: options.level ?? 'info',
     name: options.name,
     base: { service: options.name },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }
