@@ -25,6 +25,8 @@ export async function createWorker(deps: WorkerDeps, connection: NativeConnectio
     taskQueue: deps.config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
+    // On SIGTERM running activities get this long to finish before they are cancelled.
+    shutdownGraceTime: '30s',
   });
 }
 
