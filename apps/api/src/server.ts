@@ -33,7 +33,6 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ],
   });
 
-  app.services.metaProcessor.start();
   const server = createServer(app.koa.callback());
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -57,7 +56,6 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       await closed;
       clearInterval(sweep);
       clearTimeout(force);
-      await app.services.metaProcessor.stop();
       await temporal.connection.close().catch(() => undefined);
       await orm.close(true);
       logger.info('api stopped');

@@ -27,6 +27,7 @@ export interface Services {
   channels: ChannelService;
   conversations: ConversationService;
   metaIngest: MetaWebhookIngest;
+  /** Runs in the worker process; the API holds one only so tests can apply deliveries on demand. */
   metaProcessor: MetaInboundProcessor;
 }
 
@@ -64,9 +65,7 @@ export function createServices(deps: ServiceDeps): Services {
     idempotency: new IdempotencyService(deps.orm, deps.clock),
     channels,
     conversations: new ConversationService(channels, graph),
-    metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' }), () =>
-      metaProcessor.kick(),
-    ),
+    metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),
     metaProcessor,
   };
 }

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Clock, ConflictError, DomainError, isId, NotFoundError, type SecretBox } from '@parley/core';
 import { Channel, Template, UNSCOPED } from '@parley/db';
@@ -202,6 +203,9 @@ export class ChannelService {
       channel.status = 'deleted';
       channel.deletedAt = this.clock.now();
       channel.businessTokenCiphertext = this.secrets.encrypt('');
+      // Templates are Meta's, reachable only through this channel's token: kept, they would stay
+      // listed (and doubled on a reconnect) though nothing can send them.
+      await tx.nativeDelete(Template, { channel: channel.id });
       await tx.flush();
       this.directory?.forget(channel.phoneNumberId);
     });
@@ -247,6 +251,11 @@ export class ChannelService {
       }
       count += templates.length;
       await scope.em.fork().transactional(async (tx) => {
+        // Syncs of one channel take turns, so each reads the set the last one left instead of
+        // racing it to insert the same template (a unique violation); a channel disconnected
+        // meanwhile gets no templates back.
+        const locked = await tx.findOne(Channel, { id: channel.id, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!locked) return;
         const existing = new Map((await tx.find(Template, { channel: channel.id })).map((t) => [`${t.name}\u0000${t.language}`, t]));
         const now = this.clock.now();
         for (const t of templates) {

@@ -3,3 +3,4 @@ export * from './ingest';
 export * from './parse';
 export * from './payload';
 export * from './processor';
+export * from './batcher';
