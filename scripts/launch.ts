@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSecret, loadConfig, ConfigError, SECRET_VARIABLES, type SecretVariable } from '@parley/config';
+import { startSandboxGraph, type SandboxGraph } from '@parley/sandbox-graph';
 import { findTemporalCli, startEmbeddedPostgres, startTemporalDevServer, waitForPort, type DevServer, type EmbeddedPostgres } from '@parley/dev';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,6 +113,21 @@ if (!env.TEMPORAL_ADDRESS && !production) {
   env.TEMPORAL_ADDRESS = temporal.address;
 }
 
+// With no Graph API named, a local sandbox stands in for Meta: signup works, sends are accepted
+// and answered with signed status webhooks, and contacts can be made to write in.
+let sandbox: SandboxGraph | undefined;
+if (!env.META_GRAPH_URL && !production) {
+  env.META_APP_ID ??= 'sandbox-app';
+  sandbox = await startSandboxGraph({
+    port: 0,
+    appId: env.META_APP_ID,
+    appSecret: env.META_APP_SECRET!,
+    webhookUrl: `http://127.0.0.1:${env.PORT ?? 3000}/webhooks/meta`,
+  });
+  stoppers.push(() => sandbox!.stop());
+  env.META_GRAPH_URL = sandbox.url;
+}
+
 let config;
 try {
   config = loadConfig(env);
@@ -135,7 +151,7 @@ say(`  API             ${apiUrl}`);
 say(`  API reference   ${apiUrl}/docs`);
 say(`  Database        ${embeddedPostgres ? `embedded PGlite (${path.relative(root, stateDir)}/pgdata)` : 'DATABASE_URL'}`);
 say(`  Temporal        ${temporal ? `dev server ${temporal.address}, UI ${temporal.uiUrl}` : env.TEMPORAL_ADDRESS}`);
-say(`  Meta Graph API  ${config.meta.graphUrl}`);
+say(`  Meta Graph API  ${sandbox ? `sandbox ${sandbox.url} (stands in for Meta)` : config.meta.graphUrl}`);
 if (createdSecrets.includes('PLATFORM_ADMIN_TOKEN')) {
   say();
   say(`Development secrets were generated and saved in ${path.relative(root, stateDir)}/dev-secrets.json (shown once).`);
@@ -147,6 +163,17 @@ if (createdSecrets.includes('PLATFORM_ADMIN_TOKEN')) {
   );
 } else if (!process.env.PLATFORM_ADMIN_TOKEN) {
   say(`  Operator token  PLATFORM_ADMIN_TOKEN in ${path.relative(root, stateDir)}/dev-secrets.json`);
+}
+if (sandbox) {
+  say();
+  say('Try WhatsApp against the sandbox (log in as the admin first: POST /v1/auth/login):');
+  say(
+    `  curl -s -X POST ${apiUrl}/v1/channels/whatsapp -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d '{"code":"sandbox-code","wabaId":"100000000000001","phoneNumberId":"100000000000002","label":"Sandbox line"}'`,
+  );
+  say(
+    `  curl -s -X POST ${sandbox.url}/_sandbox/inbound -H "Content-Type: application/json" -d '{"phoneNumberId":"100000000000002","from":"50212345678","name":"Ana","type":"text","text":"Hola"}'`,
+  );
+  say(`  curl -s ${apiUrl}/v1/conversations -H "Authorization: Bearer $TOKEN"`);
 }
 say();
 say('Press Ctrl+C to stop.');

@@ -10,6 +10,7 @@ import { appRoutes } from './routes/apps';
 import { authRoutes } from './routes/auth';
 import { channelRoutes } from './routes/channels';
 import { conversationRoutes } from './routes/conversations';
+import { messagingRoutes } from './routes/messaging';
 import { metaWebhookRoutes } from './routes/meta-webhook';
 import { installationRoutes } from './routes/installations';
 import { organizationRoutes } from './routes/organizations';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...installationRoutes(services),
     ...channelRoutes(services),
     ...conversationRoutes(services),
+    ...messagingRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];
 

@@ -6,7 +6,10 @@ import {
   ChannelService,
   ConversationService,
   type GraphPort,
+  graphClientFor,
   InstallationService,
+  MessagingService,
+  OrganizationSettingsService,
   MetaInboundProcessor,
   MetaWebhookIngest,
   OrganizationService,
@@ -14,7 +17,6 @@ import {
   TokenService,
   UserService,
 } from '@parley/domain';
-import { GraphClient } from '@parley/graph';
 import { IdempotencyService } from './http/idempotency';
 
 export interface Services {
@@ -26,6 +28,8 @@ export interface Services {
   idempotency: IdempotencyService;
   channels: ChannelService;
   conversations: ConversationService;
+  messaging: MessagingService;
+  organizationSettings: OrganizationSettingsService;
   metaIngest: MetaWebhookIngest;
   /** Runs in the worker process; the API holds one only so tests can apply deliveries on demand. */
   metaProcessor: MetaInboundProcessor;
@@ -43,18 +47,11 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps): Services {
   const tokens = new TokenService(deps.config, deps.clock);
   const apps = new AppService();
-  const graph =
-    deps.graph ??
-    new GraphClient({
-      baseUrl: deps.config.meta.graphUrl,
-      version: deps.config.meta.graphVersion,
-      appId: deps.config.meta.appId ?? '',
-      appSecret: deps.config.meta.appSecret,
-      logger: deps.logger.child({ component: 'graph' }),
-    });
+  const graph = deps.graph ?? graphClientFor(deps.config, deps.logger);
   const secrets = new SecretBox(deps.config.encryptionKey);
   const directory = new PhoneNumberDirectory(deps.orm);
   const channels = new ChannelService(graph, secrets, deps.clock, directory);
+  const conversations = new ConversationService(channels, graph, deps.clock);
   const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {
     tokens,
@@ -64,7 +61,9 @@ export function createServices(deps: ServiceDeps): Services {
     installations: new InstallationService(apps, tokens, deps.clock),
     idempotency: new IdempotencyService(deps.orm, deps.clock),
     channels,
-    conversations: new ConversationService(channels, graph),
+    conversations,
+    messaging: new MessagingService(deps.clock, conversations),
+    organizationSettings: new OrganizationSettingsService(deps.clock),
     metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),
     metaProcessor,
   };

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from '@parley/config';
 import { createLogger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
-import { MetaInboundProcessor, PhoneNumberDirectory } from '@parley/domain';
+import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirectory } from '@parley/domain';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalLogger } from './logging';
 import { createWorker, ensureSchedules } from './worker';
@@ -27,17 +27,22 @@ Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: temporalLogger
 const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax });
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 await ensureSchedules(config);
-const worker = await createWorker({ config, orm, clock: systemClock, logger }, connection);
+const graph = graphClientFor(config, logger);
+const worker = await createWorker({ config, orm, clock: systemClock, logger, graph }, connection);
 // Meta deliveries stored by the API are applied here, off the API's event loop.
 const inbound = new MetaInboundProcessor(orm, new PhoneNumberDirectory(orm), systemClock, logger.child({ component: 'meta-inbound' }), {
   sweepMs: 200,
 });
 inbound.start();
+// The outbox of conversation messages: queued by the API, sent in order per conversation.
+const outbound = new OutboundSender(orm, graph, config.encryptionKey, systemClock, logger.child({ component: 'outbound' }));
+outbound.start();
 logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
 try {
   await worker.run();
 } finally {
   await inbound.stop();
+  await outbound.stop();
   await connection.close();
   await orm.close(true);
   logger.info('worker stopped');

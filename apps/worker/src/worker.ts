@@ -5,17 +5,20 @@ import type { Config } from '@parley/config';
 import type { Clock, Logger } from '@parley/core';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { GraphPort } from '@parley/domain';
 import { createActivities } from './activities';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const WORKFLOWS_PATH = path.resolve(here, '../../../workflows/src/index.ts');
 export const MAINTENANCE_SCHEDULE_ID = 'platform:maintenance';
+export const TEMPLATE_SYNC_SCHEDULE_ID = 'platform:template-sync';
 
 export interface WorkerDeps {
   config: Config;
   orm: MikroORM;
   clock: Clock;
   logger: Logger;
+  graph: GraphPort;
 }
 
 export async function createWorker(deps: WorkerDeps, connection: NativeConnection): Promise<Worker> {
@@ -30,24 +33,28 @@ export async function createWorker(deps: WorkerDeps, connection: NativeConnectio
   });
 }
 
-/** The hourly housekeeping schedule; creating it again is a no-op. */
+const SCHEDULES = [
+  { scheduleId: MAINTENANCE_SCHEDULE_ID, every: '1 hour', workflowType: 'maintenanceWorkflow' },
+  { scheduleId: TEMPLATE_SYNC_SCHEDULE_ID, every: '6 hours', workflowType: 'templateSyncWorkflow' },
+] as const;
+
+/** Platform schedules (housekeeping, template sync); creating one again is a no-op. */
 export async function ensureSchedules(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    await client.schedule.create({
-      scheduleId: MAINTENANCE_SCHEDULE_ID,
-      spec: { intervals: [{ every: '1 hour' }] },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'maintenanceWorkflow',
-        taskQueue: config.temporal.taskQueue,
-        workflowId: 'platform:maintenance:run',
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    for (const s of SCHEDULES) {
+      try {
+        await client.schedule.create({
+          scheduleId: s.scheduleId,
+          spec: { intervals: [{ every: s.every }] },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP },
+          action: { type: 'startWorkflow', workflowType: s.workflowType, taskQueue: config.temporal.taskQueue, workflowId: `${s.scheduleId}:run` },
+        });
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      }
+    }
   } finally {
     await connection.close();
   }

@@ -28,6 +28,7 @@ const TENANT_ENTITIES = [
   'Message',
   'DomainEvent',
   'MessageStatusEvent',
+  'ConsentEvent',
 ];
 
 export function scopeToOrganization(em: EntityManager, organizationId: string): void {

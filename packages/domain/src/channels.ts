@@ -237,46 +237,50 @@ export class ChannelService {
 
   /** Re-reads every template page and makes the stored set equal to Meta's. */
   async syncTemplates(scope: TenantScope, channelId?: string): Promise<{ channels: number; templates: number }> {
-    const channels = channelId
-      ? [await this.find(scope, channelId)]
-      : await scope.em.find(Channel, { status: 'active' });
+    const channels = channelId ? [await this.find(scope, channelId)] : await scope.em.find(Channel, { status: 'active' });
     let count = 0;
-    for (const channel of channels) {
-      const token = await this.businessToken(scope.em, channel.id);
-      let templates: MetaTemplate[];
-      try {
-        templates = await this.graph.listAllTemplates(token, channel.wabaId);
-      } catch (err) {
-        graphFailure(err);
-      }
-      count += templates.length;
-      await scope.em.fork().transactional(async (tx) => {
-        // Syncs of one channel take turns, so each reads the set the last one left instead of
-        // racing it to insert the same template (a unique violation); a channel disconnected
-        // meanwhile gets no templates back.
-        const locked = await tx.findOne(Channel, { id: channel.id, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-        if (!locked) return;
-        const existing = new Map((await tx.find(Template, { channel: channel.id })).map((t) => [`${t.name}\u0000${t.language}`, t]));
-        const now = this.clock.now();
-        for (const t of templates) {
-          const key = `${t.name}\u0000${t.language}`;
-          const row = existing.get(key);
-          if (row) {
-            existing.delete(key);
-            row.metaTemplateId = t.id;
-            row.status = t.status;
-            row.category = t.category;
-            row.parameterFormat = t.parameter_format === 'NAMED' ? 'NAMED' : 'POSITIONAL';
-            row.components = t.components ?? [];
-            row.syncedAt = now;
-          } else {
-            tx.persist(templateRow(scope.organizationId, channel.id, t));
-          }
-        }
-        for (const gone of existing.values()) tx.remove(gone);
-        await tx.flush();
-      });
-    }
+    for (const channel of channels) count += await this.syncChannelTemplates(scope.em, channel);
     return { channels: channels.length, templates: count };
+  }
+
+  /**
+   * One channel's sync; also run on a schedule by the worker, where `em` is scoped to the
+   * channel's organization. Answers how many templates Meta has.
+   */
+  async syncChannelTemplates(em: EntityManager, channel: Pick<Channel, 'id' | 'organization' | 'wabaId'>): Promise<number> {
+    const token = await this.businessToken(em, channel.id);
+    let templates: MetaTemplate[];
+    try {
+      templates = await this.graph.listAllTemplates(token, channel.wabaId);
+    } catch (err) {
+      graphFailure(err);
+    }
+    await em.fork().transactional(async (tx) => {
+      // Syncs of one channel take turns, so each reads the set the last one left instead of
+      // racing it to insert the same template (a unique violation); a channel disconnected
+      // meanwhile gets no templates back.
+      const locked = await tx.findOne(Channel, { id: channel.id, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!locked) return;
+      const existing = new Map((await tx.find(Template, { channel: channel.id })).map((t) => [`${t.name}\u0000${t.language}`, t]));
+      const now = this.clock.now();
+      for (const t of templates) {
+        const key = `${t.name}\u0000${t.language}`;
+        const row = existing.get(key);
+        if (row) {
+          existing.delete(key);
+          row.metaTemplateId = t.id;
+          row.status = t.status;
+          row.category = t.category;
+          row.parameterFormat = t.parameter_format === 'NAMED' ? 'NAMED' : 'POSITIONAL';
+          row.components = t.components ?? [];
+          row.syncedAt = now;
+        } else {
+          tx.persist(templateRow(channel.organization, channel.id, t));
+        }
+      }
+      for (const gone of existing.values()) tx.remove(gone);
+      await tx.flush();
+    });
+    return templates.length;
   }
 }

@@ -1,4 +1,4 @@
-import { isId, NotFoundError } from '@parley/core';
+import { type Clock, isId, NotFoundError } from '@parley/core';
 import { Contact, Conversation, type ConversationStatus, Message, User } from '@parley/db';
 import type { ChannelService, GraphPort } from './channels';
 import { graphFailure } from './channels';
@@ -19,6 +19,8 @@ export interface ConversationView {
   lastMessage: { preview: string | null; at: string } | null;
   lastInboundAt: string | null;
   windowExpiresAt: string | null;
+  /** What may be sent right now, so clients need not re-derive Meta's rules. */
+  canSend: { freeForm: boolean; templates: boolean; marketingTemplates: boolean };
   createdAt: string;
   updatedAt: string;
 }
@@ -69,6 +71,7 @@ export class ConversationService {
   constructor(
     private readonly channels: ChannelService,
     private readonly graph: GraphPort,
+    private readonly clock: Clock,
   ) {}
 
   private async views(scope: TenantScope, rows: Conversation[]): Promise<ConversationView[]> {
@@ -89,7 +92,12 @@ export class ConversationService {
         unreadCount: c.unreadCount,
         lastMessage: c.lastMessageAt ? { preview: c.lastMessagePreview ?? null, at: c.lastMessageAt.toISOString() } : null,
         lastInboundAt: c.lastInboundAt?.toISOString() ?? null,
-        windowExpiresAt: windowExpiresAt(c.lastInboundAt)?.toISOString() ?? null,
+        windowExpiresAt: windowExpiresAt(contact?.lastInboundAt ?? c.lastInboundAt)?.toISOString() ?? null,
+        canSend: {
+          freeForm: c.status !== 'closed' && !!contact?.phone && (windowExpiresAt(contact?.lastInboundAt)?.getTime() ?? 0) > this.clock.now().getTime(),
+          templates: c.status !== 'closed' && !!contact?.phone && !contact?.optedOut,
+          marketingTemplates: c.status !== 'closed' && !!contact?.phone && !contact?.optedOut && !contact?.marketingOptedOut,
+        },
         createdAt: c.createdAt.toISOString(),
         updatedAt: c.updatedAt.toISOString(),
       };

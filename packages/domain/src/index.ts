@@ -12,3 +12,7 @@ export * from './events';
 export * from './meta';
 export * from './sql';
 export * from './conversations';
+export * from './consent';
+export * from './messaging';
+export * from './outbound';
+export * from './graph';

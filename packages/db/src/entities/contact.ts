@@ -12,6 +12,8 @@ export class Contact {
   fields: Record<string, string> = {};
   optedOut = false;
   optedOutAt?: Date | null = null;
+  /** Meta answered 131050: the person refuses marketing templates from this business. */
+  marketingOptedOut = false;
   lastInboundAt?: Date | null = null;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
@@ -42,8 +44,40 @@ export const ContactSchema = new EntitySchema<Contact>({
     fields: { type: 'json', default: '{}' },
     optedOut: { type: 'boolean', fieldName: 'opted_out', default: false },
     optedOutAt: { type: 'timestamptz', fieldName: 'opted_out_at', nullable: true },
+    marketingOptedOut: { type: 'boolean', fieldName: 'marketing_opted_out', default: false },
     lastInboundAt: { type: 'timestamptz', fieldName: 'last_inbound_at', nullable: true },
     createdAt: { type: 'timestamptz', fieldName: 'created_at' },
     updatedAt: { type: 'timestamptz', fieldName: 'updated_at', onUpdate: () => new Date() },
+  },
+});
+
+export type ConsentChange = 'opt_out' | 'opt_in' | 'marketing_opt_out';
+
+/** The ledger of every consent change: when, what, and why (keyword, Meta error, API call). */
+export class ConsentEvent {
+  id: string = newId();
+  createdAt: Date = new Date();
+
+  constructor(
+    public organization: string,
+    public contact: string,
+    public change: ConsentChange,
+    public cause: string,
+    public detail: string | null,
+  ) {}
+}
+
+export const ConsentEventSchema = new EntitySchema<ConsentEvent>({
+  class: ConsentEvent,
+  tableName: 'consent_events',
+  indexes: [{ properties: ['contact', 'id'] }],
+  properties: {
+    id: { type: 'uuid', primary: true },
+    organization: organizationProperty,
+    contact: { kind: 'm:1', entity: () => Contact, mapToPk: true, fieldName: 'contact_id', deleteRule: 'cascade' },
+    change: { type: 'text' },
+    cause: { type: 'text' },
+    detail: { type: 'text', nullable: true },
+    createdAt: { type: 'timestamptz', fieldName: 'created_at' },
   },
 });

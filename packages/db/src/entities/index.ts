@@ -1,6 +1,6 @@
 import { AppSchema } from './app';
 import { ChannelSchema } from './channel';
-import { ContactSchema } from './contact';
+import { ConsentEventSchema, ContactSchema } from './contact';
 import { ConversationSchema } from './conversation';
 import { DomainEventSchema } from './domain-event';
 import { IdempotencyRecordSchema } from './idempotency';
@@ -42,4 +42,5 @@ export const entities = [
   DomainEventSchema,
   MetaWebhookDeliverySchema,
   MessageStatusEventSchema,
+  ConsentEventSchema,
 ];

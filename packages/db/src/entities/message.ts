@@ -24,8 +24,19 @@ export interface MessageError {
   details?: string;
 }
 
+/**
+ * Where an outbound message is in its trip to Meta: `pending` (waiting its turn), `sending`
+ * (claimed; a request may be in flight), `accepted` (Meta gave a wamid), `failed`, or `unknown`
+ * (the process died mid-request: never re-sent blindly, resolved by Meta's status webhooks).
+ */
+export type SendState = 'pending' | 'sending' | 'accepted' | 'failed' | 'unknown';
+
 export class Message {
   id: string = newId();
+  sendState?: SendState | null = null;
+  sendAttempts = 0;
+  nextAttemptAt?: Date | null = null;
+  claimedAt?: Date | null = null;
   wamid?: string | null = null;
   statusRank = 0;
   error?: MessageError | null = null;
@@ -56,6 +67,10 @@ export const MessageSchema = new EntitySchema<Message>({
       expression: 'create unique index "messages_wamid_unique" on "messages" ("wamid") where "wamid" is not null',
     },
     { properties: ['conversation', 'id'] },
+    {
+      name: 'messages_outbox',
+      expression: 'create index "messages_outbox" on "messages" ("conversation_id", "id") where "send_state" in (\'pending\', \'sending\')',
+    },
   ],
   properties: {
     id: { type: 'uuid', primary: true },
@@ -72,6 +87,10 @@ export const MessageSchema = new EntitySchema<Message>({
     status: { type: 'text' },
     statusRank: { type: 'smallint', fieldName: 'status_rank', default: 0 },
     error: { type: 'json', nullable: true },
+    sendState: { type: 'text', fieldName: 'send_state', nullable: true },
+    sendAttempts: { type: 'int', fieldName: 'send_attempts', default: 0 },
+    nextAttemptAt: { type: 'timestamptz', fieldName: 'next_attempt_at', nullable: true },
+    claimedAt: { type: 'timestamptz', fieldName: 'claimed_at', nullable: true },
     statusUpdatedAt: { type: 'timestamptz', fieldName: 'status_updated_at' },
     createdAt: { type: 'timestamptz', fieldName: 'created_at' },
   },

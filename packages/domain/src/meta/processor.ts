@@ -5,6 +5,7 @@ import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { parseInboundMessage } from './parse';
 import { metaChangeValue, type MetaInboundMessage, type MetaStatus, metaWebhookPayload } from './payload';
 import { type SqlRunner, sqlRunner } from '../sql';
+import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
 
 export interface ProcessorOptions {
@@ -200,6 +201,10 @@ export class MetaInboundProcessor {
       [sentAt, sentAt, parsed.preview.slice(0, 200), sentAt, route.channelId, now, conversation.id],
     );
 
+    if (parsed.type === 'text' || parsed.type === 'button') {
+      const text = parsed.type === 'text' ? String(parsed.content.text) : String((parsed.content.button as { text?: string }).text ?? '');
+      await applyConsentKeyword(sql, { organizationId: org, contactId: contact!.id, conversationId: conversation.id, channelId: route.channelId, text, wamid: m.id, at: now });
+    }
     if (conversation.created) {
       await recordEvent(sql, org, 'conversation.create', { conversationId: conversation.id, contactId: contact!.id, status: 'active' }, now);
     } else if (conversation.reopened) {
@@ -267,6 +272,20 @@ export class MetaInboundProcessor {
       [route.organizationId, s.id, status, occurredAt, s.recipient_id ?? null, s.biz_opaque_callback_data ?? null, s.errors ? JSON.stringify(s.errors) : null],
     );
     if (!recorded[0]) return;
+    // A send whose outcome was lost (timeout, crash) learns its wamid from the tag it carried.
+    if (s.biz_opaque_callback_data?.startsWith('msg:')) {
+      await sql.run(
+        `update messages set wamid = ?, send_state = 'accepted' where id::text = ? and organization_id = ? and wamid is null`,
+        [s.id, s.biz_opaque_callback_data.slice(4), route.organizationId],
+      );
+    }
+    if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) {
+      const [owner] = await sql.all<{ contact_id: string }>(
+        'select cv.contact_id from messages m join conversations cv on cv.id = m.conversation_id where m.wamid = ? and m.organization_id = ?',
+        [s.id, route.organizationId],
+      );
+      if (owner) await markMarketingOptOut(sql, { organizationId: route.organizationId, contactId: owner.contact_id, detail: s.id, at: this.clock.now() });
+    }
     await applyStatusEvent(sql, this.clock, route.organizationId, s.id, status, s.errors, recorded[0].id);
   }
 }
@@ -299,5 +318,19 @@ export async function applyStatusEvent(
   if (known) await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
   for (const row of updated) {
     await recordEvent(sql, organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid, status, error }, now);
+  }
+}
+
+/** Meta's 131050 on a send: the person refuses marketing templates; recorded once, with its cause. */
+export async function markMarketingOptOut(sql: SqlRunner, input: { organizationId: string; contactId: string; detail: string; at: Date }): Promise<void> {
+  const changed = await sql.all<{ id: string }>(
+    `update contacts set marketing_opted_out = true, updated_at = ? where id = ? and organization_id = ? and not marketing_opted_out returning id`,
+    [input.at, input.contactId, input.organizationId],
+  );
+  if (changed.length) {
+    await sql.run(
+      `insert into consent_events (id, organization_id, contact_id, change, cause, detail, created_at) values (?, ?, ?, 'marketing_opt_out', 'meta_131050', ?, ?)`,
+      [newId(), input.organizationId, input.contactId, input.detail, input.at],
+    );
   }
 }

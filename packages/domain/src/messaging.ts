@@ -1,0 +1,359 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  type Clock,
+  ConflictError,
+  DomainError,
+  isId,
+  NotFoundError,
+  toE164,
+  UnprocessableError,
+  ValidationError,
+} from '@parley/core';
+import {
+  Channel,
+  Contact,
+  Conversation,
+  type ConversationStatus,
+  Message,
+  type MessageRole,
+  Template,
+  User,
+} from '@parley/db';
+import { LockMode } from '@mikro-orm/core';
+import { CUSTOMER_SERVICE_WINDOW_MS, type ConversationService, messageView, type MessageView } from './conversations';
+import { type DomainEventType, recordEvent } from './events';
+import { sqlRunner } from './sql';
+import type { TenantScope } from './scope';
+import { simpleParamsToComponents, validateTemplateSend } from './templates';
+
+export type MediaKind = 'image' | 'video' | 'document' | 'audio';
+
+/** What a client asks to send; validated by the route's schema, checked against rules here. */
+export type OutboundContent =
+  | { type: 'text'; text: string; previewUrl?: boolean | undefined }
+  | {
+      type: 'template';
+      template: { name: string; language: string; components?: unknown[] | undefined };
+      params?: Record<string, string> | undefined;
+    }
+  | { type: MediaKind; media: { id?: string | undefined; link?: string | undefined; caption?: string | undefined; filename?: string | undefined } }
+  | { type: 'interactive'; interactive: Record<string, unknown> }
+  | { type: 'location'; location: { latitude: number; longitude: number; name?: string | undefined; address?: string | undefined } };
+
+export interface SendRequest {
+  content: OutboundContent;
+  role?: 'agent' | 'bot' | undefined;
+  replyTo?: string | undefined;
+}
+
+const FIELD_MESSAGE = /^\.([A-Za-z][\w-]{0,63})\s+([\s\S]{1,1000})$/;
+
+export function windowOpen(lastInboundAt: Date | null | undefined, now: Date): boolean {
+  return !!lastInboundAt && now.getTime() - lastInboundAt.getTime() < CUSTOMER_SERVICE_WINDOW_MS;
+}
+
+function preview(content: OutboundContent): string {
+  switch (content.type) {
+    case 'text':
+      return content.text;
+    case 'template':
+      return `[template ${content.template.name}]`;
+    case 'location':
+      return content.location.name ?? '[location]';
+    case 'interactive':
+      return String((content.interactive.body as { text?: string } | undefined)?.text ?? '[interactive]');
+    default:
+      return content.media.caption ?? `[${content.type}]`;
+  }
+}
+
+/**
+ * Everything that puts an outbound message in the outbox: the customer-service window, consent,
+ * template checks, per-conversation order. The send itself happens in the worker (OutboundSender);
+ * a queued message is a committed row, so an accepted 202 survives any crash.
+ */
+export class MessagingService {
+  constructor(
+    private readonly clock: Clock,
+    private readonly conversations: ConversationService,
+  ) {}
+
+  private role(scope: TenantScope, requested?: 'agent' | 'bot'): { role: MessageRole; author: string | null } {
+    if (requested) return { role: requested, author: scope.principal.kind === 'user' ? scope.principal.userId : null };
+    return scope.principal.kind === 'user' ? { role: 'agent', author: scope.principal.userId } : { role: 'bot', author: null };
+  }
+
+  /** Picks the channel a new conversation talks through: the one named, or the only one there is. */
+  private async channelFor(em: EntityManager, conversation: Conversation | null, channelId: string | undefined): Promise<string> {
+    if (conversation?.channel) return conversation.channel;
+    if (channelId) {
+      const channel = isId(channelId) ? await em.findOne(Channel, { id: channelId, status: 'active' }) : null;
+      if (!channel) throw new ValidationError([{ path: 'channelId', message: 'No such channel.' }]);
+      return channel.id;
+    }
+    const channels = await em.find(Channel, { status: 'active' }, { limit: 2 });
+    if (channels.length === 1) return channels[0]!.id;
+    throw new UnprocessableError(
+      channels.length ? 'channel_required' : 'no_channel',
+      channels.length ? 'The organization has several channels: name one with channelId.' : 'Connect a WhatsApp channel first.',
+    );
+  }
+
+  /**
+   * Turns a send request into a stored, queued message inside `em`'s transaction. Refuses what
+   * Meta or the person would refuse, before anything is stored or sent.
+   */
+  async queue(
+    scope: TenantScope,
+    em: EntityManager,
+    conversation: Conversation,
+    contact: Contact,
+    request: SendRequest,
+    path = '',
+  ): Promise<MessageView> {
+    const now = this.clock.now();
+    if (conversation.status === 'closed') {
+      throw new ConflictError('conversation_closed', 'The conversation is closed; start a new one by sending to the contact again.');
+    }
+    if (!contact.phone) throw new UnprocessableError('contact_has_no_phone', 'The contact has no phone number to write to on WhatsApp.');
+    const channelId = await this.channelFor(em, conversation, undefined);
+    let content: Record<string, unknown>;
+    const c = request.content;
+    if (c.type === 'template') {
+      if (contact.optedOut) throw new UnprocessableError('contact_opted_out', 'The contact opted out of business-initiated messages.');
+      const template = await em.findOne(Template, { channel: channelId, name: c.template.name, language: c.template.language });
+      if (!template) {
+        throw new DomainError(400, 'template_not_found', 'Bad Request', `No template ${c.template.name} (${c.template.language}) on this channel.`, [
+          { path: `${path}template`, message: 'Unknown name or language; sync templates if it was added recently.' },
+        ]);
+      }
+      if (contact.marketingOptedOut && template.category === 'MARKETING') {
+        throw new UnprocessableError('contact_opted_out', 'The contact refuses marketing messages from this business (Meta 131050).');
+      }
+      let components: unknown[];
+      if (c.template.components) {
+        const checked = validateTemplateSend(template, { components: c.template.components as never }, { defaultParams: c.params ?? {}, pathPrefix: `${path}template` });
+        if (!checked.ok) throw new ValidationError(checked.problems, 'The template parameters do not match the template.', 'template_params_mismatch');
+        components = checked.components;
+      } else {
+        const built = simpleParamsToComponents(template, c.params ?? {});
+        if ('problems' in built) {
+          throw new ValidationError(
+            built.problems.map((p) => ({ ...p, path: `${path}${p.path}` })),
+            'The template parameters do not match the template.',
+            'template_params_mismatch',
+          );
+        }
+        components = built.components;
+      }
+      content = { template: { name: template.name, language: template.language, category: template.category, components } };
+    } else {
+      if (!windowOpen(contact.lastInboundAt, now)) {
+        throw new UnprocessableError(
+          'outside_customer_service_window',
+          'More than 24 hours have passed since the contact last wrote; only templates may be sent.',
+          { windowExpiresAt: contact.lastInboundAt ? new Date(contact.lastInboundAt.getTime() + CUSTOMER_SERVICE_WINDOW_MS).toISOString() : null },
+        );
+      }
+      content =
+        c.type === 'text'
+          ? { text: c.text, ...(c.previewUrl ? { previewUrl: true } : {}) }
+          : c.type === 'location'
+            ? { location: c.location }
+            : c.type === 'interactive'
+              ? { interactive: c.interactive }
+              : { media: c.media };
+    }
+    if (request.replyTo) {
+      const parent = isId(request.replyTo) ? await em.findOne(Message, { id: request.replyTo, conversation: conversation.id }) : null;
+      if (!parent?.wamid) throw new ValidationError([{ path: `${path}replyTo`, message: 'No message with a WhatsApp id in this conversation.' }]);
+      content.context = { messageId: parent.wamid };
+    }
+
+    const { role, author } = this.role(scope, request.role);
+    const message = new Message(scope.organizationId, conversation.id, channelId, 'outbound', role, c.type, content, 'queued');
+    message.author = author;
+    message.sendState = 'pending';
+    message.createdAt = now;
+    message.statusUpdatedAt = now;
+    em.persist(message);
+    conversation.lastMessageAt = now;
+    conversation.lastMessagePreview = preview(c).slice(0, 200);
+    conversation.channel ??= channelId;
+    await em.flush();
+    const view = messageView(message);
+    const type: DomainEventType = role === 'bot' ? 'message.create.contact.chat.bot' : 'message.create.contact.chat.agent';
+    await recordEvent(sqlRunner(em), scope.organizationId, type, { message: view }, now);
+    return view;
+  }
+
+  async send(scope: TenantScope, conversationId: string, request: SendRequest): Promise<MessageView> {
+    return scope.em.fork().transactional(async (tx) => {
+      const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+      if (!conversation) throw new NotFoundError('conversation');
+      const contact = await tx.findOneOrFail(Contact, { id: conversation.contact });
+      return this.queue(scope, tx, conversation, contact, request);
+    });
+  }
+
+  /**
+   * Finds or creates the contact (by phone, else email) and its open conversation. The unique
+   * indexes decide under concurrency: inserts that lose a race become reads.
+   */
+  async upsertContactConversation(
+    scope: TenantScope,
+    tx: EntityManager,
+    profile: { name?: string | undefined; telephone?: string | undefined; email?: string | undefined },
+    options: { channelId?: string | undefined; requestId?: string | undefined } = {},
+  ): Promise<{ contact: Contact; conversation: Conversation; contactCreated: boolean; conversationCreated: boolean }> {
+    const phone = profile.telephone ? toE164(profile.telephone, 'contact.profile.telephone') : undefined;
+    const email = profile.email?.trim().toLowerCase();
+    if (!phone && !email) {
+      throw new ValidationError([{ path: 'contact.profile', message: 'Give a telephone or an email.' }]);
+    }
+    const sql = sqlRunner(tx);
+    const now = this.clock.now();
+    const key = phone ? { column: 'phone', value: phone, index: '(organization_id, phone) where phone is not null' } : { column: 'email', value: email!, index: '(organization_id, email) where email is not null' };
+    const inserted = await sql.all<{ id: string }>(
+      `insert into contacts (id, organization_id, ${key.column}, name, fields, opted_out, marketing_opted_out, created_at, updated_at)
+       values (gen_random_uuid(), ?, ?, ?, '{}', false, false, ?, ?) on conflict ${key.index} do nothing returning id`,
+      [scope.organizationId, key.value, profile.name?.trim() || null, now, now],
+    );
+    const contact = await tx.findOneOrFail(Contact, { [key.column]: key.value }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (profile.name?.trim() && contact.name !== profile.name.trim()) contact.name = profile.name.trim();
+    if (phone && email && !contact.email) {
+      const taken = await tx.count(Contact, { email, id: { $ne: contact.id } });
+      if (!taken) contact.email = email;
+    }
+
+    let channelId: string | null = null;
+    if (options.channelId) channelId = await this.channelFor(tx, null, options.channelId);
+    const created = await sql.all<{ id: string }>(
+      `insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, request_id, created_at, updated_at)
+       values (gen_random_uuid(), ?, ?, ?, 'active', 0, ?, ?, ?)
+       on conflict (organization_id, contact_id) where status <> 'closed' do nothing returning id`,
+      [scope.organizationId, contact.id, channelId, options.requestId ?? null, now, now],
+    );
+    const conversation = await tx.findOneOrFail(Conversation, { contact: contact.id, status: { $ne: 'closed' } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (options.requestId && conversation.requestId !== options.requestId) conversation.requestId = options.requestId;
+    if (!conversation.channel && channelId) conversation.channel = channelId;
+    await tx.flush();
+    if (created.length) {
+      await recordEvent(sql, scope.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, now);
+    }
+    return { contact, conversation, contactCreated: inserted.length > 0, conversationCreated: created.length > 0 };
+  }
+
+  /** `POST /v1/conversations`: contact, conversation, field updates and sends, all or nothing. */
+  async upsertConversation(
+    scope: TenantScope,
+    input: {
+      contact: { profile: { name?: string | undefined; telephone?: string | undefined; email?: string | undefined } };
+      channelId?: string | undefined;
+      requestId?: string | undefined;
+      messages?: (
+        | { type: 'field'; text: string }
+        | { type: 'chat'; role: 'agent' | 'bot'; touchpoint: 'whatsapp'; text?: string | undefined; meta?: { template: string; language?: string | undefined; [param: string]: string | undefined } | undefined }
+      )[] | undefined;
+    },
+  ) {
+    return scope.em.fork().transactional(async (tx) => {
+      const result = await this.upsertContactConversation(scope, tx, input.contact.profile, { channelId: input.channelId, requestId: input.requestId });
+      const sent: MessageView[] = [];
+      for (const [i, item] of (input.messages ?? []).entries()) {
+        if (item.type === 'field') {
+          const match = FIELD_MESSAGE.exec(item.text.trim());
+          if (!match) throw new ValidationError([{ path: `messages.${i}.text`, message: 'A field message looks like `.licenseplate XX-99-WZ`.' }]);
+          result.contact.fields = { ...result.contact.fields, [match[1]!.toLowerCase()]: match[2]!.trim() };
+          await tx.flush();
+          continue;
+        }
+        let content: OutboundContent;
+        if (item.meta?.template) {
+          const { template, language, ...params } = item.meta;
+          const languageCode = language ?? (await this.onlyLanguage(tx, template, `messages.${i}.meta.template`));
+          content = { type: 'template', template: { name: template, language: languageCode }, params: params as Record<string, string> };
+        } else if (item.text) {
+          content = { type: 'text', text: item.text };
+        } else {
+          throw new ValidationError([{ path: `messages.${i}`, message: 'A chat message needs text or meta.template.' }]);
+        }
+        sent.push(await this.queue(scope, tx, result.conversation, result.contact, { content, role: item.role }, `messages.${i}.`));
+      }
+      const view = await this.conversations.get({ ...scope, em: tx }, result.conversation.id);
+      return {
+        created: result.contactCreated || result.conversationCreated,
+        body: { ...view, contact: { ...view.contact, fields: result.contact.fields, optedOut: result.contact.optedOut }, messages: sent },
+      };
+    });
+  }
+
+  private async onlyLanguage(em: EntityManager, name: string, path: string): Promise<string> {
+    const languages = [...new Set((await em.find(Template, { name })).map((t) => t.language))];
+    if (languages.length === 1) return languages[0]!;
+    if (languages.length === 0) throw new DomainError(400, 'template_not_found', 'Bad Request', `No template named ${name}.`, [{ path, message: 'Unknown template.' }]);
+    throw new ValidationError([{ path, message: `The template exists in several languages (${languages.join(', ')}); give meta.language.` }]);
+  }
+
+  /** `POST /v1/messages`: write to a phone number, starting or continuing its conversation. */
+  async sendToPhone(
+    scope: TenantScope,
+    input: { phoneNumber: string; channelId?: string | undefined; requestId?: string | undefined; role?: 'agent' | 'bot' | undefined; content: OutboundContent },
+  ): Promise<{ conversationId: string; message: MessageView }> {
+    return scope.em.fork().transactional(async (tx) => {
+      const { contact, conversation } = await this.upsertContactConversation(scope, tx, { telephone: input.phoneNumber }, {
+        channelId: input.channelId,
+        requestId: input.requestId,
+      });
+      const message = await this.queue(scope, tx, conversation, contact, { content: input.content, role: input.role });
+      return { conversationId: conversation.id, message };
+    });
+  }
+
+  /** Status changes, assignment, request links and read state, each with its event. */
+  async update(
+    scope: TenantScope,
+    conversationId: string,
+    change:
+      | { kind: 'status'; status: ConversationStatus }
+      | { kind: 'assign'; userId: string | null }
+      | { kind: 'link'; requestId: string | null }
+      | { kind: 'read' },
+  ) {
+    const now = this.clock.now();
+    return scope.em.fork().transactional(async (tx) => {
+      const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+      if (!conversation) throw new NotFoundError('conversation');
+      const before = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null };
+      switch (change.kind) {
+        case 'status':
+          if (conversation.status === 'closed' && change.status !== 'closed') {
+            throw new ConflictError('conversation_closed', 'A closed conversation cannot be reopened; a new one starts when the contact writes.');
+          }
+          conversation.status = change.status;
+          break;
+        case 'assign':
+          if (change.userId) {
+            const user = isId(change.userId) ? await tx.findOne(User, { id: change.userId, disabledAt: null }) : null;
+            if (!user) throw new ValidationError([{ path: 'userId', message: 'No such user in this organization.' }]);
+          }
+          conversation.assignee = change.userId;
+          break;
+        case 'link':
+          conversation.requestId = change.requestId;
+          break;
+        case 'read':
+          conversation.unreadCount = 0;
+          break;
+      }
+      conversation.updatedAt = now;
+      await tx.flush();
+      const after = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null };
+      const changed = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k as keyof typeof before] !== v));
+      if (Object.keys(changed).length) {
+        await recordEvent(sqlRunner(tx), scope.organizationId, 'conversation.update', { conversationId: conversation.id, changes: changed, previous: before }, now);
+      }
+      return this.conversations.get({ ...scope, em: tx }, conversation.id);
+    });
+  }
+}

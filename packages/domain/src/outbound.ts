@@ -1,0 +1,215 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { type Clock, type Logger, SecretBox, toWaId } from '@parley/core';
+import { type GraphClient, GraphError, type SendMessagePayload } from '@parley/graph';
+import { recordEvent } from './events';
+import { applyStatusEvent, markMarketingOptOut } from './meta/processor';
+import { type SqlRunner, sqlRunner } from './sql';
+
+export type SendPort = Pick<GraphClient, 'sendMessage'>;
+
+interface Claimed {
+  id: string;
+  organization_id: string;
+  conversation_id: string;
+  channel_id: string;
+  type: string;
+  content: Record<string, unknown>;
+  send_attempts: number;
+  phone: string;
+  phone_number_id: string;
+  business_token_ciphertext: string;
+}
+
+const MAX_ATTEMPTS = 8;
+/** A claim older than this belongs to a sender that died mid-request. */
+const CLAIM_TIMEOUT_MS = 2 * 60 * 1000;
+/** Tag carried by every send, so a status webhook can name the message even without a wamid. */
+export const CALLBACK_PREFIX = 'msg:';
+
+export function metaPayload(to: string, type: string, content: Record<string, unknown>, messageId: string): SendMessagePayload {
+  const base = {
+    to: toWaId(to),
+    biz_opaque_callback_data: `${CALLBACK_PREFIX}${messageId}`,
+    ...(content.context ? { context: { message_id: (content.context as { messageId: string }).messageId } } : {}),
+  };
+  switch (type) {
+    case 'text':
+      return { ...base, type: 'text', text: { body: String(content.text), preview_url: content.previewUrl === true } };
+    case 'template':
+      return { ...base, type: 'template', template: (({ category: _c, ...t }) => t)(content.template as Record<string, unknown>) as never };
+    case 'location':
+      return { ...base, type: 'location', location: content.location as never };
+    case 'interactive':
+      return { ...base, type: 'interactive', interactive: content.interactive as never };
+    default:
+      return { ...base, type, [type]: content.media } as unknown as SendMessagePayload;
+  }
+}
+
+/**
+ * Works the outbox: for each conversation, its oldest pending message, one at a time, so a
+ * conversation's messages reach Meta in the order they were accepted. A message is claimed
+ * (committed) before its request goes out; a claim that outlives its sender becomes `unknown`
+ * and is never re-sent blindly, because Meta's send has no idempotency key.
+ */
+export class OutboundSender {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly secrets: SecretBox;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly graph: SendPort,
+    encryptionKey: { id: string; key: Buffer },
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: { pollMs?: number; concurrency?: number } = {},
+  ) {
+    this.secrets = new SecretBox(encryptionKey);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.kick(), this.options.pollMs ?? 200);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((err: unknown) => this.logger.error({ err }, 'outbound sending failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async settle(): Promise<void> {
+    do {
+      await this.running;
+      await this.drain();
+    } while (this.running);
+  }
+
+  async drain(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      await this.expireClaims();
+      const batch = await this.claim(this.options.concurrency ?? 16);
+      if (!batch.length) return sent;
+      await Promise.all(batch.map((m) => this.deliver(m)));
+      sent += batch.length;
+    }
+  }
+
+  private async expireClaims(): Promise<void> {
+    const cutoff = new Date(this.clock.now().getTime() - CLAIM_TIMEOUT_MS);
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update messages set send_state = 'unknown' where send_state = 'sending' and claimed_at < ?`, [cutoff], 'run');
+  }
+
+  /** The oldest pending message of up to `limit` conversations that have nothing in flight. */
+  private async claim(limit: number): Promise<Claimed[]> {
+    const now = this.clock.now();
+    return this.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      const rows = await sql.all<Claimed>(
+        `select m.id, m.organization_id, m.conversation_id, m.channel_id, m.type, m.content, m.send_attempts,
+                ct.phone, ch.phone_number_id, ch.business_token_ciphertext
+         from messages m
+         join conversations cv on cv.id = m.conversation_id
+         join contacts ct on ct.id = cv.contact_id
+         join channels ch on ch.id = m.channel_id
+         where m.send_state = 'pending' and (m.next_attempt_at is null or m.next_attempt_at <= ?)
+           and not exists (
+             select 1 from messages e where e.conversation_id = m.conversation_id
+               and e.send_state in ('pending', 'sending') and e.id < m.id)
+         order by m.id
+         limit ?
+         for update of m skip locked`,
+        [now, limit],
+      );
+      if (rows.length) {
+        await sql.run(`update messages set send_state = 'sending', claimed_at = ? where id in (?)`, [now, rows.map((r) => r.id)]);
+      }
+      return rows;
+    });
+  }
+
+  private async deliver(m: Claimed): Promise<void> {
+    let outcome: { wamid: string } | { error: GraphError } | { unknown: true };
+    try {
+      const token = this.secrets.decrypt(m.business_token_ciphertext);
+      if (!token) throw new GraphError({ status: 0, code: 0, message: 'The channel is disconnected.', classification: 'permanent' });
+      outcome = { wamid: (await this.graph.sendMessage(token, m.phone_number_id, metaPayload(m.phone, m.type, m.content, m.id))).wamid };
+    } catch (err) {
+      if (err instanceof GraphError) {
+        // A timeout may have reached Meta: sending again could deliver twice.
+        outcome = err.type === 'TimeoutError' ? { unknown: true } : { error: err };
+      } else {
+        this.logger.error({ err, messageId: m.id }, 'send failed unexpectedly');
+        outcome = { unknown: true };
+      }
+    }
+    const now = this.clock.now();
+    await this.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      if ('wamid' in outcome) {
+        await sql.run(
+          `update messages set wamid = ?, send_state = 'accepted', status = 'sent', status_rank = 1, status_updated_at = ?, send_attempts = send_attempts + 1 where id = ?`,
+          [outcome.wamid, now, m.id],
+        );
+        await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, wamid: outcome.wamid, status: 'sent' }, now);
+        await applyPendingStatuses(sql, this.clock, m.organization_id, outcome.wamid);
+      } else if ('unknown' in outcome) {
+        await sql.run(`update messages set send_state = 'unknown', send_attempts = send_attempts + 1 where id = ?`, [m.id]);
+      } else if (outcome.error.retryable && m.send_attempts + 1 < MAX_ATTEMPTS) {
+        const delay = Math.min(60_000, 500 * 2 ** m.send_attempts) * (0.75 + Math.random() / 2);
+        await sql.run(`update messages set send_state = 'pending', send_attempts = send_attempts + 1, next_attempt_at = ? where id = ?`, [
+          new Date(now.getTime() + delay),
+          m.id,
+        ]);
+      } else {
+        await failMessage(sql, m, outcome.error, now);
+      }
+    });
+  }
+}
+
+async function failMessage(sql: SqlRunner, m: Claimed, err: GraphError, now: Date): Promise<void> {
+  const error = { code: err.code, title: err.title, ...(err.details ? { details: err.details } : {}) };
+  await sql.run(
+    `update messages set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb, send_attempts = send_attempts + 1 where id = ?`,
+    [now, JSON.stringify(error), m.id],
+  );
+  if (err.code === 131050) {
+    const [owner] = await sql.all<{ contact_id: string }>('select contact_id from conversations where id = ?', [m.conversation_id]);
+    if (owner) await markMarketingOptOut(sql, { organizationId: m.organization_id, contactId: owner.contact_id, detail: m.id, at: now });
+  }
+  await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, status: 'failed', error }, now);
+}
+
+/** Statuses that arrived before the send recorded its wamid are applied now, in order. */
+export async function applyPendingStatuses(sql: SqlRunner, clock: Clock, organizationId: string, wamid: string): Promise<void> {
+  const pending = await sql.all<{ id: string; status: 'sent' | 'delivered' | 'read' | 'failed'; errors: unknown }>(
+    `select id, status, errors from message_status_events where wamid = ? and organization_id = ? and applied_at is null order by id`,
+    [wamid, organizationId],
+  );
+  for (const p of pending) await applyStatusEvent(sql, clock, organizationId, wamid, p.status, p.errors as never, p.id);
+}
