@@ -16,3 +16,4 @@ export * from './consent';
 export * from './messaging';
 export * from './outbound';
 export * from './graph';
+export * from './templates';

@@ -2,7 +2,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   type Clock,
   ConflictError,
-  DomainError,
   isId,
   NotFoundError,
   toE164,
@@ -24,7 +23,7 @@ import { CUSTOMER_SERVICE_WINDOW_MS, type ConversationService, messageView, type
 import { type DomainEventType, recordEvent } from './events';
 import { sqlRunner } from './sql';
 import type { TenantScope } from './scope';
-import { simpleParamsToComponents, validateTemplateSend } from './templates';
+import { simpleParamsToComponents, TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from './templates';
 
 export type MediaKind = 'image' | 'video' | 'document' | 'audio';
 
@@ -33,7 +32,7 @@ export type OutboundContent =
   | { type: 'text'; text: string; previewUrl?: boolean | undefined }
   | {
       type: 'template';
-      template: { name: string; language: string; components?: unknown[] | undefined };
+      template: { name: string; language: string; components?: Record<string, unknown>[] | undefined };
       params?: Record<string, string> | undefined;
     }
   | { type: MediaKind; media: { id?: string | undefined; link?: string | undefined; caption?: string | undefined; filename?: string | undefined } }
@@ -122,30 +121,16 @@ export class MessagingService {
     if (c.type === 'template') {
       if (contact.optedOut) throw new UnprocessableError('contact_opted_out', 'The contact opted out of business-initiated messages.');
       const template = await em.findOne(Template, { channel: channelId, name: c.template.name, language: c.template.language });
-      if (!template) {
-        throw new DomainError(400, 'template_not_found', 'Bad Request', `No template ${c.template.name} (${c.template.language}) on this channel.`, [
-          { path: `${path}template`, message: 'Unknown name or language; sync templates if it was added recently.' },
-        ]);
-      }
+      if (!template) throw new TemplateNotFoundError(c.template.name, c.template.language);
       if (contact.marketingOptedOut && template.category === 'MARKETING') {
         throw new UnprocessableError('contact_opted_out', 'The contact refuses marketing messages from this business (Meta 131050).');
       }
-      let components: unknown[];
-      if (c.template.components) {
-        const checked = validateTemplateSend(template, { components: c.template.components as never }, { defaultParams: c.params ?? {}, pathPrefix: `${path}template` });
-        if (!checked.ok) throw new ValidationError(checked.problems, 'The template parameters do not match the template.', 'template_params_mismatch');
-        components = checked.components;
-      } else {
-        const built = simpleParamsToComponents(template, c.params ?? {});
-        if ('problems' in built) {
-          throw new ValidationError(
-            built.problems.map((p) => ({ ...p, path: `${path}${p.path}` })),
-            'The template parameters do not match the template.',
-            'template_params_mismatch',
-          );
-        }
-        components = built.components;
-      }
+      // Full components are checked as given; the shorthand (a flat map) is built into them first.
+      const checked = c.template.components
+        ? validateTemplateSend(template, { components: c.template.components }, { defaultParams: c.params ?? {}, pathPrefix: `${path}template` })
+        : simpleParamsToComponents(template, c.params ?? {}, { pathPrefix: path ? `${path}meta` : 'params' });
+      if (!checked.ok) throw new TemplateParamsMismatchError(checked.problems);
+      const components = checked.components;
       content = { template: { name: template.name, language: template.language, category: template.category, components } };
     } else {
       if (!windowOpen(contact.lastInboundAt, now)) {
@@ -288,10 +273,40 @@ export class MessagingService {
     });
   }
 
+  /**
+   * `POST /v1/templates/validate`: the check every template send goes through, without sending.
+   * With recipients, each recipient's params fill the placeholders (then the defaults).
+   */
+  async validateTemplate(
+    scope: TenantScope,
+    input: {
+      channelId?: string | undefined;
+      template: { name: string; language: string; components?: Record<string, unknown>[] | undefined };
+      params?: Record<string, string> | undefined;
+      recipients?: { params?: Record<string, string> | undefined }[] | undefined;
+    },
+  ) {
+    const channelId = await this.channelFor(scope.em, null, input.channelId);
+    const template = await scope.em.findOne(Template, { channel: channelId, name: input.template.name, language: input.template.language });
+    if (!template) throw new TemplateNotFoundError(input.template.name, input.template.language);
+    const check = (recipientParams: Record<string, string>, prefix: string) =>
+      input.template.components
+        ? validateTemplateSend(template, { components: input.template.components }, { recipientParams, defaultParams: input.params ?? {}, pathPrefix: `${prefix}template` })
+        : simpleParamsToComponents(template, { ...input.params, ...recipientParams }, { pathPrefix: `${prefix}params` });
+    const runs = input.recipients?.length ? input.recipients.map((r, i) => check(r.params ?? {}, `recipients.${i}.`)) : [check({}, '')];
+    const problems = runs.flatMap((r) => (r.ok ? [] : r.problems));
+    if (problems.length) throw new TemplateParamsMismatchError(problems);
+    return {
+      valid: true as const,
+      template: { name: template.name, language: template.language, category: template.category, status: template.status },
+      components: runs.map((r) => (r.ok ? r.components : [])),
+    };
+  }
+
   private async onlyLanguage(em: EntityManager, name: string, path: string): Promise<string> {
     const languages = [...new Set((await em.find(Template, { name })).map((t) => t.language))];
     if (languages.length === 1) return languages[0]!;
-    if (languages.length === 0) throw new DomainError(400, 'template_not_found', 'Bad Request', `No template named ${name}.`, [{ path, message: 'Unknown template.' }]);
+    if (languages.length === 0) throw new TemplateNotFoundError(name);
     throw new ValidationError([{ path, message: `The template exists in several languages (${languages.join(', ')}); give meta.language.` }]);
   }
 
@@ -324,7 +339,8 @@ export class MessagingService {
     return scope.em.fork().transactional(async (tx) => {
       const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
       if (!conversation) throw new NotFoundError('conversation');
-      const before = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null };
+      // unreadCount is part of the diff so that marking read is announced like every other change.
+      const before = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
       switch (change.kind) {
         case 'status':
           if (conversation.status === 'closed' && change.status !== 'closed') {
@@ -348,7 +364,7 @@ export class MessagingService {
       }
       conversation.updatedAt = now;
       await tx.flush();
-      const after = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null };
+      const after = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
       const changed = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k as keyof typeof before] !== v));
       if (Object.keys(changed).length) {
         await recordEvent(sqlRunner(tx), scope.organizationId, 'conversation.update', { conversationId: conversation.id, changes: changed, previous: before }, now);

@@ -35,8 +35,11 @@ export function metaPayload(to: string, type: string, content: Record<string, un
   switch (type) {
     case 'text':
       return { ...base, type: 'text', text: { body: String(content.text), preview_url: content.previewUrl === true } };
-    case 'template':
-      return { ...base, type: 'template', template: (({ category: _c, ...t }) => t)(content.template as Record<string, unknown>) as never };
+    case 'template': {
+      // Stored as the synced row has it (a plain code); Meta's send wants `language: {code}`.
+      const { name, language, components } = content.template as { name: string; language: string; components?: unknown[] };
+      return { ...base, type: 'template', template: { name, language: { code: language }, ...(components?.length ? { components } : {}) } as never };
+    }
     case 'location':
       return { ...base, type: 'location', location: content.location as never };
     case 'interactive':
@@ -171,11 +174,17 @@ export class OutboundSender {
     await this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
       if ('wamid' in outcome) {
+        // A status webhook carrying our callback tag may have beaten Meta's answer here and already
+        // moved the message further (delivered, read): `sent` must not move it back.
+        const [before] = await sql.all<{ status_rank: number }>('select status_rank from messages where id = ? for update', [m.id]);
+        const advance = (before?.status_rank ?? 0) < 1;
         await sql.run(
-          `update messages set wamid = ?, send_state = 'accepted', status = 'sent', status_rank = 1, status_updated_at = ?, send_attempts = send_attempts + 1 where id = ?`,
-          [outcome.wamid, now, m.id],
+          `update messages set wamid = ?, send_state = 'accepted', send_attempts = send_attempts + 1${advance ? `, status = 'sent', status_rank = 1, status_updated_at = ?` : ''} where id = ?`,
+          advance ? [outcome.wamid, now, m.id] : [outcome.wamid, m.id],
         );
-        await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, wamid: outcome.wamid, status: 'sent' }, now);
+        if (advance) {
+          await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, wamid: outcome.wamid, status: 'sent' }, now);
+        }
         await applyPendingStatuses(sql, this.clock, m.organization_id, outcome.wamid);
       } else if ('unknown' in outcome) {
         await sql.run(`update messages set send_state = 'unknown', send_attempts = send_attempts + 1 where id = ?`, [m.id]);

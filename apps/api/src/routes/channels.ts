@@ -138,5 +138,41 @@ export function channelRoutes(s: Services) {
       responses: { 200: { description: 'Synced', schema: z.object({ channels: z.number().int(), templates: z.number().int() }) } },
       handler: async ({ body, tenant }) => ({ status: 200, body: await s.channels.syncTemplates(tenant(), body.channelId) }),
     }),
+    route({
+      method: 'post',
+      path: '/v1/templates/validate',
+      operationId: 'validateTemplateSend',
+      summary: 'Check a template send without sending it',
+      description:
+        'Runs the check every template send goes through: header format and parameters, body parameter count, named or positional parameters, button index, sub_type and URL suffix, and {{ placeholders }} filled per recipient then from `params`. Problems answer 400 `template_params_mismatch` with a path each; an unknown name or language 400 `template_not_found`. Give `components` in Meta’s send format, or only `params` as shorthand.',
+      tag: 'Templates',
+      auth: 'tenant',
+      permission: 'templates:read',
+      body: z
+        .object({
+          channelId: z.string().max(64).optional(),
+          template: z
+            .object({
+              name: z.string().min(1).max(512),
+              language: z.string().min(2).max(15),
+              components: z.array(z.record(z.string(), z.unknown())).max(20).optional(),
+            })
+            .strict(),
+          params: z.record(z.string().max(128), z.string().max(1024)).optional(),
+          recipients: z.array(z.object({ params: z.record(z.string().max(128), z.string().max(1024)).optional() }).strict()).max(1000).optional(),
+        })
+        .strict(),
+      responses: {
+        200: {
+          description: 'Valid; the components Meta would receive, per recipient',
+          schema: z.object({
+            valid: z.literal(true),
+            template: z.object({ name: z.string(), language: z.string(), category: z.string(), status: z.string() }),
+            components: z.array(z.array(z.unknown())),
+          }),
+        },
+      },
+      handler: async ({ body, tenant }) => ({ status: 200, body: await s.messaging.validateTemplate(tenant(), body) }),
+    }),
   ];
 }

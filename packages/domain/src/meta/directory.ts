@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Channel } from '@parley/db';
 import type { ChannelDirectory } from '../channels';
+import { type SqlRunner, sqlRunner } from '../sql';
 
 export interface ChannelRoute {
   channelId: string;
@@ -33,7 +34,11 @@ export class PhoneNumberDirectory implements ChannelDirectory {
     this.cache.delete(phoneNumberId);
   }
 
-  async resolve(phoneNumberIds: string[]): Promise<Map<string, ChannelRoute>> {
+  /**
+   * `sql` runs the lookup inside the caller's transaction; a second connection would wait behind
+   * that transaction on a single-connection database (the embedded PGlite).
+   */
+  async resolve(phoneNumberIds: string[], sql?: SqlRunner): Promise<Map<string, ChannelRoute>> {
     const found = new Map<string, ChannelRoute>();
     const missing: string[] = [];
     const now = Date.now();
@@ -43,13 +48,10 @@ export class PhoneNumberDirectory implements ChannelDirectory {
       else missing.push(id);
     }
     if (missing.length) {
-      const rows = await this.orm.em
-        .fork()
-        .getConnection()
-        .execute<{ id: string; organization_id: string; waba_id: string; phone_number_id: string }[]>(
-          `select id, organization_id, waba_id, phone_number_id from channels where status = 'active' and phone_number_id in (?)`,
-          [missing],
-        );
+      const rows = await (sql ?? sqlRunner(this.orm.em.fork())).all<{ id: string; organization_id: string; waba_id: string; phone_number_id: string }>(
+        `select id, organization_id, waba_id, phone_number_id from channels where status = 'active' and phone_number_id in (?)`,
+        [missing],
+      );
       for (const r of rows) {
         const route = { channelId: r.id, organizationId: r.organization_id, wabaId: r.waba_id, phoneNumberId: r.phone_number_id };
         this.cache.set(r.phone_number_id, { route, until: now + POSITIVE_TTL_MS });

@@ -140,7 +140,7 @@ export class MetaInboundProcessor {
         const value = metaChangeValue.safeParse(change.value);
         const phoneNumberId = value.success ? value.data.metadata?.phone_number_id : undefined;
         if (!value.success || !phoneNumberId) continue;
-        const route = (await this.directory.resolve([phoneNumberId])).get(phoneNumberId);
+        const route = (await this.directory.resolve([phoneNumberId], sql)).get(phoneNumberId);
         if (!route) {
           this.logger.warn({ phoneNumberId }, 'meta change for an unknown phone number id; ignored');
           continue;
