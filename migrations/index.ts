@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121232327_initial } from './Migration20261121232327_initial';
 import { Migration20261121233346_channels_and_messages } from './Migration20261121233346_channels_and_messages';
 import { Migration20261122000058_messaging } from './Migration20261122000058_messaging';
+import { Migration20261122001112_broadcasts } from './Migration20261122001112_broadcasts';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -9,5 +10,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121232327_initial', class: Migration20261121232327_initial },
   { name: 'Migration20261121233346_channels_and_messages', class: Migration20261121233346_channels_and_messages },
   { name: 'Migration20261122000058_messaging', class: Migration20261122000058_messaging },
+  { name: 'Migration20261122001112_broadcasts', class: Migration20261122001112_broadcasts },
   // @list
 ];

@@ -5,6 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig, type Config } from '@parley/config';
 import { type Clock, createLogger, type Logger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
+import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createApp, type ParleyApp } from '../../apps/api/src/app';
 
@@ -55,7 +56,7 @@ export interface Answer {
 }
 
 export async function startTestApi(
-  options: { clock?: Clock; env?: Record<string, string>; logger?: Logger } = {},
+  options: { clock?: Clock; env?: Record<string, string>; logger?: Logger; temporal?: Client } = {},
 ): Promise<TestApi> {
   const config = testConfig(options.env);
   const orm = await createOrm({ url: config.database.url!, poolMax: 5 });
@@ -63,6 +64,7 @@ export async function startTestApi(
     config,
     orm,
     logger: options.logger ?? createLogger({ level: 'silent' }),
+    temporal: options.temporal,
     clock: options.clock ?? systemClock,
     readiness: [{ name: 'database', check: async () => void (await orm.em.fork().getConnection().execute('select 1')) }],
   });

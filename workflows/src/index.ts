@@ -1,3 +1,4 @@
 /** Every workflow the worker registers. Workflow code is deterministic and imports activity types only. */
 export * from './maintenance';
 export * from './templates';
+export * from './broadcast';

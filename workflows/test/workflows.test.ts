@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createLogger, ManualClock, newId, SecretBox } from '@parley/core';
 import { Channel, createOrm, IdempotencyRecord, Organization, Template, UNSCOPED } from '@parley/db';
-import type { GraphPort } from '@parley/domain';
+import type { GraphPort, SendPort } from '@parley/domain';
 import type { Template as MetaTemplate } from '@parley/graph';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -24,7 +24,7 @@ const graph = {
     if (!list) throw new Error(`no templates for ${wabaId}`);
     return list;
   },
-} as unknown as GraphPort;
+} as unknown as GraphPort & SendPort;
 
 beforeAll(async () => {
   orm = await createOrm({ url: inject('databaseUrl'), poolMax: 2 });

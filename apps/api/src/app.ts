@@ -8,6 +8,7 @@ import { mount, type RouteDef } from './http/route';
 import type { AppState } from './http/state';
 import { appRoutes } from './routes/apps';
 import { authRoutes } from './routes/auth';
+import { broadcastRoutes } from './routes/broadcasts';
 import { channelRoutes } from './routes/channels';
 import { conversationRoutes } from './routes/conversations';
 import { messagingRoutes } from './routes/messaging';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...channelRoutes(services),
     ...conversationRoutes(services),
     ...messagingRoutes(services),
+    ...broadcastRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];
 

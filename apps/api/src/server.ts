@@ -26,6 +26,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     config,
     orm,
     logger,
+    temporal: temporal.client,
     clock: systemClock,
     readiness: [
       { name: 'database', check: async () => void (await orm.em.fork().getConnection().execute('select 1')) },

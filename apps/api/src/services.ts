@@ -3,6 +3,9 @@ import type { Config } from '@parley/config';
 import { type Clock, type Logger, SecretBox } from '@parley/core';
 import {
   AppService,
+  BroadcastService,
+  type BroadcastStarter,
+  broadcastWorkflowId,
   ChannelService,
   ConversationService,
   type GraphPort,
@@ -17,6 +20,7 @@ import {
   TokenService,
   UserService,
 } from '@parley/domain';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { IdempotencyService } from './http/idempotency';
 
 export interface Services {
@@ -28,6 +32,7 @@ export interface Services {
   idempotency: IdempotencyService;
   channels: ChannelService;
   conversations: ConversationService;
+  broadcasts: BroadcastService;
   messaging: MessagingService;
   organizationSettings: OrganizationSettingsService;
   metaIngest: MetaWebhookIngest;
@@ -42,6 +47,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Tests may hand in their own Graph API; by default the client of META_GRAPH_URL. */
   graph?: GraphPort;
+  /** The API's Temporal client; broadcasts need it. */
+  temporal?: Client | undefined;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -62,9 +69,28 @@ export function createServices(deps: ServiceDeps): Services {
     idempotency: new IdempotencyService(deps.orm, deps.clock),
     channels,
     conversations,
+    broadcasts: new BroadcastService(deps.clock, temporalStarter(deps.config, deps.temporal)),
     messaging: new MessagingService(deps.clock, conversations),
     organizationSettings: new OrganizationSettingsService(deps.clock),
     metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),
     metaProcessor,
+  };
+}
+
+/** Broadcast workflows are keyed by organization and broadcast, so a second start is a no-op. */
+function temporalStarter(config: Config, client: Client | undefined): BroadcastStarter {
+  return {
+    async start(organizationId, broadcastId) {
+      if (!client) throw new Error('Broadcasts need Temporal: TEMPORAL_ADDRESS is not configured');
+      try {
+        await client.workflow.start('broadcastWorkflow', {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: broadcastWorkflowId(organizationId, broadcastId),
+          args: [{ organizationId, broadcastId }],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
   };
 }

@@ -1,6 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { newId } from '@parley/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Template } from '@parley/db';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RouteDef } from '../src/http/route';
 import {
   createTenant,
@@ -22,7 +24,7 @@ import { inbound, MESSAGE_BODIES, sign } from '../../../test/fixtures/meta';
  * resource fails the walk until B owns one and it is mapped below.
  */
 
-type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message';
+type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast';
 
 /** The path segment in front of a parameter names the kind of resource the parameter is. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -33,6 +35,8 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   channels: 'channel',
   conversations: 'conversation',
   messages: 'message',
+  contacts: 'contact',
+  broadcasts: 'broadcast',
 };
 
 type Ids = Record<Kind, string>;
@@ -40,6 +44,14 @@ type Ids = Record<Kind, string>;
 /** Bodies that would be accepted with the caller's own resource, keyed `METHOD /path`. */
 const BODIES: Record<string, (ids: Ids) => unknown> = {
   'PATCH /v1/channels/:id': () => ({ label: 'Renamed by the walk', messagesPerSecond: 5 }),
+  // The contact wrote moments ago, so a free-form reply is inside the window.
+  'POST /v1/conversations/:id/messages': () => ({ type: 'text', text: 'Sent by the walk' }),
+  'PUT /v1/conversations/:id/assign': (ids) => ({ userId: ids.user }),
+  'PUT /v1/conversations/:id/link-request': () => ({ requestId: 'REQ-WALK' }),
+  // Not `closed`: the control sends a message after the PATCH, which a closed conversation refuses.
+  'PATCH /v1/conversations/:id': () => ({ status: 'resolved' }),
+  'PUT /v1/contacts/:id/consent': () => ({ optedOut: true, note: 'walk' }),
+  'POST /v1/broadcasts/:id/users': () => ({ users: [{ phone: '+14155550199' }] }),
 };
 
 const routeName = (r: Pick<RouteDef, 'method' | 'path'>) => `${r.method.toUpperCase()} ${r.path}`;
@@ -132,6 +144,7 @@ function shape(res: Answer) {
 }
 
 let api: TestApi;
+let temporalConnection: Connection;
 let A: Tenant;
 let B: Tenant;
 let aIds: Ids;
@@ -143,7 +156,9 @@ let aAgentToken: string;
 let aPartnerToken: string;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  // Broadcasts start Temporal workflows; no worker polls this queue, so none runs.
+  temporalConnection = await Connection.connect({ address: inject('temporalAddress') });
+  api = await startTestApi({ temporal: new Client({ connection: temporalConnection }), env: { TEMPORAL_TASK_QUEUE: `tenancy-walk-${newId()}` } });
   const suffix = randomBytes(4).toString('hex');
   bTag = `b-only-${suffix}`;
   A = await createTenant(api, { name: 'Tenant A', tags: [`a-only-${suffix}`, `shared-${suffix}`] });
@@ -174,10 +189,17 @@ beforeAll(async () => {
     await api.app.services.metaProcessor.settle();
     const conversations = await api.call('GET', '/v1/conversations', { token: t.adminToken });
     expect(conversations.status, conversations.text).toBe(200);
-    const conversation = (conversations.body.data as { id: string; contact: { phone: string } }[]).find((c) => c.contact.phone === `+${from}`);
+    const conversation = (conversations.body.data as { id: string; contact: { id: string; phone: string } }[]).find((c) => c.contact.phone === `+${from}`);
     expect(conversation, conversations.text).toBeDefined();
     const messages = await api.call('GET', `/v1/conversations/${conversation!.id}/messages`, { token: t.adminToken });
     expect(messages.body.data).toHaveLength(1);
+    // A held broadcast of a synced template (held: no workflow runs for it).
+    await api.orm.em.fork().persistAndFlush(new Template(t.organizationId, channel.id, '1', 'hello_world', 'en_US', 'APPROVED', 'UTILITY', 'POSITIONAL', [{ type: 'BODY', text: 'Hello' }]));
+    const broadcast = await api.call('POST', '/v1/broadcasts', {
+      token: t.adminToken,
+      body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155550198' }], hold: true },
+    });
+    expect(broadcast.status, broadcast.text).toBe(202);
     return {
       ids: {
         user: user.body.id,
@@ -187,6 +209,8 @@ beforeAll(async () => {
         channel: channel.id,
         conversation: conversation!.id,
         message: messages.body.data[0].id,
+        contact: conversation!.contact.id,
+        broadcast: broadcast.body.id,
       },
       agentToken: login.body.accessToken,
     };
@@ -208,7 +232,10 @@ beforeAll(async () => {
   const visible = await api.call('GET', `/v1/apps?limit=200`, { token: A.adminToken });
   expect(visible.body.data.map((x: { id: string }) => x.id)).not.toContain(bIds.app);
 });
-afterAll(async () => api.close());
+afterAll(async () => {
+  await api.close();
+  await temporalConnection.close();
+});
 
 describe('the walk itself', () => {
   it('covers the tenant routes that take an id', () => {
@@ -226,6 +253,13 @@ describe('the walk itself', () => {
         'GET /v1/conversations/:id',
         'GET /v1/conversations/:id/messages',
         'GET /v1/conversations/:id/messages/:messageId/media',
+        'POST /v1/conversations/:id/messages',
+        'PUT /v1/conversations/:id/assign',
+        'PUT /v1/conversations/:id/link-request',
+        'PUT /v1/conversations/:id/read',
+        'PATCH /v1/conversations/:id',
+        'GET /v1/contacts/:id/consent',
+        'PUT /v1/contacts/:id/consent',
       ]),
     );
   });
@@ -311,6 +345,11 @@ describe('cross-tenant ids', () => {
     const messages = await api.call('GET', `/v1/conversations/${bIds.conversation}/messages`, { token: B.adminToken });
     expect(messages.status).toBe(200);
     expect(messages.body.data.map((m: { id: string }) => m.id)).toEqual([bIds.message]);
+    const conversation = await api.call('GET', `/v1/conversations/${bIds.conversation}`, { token: B.adminToken });
+    expect(conversation.body).toMatchObject({ status: 'active', assignee: null, requestId: null, unreadCount: 1 });
+    const consent = await api.call('GET', `/v1/contacts/${bIds.contact}/consent`, { token: B.adminToken });
+    expect(consent.status).toBe(200);
+    expect(consent.body).toMatchObject({ contact: { id: bIds.contact, optedOut: false }, data: [] });
   });
 
   it("A cannot hire B's private app by naming it in a body", async () => {

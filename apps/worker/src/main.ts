@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '@parley/config';
 import { createLogger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
 import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirectory } from '@parley/domain';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalLogger } from './logging';
 import { createWorker, ensureSchedules } from './worker';
@@ -28,7 +29,9 @@ const orm = await createOrm({ url: config.database.url, poolMax: config.database
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 await ensureSchedules(config);
 const graph = graphClientFor(config, logger);
-const worker = await createWorker({ config, orm, clock: systemClock, logger, graph }, connection);
+const clientConnection = await Connection.connect({ address: config.temporal.address });
+const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal }, connection);
 // Meta deliveries stored by the API are applied here, off the API's event loop.
 const inbound = new MetaInboundProcessor(orm, new PhoneNumberDirectory(orm), systemClock, logger.child({ component: 'meta-inbound' }), {
   sweepMs: 200,
@@ -44,6 +47,7 @@ try {
   await inbound.stop();
   await outbound.stop();
   await connection.close();
+  await clientConnection.close();
   await orm.close(true);
   logger.info('worker stopped');
 }

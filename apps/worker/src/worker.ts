@@ -5,7 +5,7 @@ import type { Config } from '@parley/config';
 import type { Clock, Logger } from '@parley/core';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import type { GraphPort } from '@parley/domain';
+import type { GraphPort, SendPort } from '@parley/domain';
 import { createActivities } from './activities';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,7 +18,8 @@ export interface WorkerDeps {
   orm: MikroORM;
   clock: Clock;
   logger: Logger;
-  graph: GraphPort;
+  graph: GraphPort & SendPort;
+  temporal?: Client | undefined;
 }
 
 export async function createWorker(deps: WorkerDeps, connection: NativeConnection): Promise<Worker> {

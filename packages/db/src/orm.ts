@@ -29,6 +29,8 @@ const TENANT_ENTITIES = [
   'DomainEvent',
   'MessageStatusEvent',
   'ConsentEvent',
+  'Broadcast',
+  'BroadcastRecipient',
 ];
 
 export function scopeToOrganization(em: EntityManager, organizationId: string): void {

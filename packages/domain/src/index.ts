@@ -17,3 +17,4 @@ export * from './messaging';
 export * from './outbound';
 export * from './graph';
 export * from './templates';
+export * from './broadcasts';

@@ -1,4 +1,5 @@
 import { AppSchema } from './app';
+import { BroadcastRecipientSchema, BroadcastSchema, ChannelSendBudgetSchema } from './broadcast';
 import { ChannelSchema } from './channel';
 import { ConsentEventSchema, ContactSchema } from './contact';
 import { ConversationSchema } from './conversation';
@@ -13,6 +14,7 @@ import { UserSchema } from './user';
 import { MessageStatusEventSchema, MetaWebhookDeliverySchema } from './webhook-inbox';
 
 export * from './app';
+export * from './broadcast';
 export * from './channel';
 export * from './contact';
 export * from './conversation';
@@ -43,4 +45,7 @@ export const entities = [
   MetaWebhookDeliverySchema,
   MessageStatusEventSchema,
   ConsentEventSchema,
+  BroadcastSchema,
+  BroadcastRecipientSchema,
+  ChannelSendBudgetSchema,
 ];

@@ -261,6 +261,21 @@ export class MetaInboundProcessor {
     return { id: open.id, created: false, reopened: false };
   }
 
+  /** A broadcast recipient's status: forward only, and it settles a send whose outcome was unknown. */
+  private async applyRecipientStatus(sql: SqlRunner, organizationId: string, s: MetaStatus, status: MessageStatus, eventId: string): Promise<void> {
+    const recipientId = s.biz_opaque_callback_data!.slice(4);
+    if (!/^\d{1,18}$/.test(recipientId)) return;
+    const first = s.errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
+    const error = status === 'failed' && first ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message } : null;
+    const now = this.clock.now();
+    await sql.run(
+      `update broadcast_recipients set status = ?, status_rank = ?, wamid = coalesce(wamid, ?), error = coalesce(?::jsonb, error), updated_at = ?
+        where id = ? and organization_id = ? and status_rank < ?`,
+      [status, MESSAGE_STATUS_RANK[status], s.id, error ? JSON.stringify(error) : null, now, recipientId, organizationId, MESSAGE_STATUS_RANK[status]],
+    );
+    await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
+  }
+
   private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus): Promise<void> {
     const status = s.status as MessageStatus;
     if (!APPLIED_STATUSES.has(status)) return;
@@ -278,6 +293,10 @@ export class MetaInboundProcessor {
         `update messages set wamid = ?, send_state = 'accepted' where id::text = ? and organization_id = ? and wamid is null`,
         [s.id, s.biz_opaque_callback_data.slice(4), route.organizationId],
       );
+    }
+    if (s.biz_opaque_callback_data?.startsWith('bcr:')) {
+      await this.applyRecipientStatus(sql, route.organizationId, s, status, recorded[0].id);
+      return;
     }
     if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) {
       const [owner] = await sql.all<{ contact_id: string }>(

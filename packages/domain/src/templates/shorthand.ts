@@ -169,7 +169,8 @@ export function simpleParamsToComponents(
     const location = { latitude: value?.slice(0, comma).trim() ?? '', longitude: value?.slice(comma + 1).trim() ?? '' };
     // Coordinates stay strings here: the validator converts numeric strings after filling placeholders.
     add('header', [{ key: 'header', param: { type: 'location', location } as unknown as TemplateParameter }]);
-  } else if (h) {
+  } else if (h && h.format !== 'TEXT') {
+    // A TEXT header without a variable is fixed text: nothing to fill.
     const value = read('header');
     if (value === undefined) report('header', `Missing the header ${h.format.toLowerCase()}: an https:// link or an uploaded media id.`);
     const ref = value !== undefined && /^\d+$/.test(value) ? { id: value } : { link: value ?? '' };

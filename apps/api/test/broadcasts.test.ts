@@ -1,0 +1,225 @@
+import { DomainEvent, UNSCOPED } from '@parley/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, type Tenant } from '../../../test/support/api';
+import { eventually, startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+
+let p: TestPlatform;
+beforeAll(async () => {
+  p = await startTestPlatform();
+});
+afterAll(async () => p.close());
+
+let numberSeq = 0;
+/** A tenant with a WhatsApp channel onboarded through the sandbox (templates synced from it). */
+async function onboard(options: { messagesPerSecond?: number } = {}): Promise<{ tenant: Tenant; channelId: string }> {
+  const tenant = await createTenant(p.api);
+  const suffix = String(Date.now()).slice(-6) + String(numberSeq++).padStart(3, '0');
+  const res = await p.api.call('POST', '/v1/channels/whatsapp', {
+    token: tenant.adminToken,
+    body: { code: `code-${suffix}`, wabaId: `5${suffix}`, phoneNumberId: `7${suffix}`, label: 'Line' },
+  });
+  expect(res.status).toBe(201);
+  if (options.messagesPerSecond) {
+    const patched = await p.api.call('PATCH', `/v1/channels/${res.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: options.messagesPerSecond } });
+    expect(patched.status).toBe(200);
+  }
+  return { tenant, channelId: res.body.id };
+}
+
+const orderUpdate = (name = '{{ name }}', state = '{{ state }}') => ({
+  name: 'order_update',
+  language: 'en_US',
+  components: [
+    { type: 'header', parameters: [{ type: 'text', text: '{{ order }}' }] },
+    { type: 'body', parameters: [{ type: 'text', text: name }, { type: 'text', text: state }] },
+  ],
+});
+
+function phones(n: number, base: number): string[] {
+  return Array.from({ length: n }, (_, i) => `+1415555${String(base + i).padStart(4, '0')}`);
+}
+
+async function finished(tenant: Tenant, id: string, status = 'completed') {
+  return eventually(async () => {
+    const res = await p.api.call('GET', `/v1/broadcasts/${id}?limit=200`, { token: tenant.adminToken });
+    return res.body.status === status ? res.body : undefined;
+  }, 30_000, `broadcast ${status}`);
+}
+
+describe('broadcasts end to end (Temporal, sandbox Graph API)', () => {
+  it('sends each recipient once with its own params, then defaults, and tracks statuses to read', async () => {
+    const { tenant } = await onboard();
+    const users: { phone: string; params: Record<string, string> }[] = phones(12, 1000).map((phone, i) => ({ phone, params: { name: `Person ${i}`, order: `#${i}` } }));
+    users[3]!.params = { name: 'Special', order: '#3', state: 'lost' };
+    const created = await p.api.call('POST', '/v1/broadcasts', {
+      token: tenant.adminToken,
+      body: { template: orderUpdate(), params: { state: 'shipped' }, users },
+    });
+    expect(created.status).toBe(202);
+    expect(created.body.status).toBe('running');
+
+    await finished(tenant, created.body.id);
+    const done = await eventually(async () => {
+      const res = await p.api.call('GET', `/v1/broadcasts/${created.body.id}`, { token: tenant.adminToken });
+      return res.body.statistics.read === 12 ? res.body : undefined;
+    }, 20_000, 'all read');
+    expect(done.statistics).toEqual({ total: 12, pending: 0, sent: 0, delivered: 0, read: 12, failed: 0, skipped: 0, unknown: 0 });
+    expect(done.statuses).toHaveLength(12);
+    expect(done.statuses.every((s: { messageId: string | null }) => s.messageId?.startsWith('wamid.'))).toBe(true);
+
+    for (const [i, u] of users.entries()) {
+      const sends = p.sandbox.sends({ to: u.phone });
+      expect(sends).toHaveLength(1);
+      const body = JSON.stringify(sends[0]!.payload);
+      expect(body).toContain(`Person ${i}`.replace('Person 3', 'Special'));
+      expect(body).toContain(i === 3 ? 'lost' : 'shipped');
+      expect(body).toContain('bcr:');
+    }
+    const events = await p.api.orm.em.fork().find(DomainEvent, { organization: tenant.organizationId, type: { $like: 'broadcast.%' } }, UNSCOPED);
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['broadcast.update', 'broadcast.completed']));
+
+    const csv = await p.api.call('GET', `/v1/broadcasts/${created.body.id}/statuses.csv`, { token: tenant.adminToken });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    const lines = csv.text.trim().split('\n');
+    expect(lines[0]).toBe('phone,status,messageId,errorCode,errorTitle,errorDetails,skipReason,updatedAt');
+    expect(lines).toHaveLength(13);
+    expect(lines[1]).toMatch(/^\+14155551000,read,wamid\./);
+  });
+
+  it('refuses params that do not fit the template, listing each recipient path, and creates nothing', async () => {
+    const { tenant } = await onboard();
+    const res = await p.api.call('POST', '/v1/broadcasts', {
+      token: tenant.adminToken,
+      body: { template: orderUpdate(), users: [{ phone: '+14155550001', params: { name: 'A', order: '1', state: 'x' } }, { phone: '+14155550002', params: { name: 'B' } }] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('template_params_mismatch');
+    expect(res.body.errors.every((e: { path: string }) => e.path.startsWith('users.1.'))).toBe(true);
+    const unknown = await p.api.call('POST', '/v1/broadcasts', {
+      token: tenant.adminToken,
+      body: { template: { name: 'nope', language: 'en_US' }, users: [{ phone: '+14155550001' }] },
+    });
+    expect(unknown.body.code).toBe('template_not_found');
+    const list = await p.api.call('GET', '/v1/broadcasts', { token: tenant.adminToken });
+    expect(list.body.data).toEqual([]);
+  });
+
+  it('fails an unparseable phone on its own, skips opted-out contacts, and classifies Meta errors', async () => {
+    const { tenant } = await onboard();
+    const [ok, permanent, window, transient, optedOut] = phones(5, 2000);
+    // The opted-out person must exist as a contact of the organization.
+    const upsert = await p.api.call('POST', '/v1/conversations', { token: tenant.adminToken, body: { type: 'contact', contact: { profile: { telephone: optedOut } } } });
+    const contactId = upsert.body.contact.id;
+    expect((await p.api.call('PUT', `/v1/contacts/${contactId}/consent`, { token: tenant.adminToken, body: { optedOut: true } })).status).toBe(200);
+    p.sandbox.setFaults({ failRecipients: { [permanent!]: 131026, [window!]: 131047 }, failNext: { count: 2, error: 130429 } });
+    try {
+      const res = await p.api.call('POST', '/v1/broadcasts', {
+        token: tenant.adminToken,
+        body: {
+          template: { name: 'hello_world', language: 'en_US' },
+          users: [{ phone: ok! }, { phone: permanent! }, { phone: window! }, { phone: transient! }, { phone: optedOut! }, { phone: 'not a phone' }],
+        },
+      });
+      expect(res.status).toBe(202);
+      const done = await finished(tenant, res.body.id);
+      const byPhone = Object.fromEntries(done.statuses.map((s: { phone: string }) => [s.phone, s]));
+      expect(byPhone['not a phone']).toMatchObject({ status: 'failed', error: { code: 'invalid_phone' } });
+      expect(byPhone[permanent!]).toMatchObject({ status: 'failed', error: { code: 131026 } });
+      expect(byPhone[window!]).toMatchObject({ status: 'failed', error: { code: 131047 } });
+      expect(byPhone[optedOut!]).toMatchObject({ status: 'skipped', skipReason: 'opted_out' });
+      expect(['sent', 'delivered', 'read']).toContain(byPhone[transient!].status);
+      expect(['sent', 'delivered', 'read']).toContain(byPhone[ok!].status);
+      expect(p.sandbox.sends({ to: optedOut! })).toHaveLength(0);
+      expect(done.statistics.failed).toBe(3);
+      expect(done.statistics.skipped).toBe(1);
+    } finally {
+      p.sandbox.clearFaults();
+    }
+  });
+
+  it('stops within seconds when cancelled; unsent recipients stay pending', async () => {
+    const { tenant } = await onboard({ messagesPerSecond: 5 });
+    const users = phones(60, 3000).map((phone) => ({ phone }));
+    const res = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users } });
+    await eventually(async () => (users.some((u) => p.sandbox.sends({ to: u.phone }).length > 0) ? true : undefined), 10_000, 'first send');
+    const cancelled = await p.api.call('POST', `/v1/broadcasts/${res.body.id}/cancel`, { token: tenant.adminToken });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 2500));
+    const sentSoon = users.filter((u) => p.sandbox.sends({ to: u.phone }).length > 0).length;
+    await new Promise((r) => setTimeout(r, 1500));
+    const sentLater = users.filter((u) => p.sandbox.sends({ to: u.phone }).length > 0).length;
+    expect(sentLater).toBe(sentSoon);
+    expect(sentLater).toBeLessThan(30);
+    const after = await p.api.call('GET', `/v1/broadcasts/${res.body.id}`, { token: tenant.adminToken });
+    expect(after.body.status).toBe('cancelled');
+    expect(after.body.statistics.pending).toBeGreaterThanOrEqual(60 - sentLater - 5);
+    expect(after.body.statistics.total).toBe(60);
+  });
+
+  it('never exceeds the channel’s messages-per-second, shared by two broadcasts at once', async () => {
+    const { tenant } = await onboard({ messagesPerSecond: 10 });
+    const a = phones(25, 4000).map((phone) => ({ phone }));
+    const b = phones(25, 5000).map((phone) => ({ phone }));
+    const template = { name: 'hello_world', language: 'en_US' };
+    const [ra, rb] = await Promise.all([
+      p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template, users: a } }),
+      p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template, users: b } }),
+    ]);
+    await finished(tenant, ra.body.id);
+    await finished(tenant, rb.body.id);
+    const times = [...a, ...b].map((u) => new Date(p.sandbox.sends({ to: u.phone })[0]!.at).getTime()).sort((x, y) => x - y);
+    let worst = 0;
+    for (let i = 0; i < times.length; i++) {
+      let j = i;
+      while (j < times.length && times[j]! - times[i]! < 1000) j++;
+      worst = Math.max(worst, j - i);
+    }
+    // The bucket holds 1/20 s of sends: any one-second window sees at most the limit plus that.
+    expect(worst).toBeLessThanOrEqual(11);
+    // Fair sharing: by the time half the sends are done, both broadcasts have had a good part.
+    const half = times[25]!;
+    const aEarly = a.filter((u) => new Date(p.sandbox.sends({ to: u.phone })[0]!.at).getTime() <= half).length;
+    expect(aEarly).toBeGreaterThan(5);
+    expect(aEarly).toBeLessThan(21);
+  });
+
+  it('holds a draft, appends users, starts it; a Idempotency-Key replay creates one broadcast', async () => {
+    const { tenant } = await onboard();
+    const key = `bc-${Date.now()}`;
+    const body = { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155556000' }], hold: true };
+    const first = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body, headers: { 'idempotency-key': key } });
+    const again = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body, headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(202);
+    expect(again.body.id).toBe(first.body.id);
+    expect(first.body.status).toBe('draft');
+    const appended = await p.api.call('POST', `/v1/broadcasts/${first.body.id}/users`, { token: tenant.adminToken, body: { users: [{ phone: '+14155556001' }] } });
+    expect(appended.body.total).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.sandbox.sends({ to: '+14155556000' })).toHaveLength(0);
+    expect((await p.api.call('POST', `/v1/broadcasts/${first.body.id}/start`, { token: tenant.adminToken })).status).toBe(202);
+    const done = await finished(tenant, first.body.id);
+    expect(done.statistics.total).toBe(2);
+    const late = await p.api.call('POST', `/v1/broadcasts/${first.body.id}/users`, { token: tenant.adminToken, body: { users: [{ phone: '+14155556002' }] } });
+    expect(late.status).toBe(409);
+  });
+
+  it('needs broadcasts:write to create and broadcasts:read to read; another tenant gets 404', async () => {
+    const { tenant } = await onboard();
+    const res = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155557000' }] } });
+    const other = await createTenant(p.api);
+    for (const [method, path] of [
+      ['GET', `/v1/broadcasts/${res.body.id}`],
+      ['GET', `/v1/broadcasts/${res.body.id}/statuses.csv`],
+      ['POST', `/v1/broadcasts/${res.body.id}/cancel`],
+    ] as const) {
+      const r = await p.api.call(method, path, { token: other.adminToken });
+      expect(r.status).toBe(404);
+    }
+    const agent = await p.api.call('POST', '/v1/users', { token: tenant.adminToken, body: { email: `agent-${Date.now()}@example.test`, password: 'correct horse battery staple', name: 'Agent', role: 'agent' } });
+    const login = await p.api.call('POST', '/v1/auth/login', { body: { email: agent.body.email, password: 'correct horse battery staple' } });
+    const denied = await p.api.call('POST', '/v1/broadcasts', { token: login.body.accessToken, body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155557001' }] } });
+    expect(denied.status).toBe(403);
+  });
+});

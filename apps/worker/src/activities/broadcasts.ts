@@ -1,0 +1,54 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Clock, Logger } from '@parley/core';
+import { Broadcast, UNSCOPED } from '@parley/db';
+import { type BroadcastSender, broadcastWorkflowId } from '@parley/domain';
+import { Context } from '@temporalio/activity';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+
+export interface BroadcastActivityDeps {
+  orm: MikroORM;
+  clock: Clock;
+  logger: Logger;
+  sender: BroadcastSender;
+  taskQueue: string;
+  temporal?: Client | undefined;
+}
+
+export function createBroadcastActivities(deps: BroadcastActivityDeps) {
+  return {
+    async sendBroadcastBatch(input: { organizationId: string; broadcastId: string }) {
+      const exists = await deps.orm.em.fork().count(Broadcast, { id: input.broadcastId, organization: input.organizationId }, UNSCOPED);
+      if (!exists) throw ApplicationFailure.nonRetryable(`broadcast ${input.broadcastId} does not exist`, 'BroadcastNotFound');
+      return deps.sender.sendBatch({ ...input, budgetMs: 20_000 }, (details) => Context.current().heartbeat(details));
+    },
+
+    async finishBroadcast(input: { organizationId: string; broadcastId: string; status: 'completed' | 'cancelled' | 'failed' }) {
+      await deps.sender.finish(input);
+    },
+
+    /**
+     * Starts the workflow of every running broadcast that has none (the API stored it and died
+     * before starting it). Starting an existing one is refused by Temporal, so this is safe to repeat.
+     */
+    async resumeBroadcasts(): Promise<number> {
+      if (!deps.temporal) return 0;
+      const running = await deps.orm.em.fork().find(Broadcast, { status: 'running' }, { ...UNSCOPED, fields: ['id', 'organization'] });
+      let started = 0;
+      for (const b of running) {
+        try {
+          await deps.temporal.workflow.start('broadcastWorkflow', {
+            taskQueue: deps.taskQueue,
+            workflowId: broadcastWorkflowId(b.organization, b.id),
+            args: [{ organizationId: b.organization, broadcastId: b.id }],
+          });
+          started++;
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      }
+      if (started) deps.logger.warn({ started }, 'resumed broadcasts that had no workflow');
+      return started;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export * from './rate';
+export * from './sender';
+export * from './service';
+export * from './stats';

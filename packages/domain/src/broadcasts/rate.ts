@@ -1,0 +1,33 @@
+import type { SqlRunner } from '../sql';
+
+/**
+ * A channel's messages-per-second limit, shared by every broadcast and worker process sending on
+ * it: a token bucket kept in one row, refilled by elapsed time and drawn down in one statement.
+ * The bucket holds at most 1/20 s of sends, so no one-second window sees much more than the
+ * limit even after an idle spell. Callers take small draws in turn, which shares the channel
+ * fairly between concurrent broadcasts.
+ */
+export function bucketCapacity(messagesPerSecond: number): number {
+  return Math.max(1, Math.ceil(messagesPerSecond / 20));
+}
+
+export async function drawSendTokens(sql: SqlRunner, channelId: string, messagesPerSecond: number, wanted: number): Promise<number> {
+  const capacity = bucketCapacity(messagesPerSecond);
+  await sql.run(
+    `insert into channel_send_budgets (channel_id, tokens, refilled_at) values (?, 0, clock_timestamp()) on conflict (channel_id) do nothing`,
+    [channelId],
+  );
+  const [row] = await sql.all<{ granted: number }>(
+    `with now as (select clock_timestamp() as t),
+     current as (
+       select least(?::float8, b.tokens + extract(epoch from (now.t - b.refilled_at)) * ?::float8) as available, now.t
+       from channel_send_budgets b, now where b.channel_id = ? for update of b
+     )
+     update channel_send_budgets b
+        set tokens = current.available - floor(least(current.available, ?::float8)), refilled_at = current.t
+       from current where b.channel_id = ?
+     returning floor(least(current.available, ?::float8))::int as granted`,
+    [capacity, messagesPerSecond, channelId, wanted, channelId, wanted],
+  );
+  return row?.granted ?? 0;
+}

@@ -1,0 +1,81 @@
+import { createLogger, newId, systemClock } from '@parley/core';
+import { graphClientFor } from '@parley/domain';
+import { startSandboxGraph, type SandboxGraph } from '@parley/sandbox-graph';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../../apps/worker/src/activities';
+import { WORKFLOWS_PATH } from '../../apps/worker/src/worker';
+import { startTestApi, TEST_SECRETS, type TestApi } from './api';
+
+export interface TestPlatform {
+  api: TestApi;
+  sandbox: SandboxGraph;
+  temporal: Client;
+  taskQueue: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole platform in one test process: the API, a Temporal worker on a task queue of its own,
+ * the inbound processor and outbound sender running as in the worker process, and the sandbox
+ * Graph API (a real HTTP server) posting signed status webhooks back to the API.
+ */
+export async function startTestPlatform(options: { worker?: boolean } = {}): Promise<TestPlatform> {
+  const taskQueue = `test-${newId()}`;
+  const sandbox = await startSandboxGraph({ port: 0, appId: 'test-app', appSecret: TEST_SECRETS.META_APP_SECRET, statusDelaysMs: { sent: 5, delivered: 10, read: 20 } });
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection });
+  const api = await startTestApi({ env: { META_GRAPH_URL: sandbox.url, META_APP_ID: 'test-app', TEMPORAL_TASK_QUEUE: taskQueue }, temporal });
+  sandbox.setWebhookUrl(`${api.url}/webhooks/meta`);
+  const logger = createLogger({ level: 'silent' });
+  const graph = graphClientFor(api.config, logger);
+  // Deliveries (status webhooks) are applied as the worker process would. No outbound sender
+  // runs here: it would pick up other test files' queued messages from the shared database.
+  api.app.services.metaProcessor.start();
+
+  let native: NativeConnection | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  if (options.worker !== false) {
+    native = await NativeConnection.connect({ address: inject('temporalAddress') });
+    worker = await Worker.create({
+      connection: native,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createActivities({ orm: api.orm, clock: systemClock, logger, config: api.config, graph, temporal }),
+    });
+    running = worker.run();
+  }
+  return {
+    api,
+    sandbox,
+    temporal,
+    taskQueue,
+    close: async () => {
+      worker?.shutdown();
+      await running;
+      await native?.close();
+      await api.app.services.metaProcessor.stop();
+      await api.close();
+      await connection.close();
+      await sandbox.stop();
+    },
+  };
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
