@@ -107,25 +107,33 @@ export class BroadcastSender {
     const deadline = Date.now() + (input.budgetMs ?? 30_000);
     const concurrency = input.concurrency ?? 128;
     let processed = 0;
+    // Recipients with a request out; groups go out while others are still in flight, up to `concurrency`.
+    let outstanding = 0;
     const inFlight = new Set<Promise<void>>();
 
     while (Date.now() < deadline) {
       const [state] = await sql.all<{ status: string }>('select status from broadcasts where id = ?', [b.id]);
       if (state?.status !== 'running') break;
-      const granted = await drawSendTokens(sql, b.channel_id, b.messages_per_second, Math.max(1, Math.min(concurrency - inFlight.size, 50)));
+      const room = concurrency - outstanding;
+      if (room <= 0) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const granted = await drawSendTokens(sql, b.channel_id, b.messages_per_second, Math.min(room, 50));
       if (granted === 0) {
         await new Promise((r) => setTimeout(r, Math.max(5, 1000 / b.messages_per_second)));
         continue;
       }
       const claimed = await this.claim(b, granted);
       if (claimed.length === 0) break;
-      const group = this.sendGroup(b, token, claimed).then((n) => {
+      outstanding += claimed.length;
+      const group: Promise<void> = this.sendGroup(b, token, claimed).then((n) => {
         processed += n;
+        outstanding -= claimed.length;
         inFlight.delete(group);
+        heartbeat({ processed });
       });
       inFlight.add(group);
-      heartbeat({ processed });
-      while (inFlight.size > 0 && inFlight.size * 50 >= concurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     heartbeat({ processed });
