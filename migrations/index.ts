@@ -3,6 +3,7 @@ import { Migration20261121232327_initial } from './Migration20261121232327_initi
 import { Migration20261121233346_channels_and_messages } from './Migration20261121233346_channels_and_messages';
 import { Migration20261122000058_messaging } from './Migration20261122000058_messaging';
 import { Migration20261122001112_broadcasts } from './Migration20261122001112_broadcasts';
+import { Migration20261122003632_broadcast_pending_index } from './Migration20261122003632_broadcast_pending_index';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -11,5 +12,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121233346_channels_and_messages', class: Migration20261121233346_channels_and_messages },
   { name: 'Migration20261122000058_messaging', class: Migration20261122000058_messaging },
   { name: 'Migration20261122001112_broadcasts', class: Migration20261122001112_broadcasts },
+  { name: 'Migration20261122003632_broadcast_pending_index', class: Migration20261122003632_broadcast_pending_index },
   // @list
 ];

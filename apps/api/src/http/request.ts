@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type Logger, newId } from '@parley/core';
 import type Koa from 'koa';
 import type { AppState } from './state';
@@ -17,7 +17,9 @@ export function requestMiddleware(orm: MikroORM, logger: Logger): Koa.Middleware
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     ctx.state.log = logger.child({ requestId });
-    ctx.state.em = orm.em.fork();
+    // Forked on first use: routes that never touch the ORM (the Meta webhook's hot path) skip it.
+    let em: EntityManager | undefined;
+    Object.defineProperty(ctx.state, 'em', { get: () => (em ??= orm.em.fork()), enumerable: true, configurable: true });
     const started = performance.now();
     try {
       await next();

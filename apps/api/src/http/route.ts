@@ -102,14 +102,13 @@ export interface RouteServices {
 export function mount(router: Router<AppState>, routes: RouteDef[], services: RouteServices): void {
   for (const def of routes) {
     router[def.method](def.path, async (ctx) => {
-      const em = ctx.state.em;
       let principal: Principal | undefined;
       if (def.auth !== 'none') {
-        principal = await services.authenticate(em, bearer(ctx));
+        principal = await services.authenticate(ctx.state.em, bearer(ctx));
         if (def.auth === 'operator' && principal.kind !== 'operator') throw new ForbiddenError('Only the platform operator may do this.');
         if (def.auth === 'tenant') {
           if (principal.kind === 'operator') throw new ForbiddenError('The operator token does not act inside an organization.');
-          scopeToOrganization(em, principal.organizationId);
+          scopeToOrganization(ctx.state.em, principal.organizationId);
           ctx.state.organizationId = principal.organizationId;
           ctx.state.log = ctx.state.log.child({ organizationId: principal.organizationId });
           if (def.permission && !hasPermission(principal, def.permission)) {
@@ -123,9 +122,20 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
       const body = parse(def.body, ctx.state.body ?? (def.body ? {} : undefined), 'body');
       const tenant = (): TenantScope => {
         if (!principal || principal.kind === 'operator') throw new Error(`${def.operationId} has no tenant`);
-        return { em, organizationId: principal.organizationId, principal };
+        return { em: ctx.state.em, organizationId: principal.organizationId, principal };
       };
-      const run = () => def.handler({ body, query, params, em, principal, tenant, ctx });
+      const run = () =>
+        def.handler({
+          body,
+          query,
+          params,
+          get em() {
+            return ctx.state.em;
+          },
+          principal,
+          tenant,
+          ctx,
+        });
 
       const key = ctx.get('idempotency-key');
       let reply: Reply & { replayed?: boolean };

@@ -70,6 +70,11 @@ export const BroadcastRecipientSchema = new EntitySchema<BroadcastRecipient>({
   tableName: 'broadcast_recipients',
   indexes: [
     { name: 'broadcast_recipients_broadcast_status', properties: ['broadcast', 'status'] },
+    // The claim walks pending recipients in order; without this it sorts the whole broadcast each time.
+    {
+      name: 'broadcast_recipients_pending',
+      expression: 'create index "broadcast_recipients_pending" on "broadcast_recipients" ("broadcast_id", "id") where "status" = \'pending\'',
+    },
     {
       name: 'broadcast_recipients_wamid',
       expression: 'create index "broadcast_recipients_wamid" on "broadcast_recipients" ("wamid") where "wamid" is not null',

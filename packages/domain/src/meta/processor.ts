@@ -100,19 +100,33 @@ export class MetaInboundProcessor {
         [this.maxAttempts, this.batchSize],
       );
       const done: string[] = [];
-      for (const row of rows) {
-        await sql.run('savepoint delivery');
-        try {
-          await this.applyDelivery(sql, row.payload);
-          await sql.run('release savepoint delivery');
-          done.push(row.id);
-        } catch (err) {
-          await sql.run('rollback to savepoint delivery');
-          this.logger.error({ err, deliveryId: row.id }, 'meta delivery could not be applied; will retry');
-          await sql.run('update meta_webhook_deliveries set attempts = attempts + 1, last_error = ? where id = ?', [
-            String((err as Error).message ?? err).slice(0, 2000),
-            row.id,
-          ]);
+      // Optimistically all at once; only if one delivery fails is the batch redone one delivery
+      // per savepoint, so the bad one is set aside and the rest still apply.
+      await sql.run('savepoint batch');
+      try {
+        const recipients = new RecipientStatuses();
+        for (const row of rows) await this.applyDelivery(sql, row.payload, recipients);
+        await recipients.flush(sql, this.clock.now());
+        await sql.run('release savepoint batch');
+        done.push(...rows.map((r) => r.id));
+      } catch {
+        await sql.run('rollback to savepoint batch');
+        for (const row of rows) {
+          await sql.run('savepoint delivery');
+          try {
+            const recipients = new RecipientStatuses();
+            await this.applyDelivery(sql, row.payload, recipients);
+            await recipients.flush(sql, this.clock.now());
+            await sql.run('release savepoint delivery');
+            done.push(row.id);
+          } catch (err) {
+            await sql.run('rollback to savepoint delivery');
+            this.logger.error({ err, deliveryId: row.id }, 'meta delivery could not be applied; will retry');
+            await sql.run('update meta_webhook_deliveries set attempts = attempts + 1, last_error = ? where id = ?', [
+              String((err as Error).message ?? err).slice(0, 2000),
+              row.id,
+            ]);
+          }
         }
       }
       if (done.length) {
@@ -125,7 +139,7 @@ export class MetaInboundProcessor {
     });
   }
 
-  private async applyDelivery(sql: SqlRunner, payload: unknown): Promise<void> {
+  private async applyDelivery(sql: SqlRunner, payload: unknown, recipients: RecipientStatuses): Promise<void> {
     const envelope = metaWebhookPayload.safeParse(payload);
     if (!envelope.success) {
       this.logger.warn({ issues: envelope.error.issues }, 'meta delivery is not a webhook envelope; ignored');
@@ -147,7 +161,7 @@ export class MetaInboundProcessor {
         }
         const names = new Map((value.data.contacts ?? []).map((c) => [c.wa_id, c.profile?.name]));
         for (const message of value.data.messages ?? []) await this.applyMessage(sql, route, message, names.get(message.from));
-        for (const status of value.data.statuses ?? []) await this.applyStatus(sql, route, status);
+        for (const status of value.data.statuses ?? []) await this.applyStatus(sql, route, status, recipients);
       }
     }
   }
@@ -261,24 +275,15 @@ export class MetaInboundProcessor {
     return { id: open.id, created: false, reopened: false };
   }
 
-  /** A broadcast recipient's status: forward only, and it settles a send whose outcome was unknown. */
-  private async applyRecipientStatus(sql: SqlRunner, organizationId: string, s: MetaStatus, status: MessageStatus, eventId: string): Promise<void> {
-    const recipientId = s.biz_opaque_callback_data!.slice(4);
-    if (!/^\d{1,18}$/.test(recipientId)) return;
-    const first = s.errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
-    const error = status === 'failed' && first ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message } : null;
-    const now = this.clock.now();
-    await sql.run(
-      `update broadcast_recipients set status = ?, status_rank = ?, wamid = coalesce(wamid, ?), error = coalesce(?::jsonb, error), updated_at = ?
-        where id = ? and organization_id = ? and status_rank < ?`,
-      [status, MESSAGE_STATUS_RANK[status], s.id, error ? JSON.stringify(error) : null, now, recipientId, organizationId, MESSAGE_STATUS_RANK[status]],
-    );
-    await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
-  }
-
-  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus): Promise<void> {
+  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, recipients: RecipientStatuses): Promise<void> {
     const status = s.status as MessageStatus;
     if (!APPLIED_STATUSES.has(status)) return;
+    // Broadcast recipients carry their own monotonic status: a redelivery is a no-op update, so
+    // the high-volume path skips the status-event ledger.
+    if (s.biz_opaque_callback_data?.startsWith('bcr:')) {
+      recipients.add(route.organizationId, s, status);
+      return;
+    }
     const occurredAt = Number.isFinite(Number(s.timestamp)) ? new Date(Number(s.timestamp) * 1000) : this.clock.now();
     const recorded = await sql.all<{ id: string }>(
       `insert into message_status_events (organization_id, wamid, status, occurred_at, recipient_id, biz_opaque_callback_data, errors)
@@ -293,10 +298,6 @@ export class MetaInboundProcessor {
         `update messages set wamid = ?, send_state = 'accepted' where id::text = ? and organization_id = ? and wamid is null`,
         [s.id, s.biz_opaque_callback_data.slice(4), route.organizationId],
       );
-    }
-    if (s.biz_opaque_callback_data?.startsWith('bcr:')) {
-      await this.applyRecipientStatus(sql, route.organizationId, s, status, recorded[0].id);
-      return;
     }
     if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) {
       const [owner] = await sql.all<{ contact_id: string }>(
@@ -351,5 +352,38 @@ export async function markMarketingOptOut(sql: SqlRunner, input: { organizationI
       `insert into consent_events (id, organization_id, contact_id, change, cause, detail, created_at) values (?, ?, ?, 'marketing_opt_out', 'meta_131050', ?, ?)`,
       [newId(), input.organizationId, input.contactId, input.detail, input.at],
     );
+  }
+}
+
+/**
+ * Broadcast recipients' statuses of one batch, applied in one statement: a broadcast makes up to
+ * three webhooks per send, so this is the hot path. Only the furthest status per recipient is
+ * kept (forward only, as always), and a recipient whose outcome was unknown learns its wamid.
+ */
+class RecipientStatuses {
+  private readonly byRecipient = new Map<string, { id: string; org: string; status: MessageStatus; rank: number; wamid: string; error: unknown }>();
+
+  add(organizationId: string, s: MetaStatus, status: MessageStatus): void {
+    const id = s.biz_opaque_callback_data!.slice(4);
+    if (!/^\d{1,18}$/.test(id)) return;
+    const rank = MESSAGE_STATUS_RANK[status];
+    const key = `${organizationId}:${id}`;
+    const seen = this.byRecipient.get(key);
+    if (seen && seen.rank >= rank) return;
+    const first = s.errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
+    const error = status === 'failed' && first ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message } : null;
+    this.byRecipient.set(key, { id, org: organizationId, status, rank, wamid: s.id, error });
+  }
+
+  async flush(sql: SqlRunner, now: Date): Promise<void> {
+    if (this.byRecipient.size === 0) return;
+    await sql.run(
+      `update broadcast_recipients r
+          set status = v.status, status_rank = v.rank, wamid = coalesce(r.wamid, v.wamid), error = coalesce(v.error, r.error), updated_at = ?
+         from jsonb_to_recordset(?::jsonb) as v(id bigint, org uuid, status text, rank int, wamid text, error jsonb)
+        where r.id = v.id and r.organization_id = v.org and r.status_rank < v.rank`,
+      [now, JSON.stringify([...this.byRecipient.values()])],
+    );
+    this.byRecipient.clear();
   }
 }
