@@ -18,3 +18,4 @@ export * from './outbound';
 export * from './graph';
 export * from './templates';
 export * from './broadcasts';
+export * from './polling';

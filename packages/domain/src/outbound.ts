@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Clock, type Logger, SecretBox, toWaId } from '@parley/core';
 import { type GraphClient, GraphError, type SendMessagePayload } from '@parley/graph';
 import { recordEvent } from './events';
+import { PollingJob } from './polling';
 import { applyStatusEvent, markMarketingOptOut } from './meta/processor';
 import { type SqlRunner, sqlRunner } from './sql';
 
@@ -55,10 +56,7 @@ export function metaPayload(to: string, type: string, content: Record<string, un
  * (committed) before its request goes out; a claim that outlives its sender becomes `unknown`
  * and is never re-sent blindly, because Meta's send has no idempotency key.
  */
-export class OutboundSender {
-  private running: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
+export class OutboundSender extends PollingJob {
   private readonly secrets: SecretBox;
 
   constructor(
@@ -66,46 +64,11 @@ export class OutboundSender {
     private readonly graph: SendPort,
     encryptionKey: { id: string; key: Buffer },
     private readonly clock: Clock,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: { pollMs?: number; concurrency?: number } = {},
   ) {
+    super(logger, options.pollMs ?? 200, 'outbound sending');
     this.secrets = new SecretBox(encryptionKey);
-  }
-
-  start(): void {
-    this.timer ??= setInterval(() => this.kick(), this.options.pollMs ?? 200);
-    this.timer.unref();
-    this.kick();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  kick(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .then(() => undefined)
-      .catch((err: unknown) => this.logger.error({ err }, 'outbound sending failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
-  }
-
-  async settle(): Promise<void> {
-    do {
-      await this.running;
-      await this.drain();
-    } while (this.running);
   }
 
   async drain(): Promise<number> {

@@ -4,6 +4,7 @@ import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { parseInboundMessage } from './parse';
 import { metaChangeValue, type MetaInboundMessage, type MetaStatus, metaWebhookPayload } from './payload';
+import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
@@ -22,62 +23,20 @@ const APPLIED_STATUSES = new Set<MessageStatus>(['sent', 'delivered', 'read', 'f
  * can share the work, and a delivery stays pending until the transaction that applied it commits.
  * A crash between storing and applying loses nothing: the periodic sweep picks it up.
  */
-export class MetaInboundProcessor {
-  private running: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
+export class MetaInboundProcessor extends PollingJob {
   private readonly batchSize: number;
-  private readonly sweepMs: number;
   private readonly maxAttempts: number;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly directory: PhoneNumberDirectory,
     private readonly clock: Clock,
-    private readonly logger: Logger,
+    logger: Logger,
     options: ProcessorOptions = {},
   ) {
+    super(logger, options.sweepMs ?? 2000, 'meta inbound processing');
     this.batchSize = options.batchSize ?? 100;
-    this.sweepMs = options.sweepMs ?? 2000;
     this.maxAttempts = options.maxAttempts ?? 10;
-  }
-
-  start(): void {
-    this.timer ??= setInterval(() => this.kick(), this.sweepMs);
-    this.timer.unref();
-    this.kick();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  /** Asks for a drain soon; calls while one runs are folded into one more pass. */
-  kick(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .then(() => undefined)
-      .catch((err: unknown) => this.logger.error({ err }, 'meta inbound processing failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
-  }
-
-  /** Returns once everything stored so far has been applied (or has failed); for tests and shutdown. */
-  async settle(): Promise<void> {
-    do {
-      await this.running;
-      await this.drain();
-    } while (this.running);
   }
 
   /** Applies pending deliveries until none is left that can be applied now. */
