@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createLogger, ManualClock, newId, SecretBox } from '@parley/core';
-import { Channel, createOrm, IdempotencyRecord, Organization, Template, UNSCOPED } from '@parley/db';
-import type { GraphPort, SendPort } from '@parley/domain';
+import { Broadcast, Channel, createOrm, IdempotencyRecord, Organization, Template, UNSCOPED } from '@parley/db';
+import { broadcastWorkflowId, type GraphPort, type SendPort } from '@parley/domain';
 import type { Template as MetaTemplate } from '@parley/graph';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -37,13 +37,13 @@ afterAll(async () => {
   await orm?.close(true);
 });
 
-async function run<T>(workflowType: string): Promise<T> {
+async function run<T>(workflowType: string, temporal?: Client): Promise<T> {
   const taskQueue = `test-${workflowType}-${newId()}`;
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ orm, clock, logger: createLogger({ level: 'silent' }), config, graph }),
+    activities: createActivities({ orm, clock, logger: createLogger({ level: 'silent' }), config, graph, temporal }),
   });
   const client = new Client({ connection });
   return worker.runUntil(client.workflow.execute(workflowType, { taskQueue, workflowId: `platform:test:${workflowType}:${newId()}` })) as Promise<T>;
@@ -60,6 +60,27 @@ describe('maintenanceWorkflow', () => {
     expect(result.idempotencyKeys).toBeGreaterThanOrEqual(1);
     const left = await orm.em.fork().find(IdempotencyRecord, { scope });
     expect(left.map((r) => r.key)).toEqual(['fresh']);
+  });
+});
+
+describe('maintenanceWorkflow resumes broadcasts', () => {
+  it('starts the workflow of a running broadcast the API stored but could not start', async () => {
+    const em = orm.em.fork();
+    const org = new Organization('Resume test', []);
+    const channel = new Channel(org.id, 'Line', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Line', new SecretBox(config.encryptionKey).encrypt('t'));
+    const broadcast = new Broadcast(org.id, channel.id, { name: 'hello_world', language: 'en_US', category: 'UTILITY' }, {});
+    await em.persistAndFlush([org, channel, broadcast]);
+    const client = new Client({ connection });
+    const handle = client.workflow.getHandle(broadcastWorkflowId(org.id, broadcast.id));
+    await expect(handle.describe()).rejects.toThrow();
+
+    const result = await run<{ resumedBroadcasts: number }>('maintenanceWorkflow', client);
+    expect(result.resumedBroadcasts).toBeGreaterThanOrEqual(1);
+    const started = await handle.describe();
+    expect(started.type).toBe('broadcastWorkflow');
+    await handle.terminate('test over');
+    // Nothing left running for other files' maintenance passes to pick up.
+    await orm.em.fork().nativeUpdate(Broadcast, { id: broadcast.id }, { status: 'completed' }, UNSCOPED);
   });
 });
 

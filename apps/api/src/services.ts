@@ -69,7 +69,7 @@ export function createServices(deps: ServiceDeps): Services {
     idempotency: new IdempotencyService(deps.orm, deps.clock),
     channels,
     conversations,
-    broadcasts: new BroadcastService(deps.clock, temporalStarter(deps.config, deps.temporal)),
+    broadcasts: new BroadcastService(deps.clock, temporalStarter(deps.config, deps.temporal), deps.logger.child({ component: 'broadcasts' })),
     messaging: new MessagingService(deps.clock, conversations),
     organizationSettings: new OrganizationSettingsService(deps.clock),
     metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),

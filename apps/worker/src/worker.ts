@@ -35,7 +35,7 @@ export async function createWorker(deps: WorkerDeps, connection: NativeConnectio
 }
 
 const SCHEDULES = [
-  { scheduleId: MAINTENANCE_SCHEDULE_ID, every: '1 hour', workflowType: 'maintenanceWorkflow' },
+  { scheduleId: MAINTENANCE_SCHEDULE_ID, every: '5 minutes', workflowType: 'maintenanceWorkflow' },
   { scheduleId: TEMPLATE_SYNC_SCHEDULE_ID, every: '6 hours', workflowType: 'templateSyncWorkflow' },
 ] as const;
 

@@ -1,4 +1,4 @@
-import { type Clock, ConflictError, isId, NotFoundError, toE164, ValidationError, type FieldProblem } from '@parley/core';
+import { type Clock, ConflictError, type Logger, isId, NotFoundError, toE164, ValidationError, type FieldProblem } from '@parley/core';
 import { Broadcast, type BroadcastStatus, Channel, Template } from '@parley/db';
 import { recordEvent } from '../events';
 import { keysetWhere, type PageRequest } from '../pagination';
@@ -48,6 +48,7 @@ export class BroadcastService {
   constructor(
     private readonly clock: Clock,
     private readonly starter: BroadcastStarter,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -77,8 +78,21 @@ export class BroadcastService {
       }
       return b;
     });
-    if (!input.hold) await this.starter.start(scope.organizationId, broadcast.id);
+    if (!input.hold) await this.startOrLeaveToResume(broadcast);
     return { id: broadcast.id, status: broadcast.status };
+  }
+
+  /**
+   * The broadcast is stored and acknowledged whatever happens here: if Temporal cannot be reached
+   * now, the maintenance schedule starts the workflow of every running broadcast that has none.
+   * Failing the request instead would invite a retry that creates a second broadcast.
+   */
+  private async startOrLeaveToResume(b: Broadcast): Promise<void> {
+    try {
+      await this.starter.start(b.organization, b.id);
+    } catch (err) {
+      this.logger.error({ err, broadcastId: b.id }, 'broadcast workflow not started; the maintenance schedule will start it');
+    }
   }
 
   /** Appends recipients to a draft. */
@@ -106,7 +120,7 @@ export class BroadcastService {
       }
       return b;
     });
-    if (b.status === 'running') await this.starter.start(scope.organizationId, b.id);
+    if (b.status === 'running') await this.startOrLeaveToResume(b);
     return { id: b.id, status: b.status };
   }
 
@@ -148,9 +162,10 @@ export class BroadcastService {
     }
     const rows = await sqlRunner(scope.em).all<{ id: string; phone: string; status: string; wamid: string | null; error: RecipientView['error']; skip_reason: string | null; updated_at: Date }>(
       `select id, phone, status, wamid, error, skip_reason, updated_at from broadcast_recipients
-        where broadcast_id = ? and organization_id = ? and id > ? ${page.status ? 'and status = ?' : ''}
+        where broadcast_id = ? and organization_id = ? and id > ? ${page.status ? 'and status in (?)' : ''}
         order by id limit ?`,
-      [b.id, scope.organizationId, after.toString(), ...(page.status ? [page.status === 'pending' ? 'pending' : page.status] : []), page.limit + 1],
+      // A recipient being sent right now is still pending to the outside.
+      [b.id, scope.organizationId, after.toString(), ...(page.status ? [page.status === 'pending' ? ['pending', 'sending'] : [page.status]] : []), page.limit + 1],
     );
     const more = rows.length > page.limit;
     const data = (more ? rows.slice(0, page.limit) : rows).map(recipientView);
