@@ -182,6 +182,8 @@ describe('POST /webhooks/meta (signature and storage)', () => {
     await post(inbound(route, '50250000001', MESSAGE_BODIES.text!).payload);
     await settle();
     expect((await em().findOneOrFail(Conversation, { id: first.id }, UNSCOPED)).status).toBe('active');
+    const reopened = await em().find(DomainEvent, { organization: orgId, type: 'conversation.update' }, UNSCOPED);
+    expect(reopened.map((e) => e.data)).toEqual([{ conversationId: first.id, changes: { status: 'active' }, previous: { status: 'resolved' } }]);
 
     await em().nativeUpdate(Conversation, { id: first.id }, { status: 'closed' }, UNSCOPED);
     await post(inbound(route, '50250000001', MESSAGE_BODIES.text!).payload);

@@ -181,7 +181,8 @@ export class MetaInboundProcessor extends PollingJob {
     if (conversation.created) {
       await recordEvent(sql, org, 'conversation.create', { conversationId: conversation.id, contactId: contact!.id, status: 'active' }, now);
     } else if (conversation.reopened) {
-      await recordEvent(sql, org, 'conversation.update', { conversationId: conversation.id, status: 'active', previousStatus: 'resolved' }, now);
+      // Same shape as the API's conversation.update: what changed, and what it was before.
+      await recordEvent(sql, org, 'conversation.update', { conversationId: conversation.id, changes: { status: 'active' }, previous: { status: 'resolved' } }, now);
     }
     await recordEvent(
       sql,
