@@ -1,17 +1,8 @@
-import { ConfigError, loadConfig } from '@parley/config';
+import { loadConfigOrExit } from '@parley/config';
 import { createLogger } from '@parley/core';
 import { startApi } from './server';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(78);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: 'api' });
 const api = await startApi(config, logger);
 

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@parley/config';
+import { loadConfigOrExit } from '@parley/config';
 import { createLogger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
 import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirectory } from '@parley/domain';
@@ -7,16 +7,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalLogger } from './logging';
 import { createWorker, ensureSchedules } from './worker';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(78);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
 if (!config.database.url || !config.temporal.address) {
   console.error('DATABASE_URL and TEMPORAL_ADDRESS must be set for the worker.');

@@ -200,3 +200,19 @@ function deepFreeze<T>(value: T): Readonly<T> {
   }
   return value;
 }
+
+/**
+ * For process entry points: the configuration, or a message naming every bad variable on stderr
+ * and exit code 78 (EX_CONFIG), so supervisors see a configuration error rather than a crash.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
