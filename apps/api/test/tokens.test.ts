@@ -21,6 +21,7 @@ import { requestMiddleware } from '../src/http/request';
 import { mount, route } from '../src/http/route';
 import type { AppState } from '../src/http/state';
 import { claimsOf, DAY, expectProblem, forge } from './helpers';
+import { SCOPES } from '@parley/domain';
 
 let api: TestApi;
 const clock = new ManualClock();
@@ -291,28 +292,8 @@ describe('partner scopes', () => {
   it('keeps partner tokens out of every management route', async () => {
     const t = await createTenant(api);
     const partner = await installApp(api, t, t, {
-      appScopes: [
-        'conversations:read',
-        'conversations:write',
-        'messages:write',
-        'templates:read',
-        'broadcasts:read',
-        'broadcasts:write',
-        'webhooks:read',
-        'webhooks:write',
-        'channels:read',
-      ],
-      grant: [
-        'conversations:read',
-        'conversations:write',
-        'messages:write',
-        'templates:read',
-        'broadcasts:read',
-        'broadcasts:write',
-        'webhooks:read',
-        'webhooks:write',
-        'channels:read',
-      ],
+      appScopes: [...SCOPES],
+      grant: [...SCOPES],
     });
     const token = partner.accessToken;
     const attempts = [

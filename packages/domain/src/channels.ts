@@ -144,7 +144,7 @@ export class ChannelService {
       graphFailure(err);
     }
 
-    return scope.em.fork().transactional(async (tx) => {
+    const channel = await scope.em.fork().transactional(async (tx) => {
       const channel = new Channel(
         scope.organizationId,
         input.label.trim(),
@@ -159,9 +159,11 @@ export class ChannelService {
       await uniqueOr(() => tx.flush(), 'channels_phone_number_active_unique', channelConflict);
       for (const t of templates) tx.persist(templateRow(scope.organizationId, channel.id, t));
       await tx.flush();
-      this.directory?.remember(channel);
-      return channelView(channel);
+      return channel;
     });
+    // Only once committed: a cached route to a channel that was rolled back would store deliveries for nothing.
+    this.directory?.remember(channel);
+    return channelView(channel);
   }
 
   async find(scope: TenantScope, id: string, em: EntityManager = scope.em): Promise<Channel> {
@@ -198,7 +200,7 @@ export class ChannelService {
    * number so it can be connected again (here or elsewhere).
    */
   async remove(scope: TenantScope, id: string): Promise<void> {
-    await scope.em.fork().transactional(async (tx) => {
+    const phoneNumberId = await scope.em.fork().transactional(async (tx) => {
       const channel = await this.find(scope, id, tx);
       channel.status = 'deleted';
       channel.deletedAt = this.clock.now();
@@ -207,8 +209,9 @@ export class ChannelService {
       // listed (and doubled on a reconnect) though nothing can send them.
       await tx.nativeDelete(Template, { channel: channel.id });
       await tx.flush();
-      this.directory?.forget(channel.phoneNumberId);
+      return channel.phoneNumberId;
     });
+    this.directory?.forget(phoneNumberId);
   }
 
   /** The channel's business token, decrypted for one Graph call. */
