@@ -111,3 +111,26 @@ describe('POST /v1/templates/validate', () => {
     expect(res.body.errors[0].path).toBe('channelId');
   });
 });
+
+describe('template language in the conversation shorthand', () => {
+  it('comes from the templates of the conversation’s channel only', async () => {
+    const tenant = await createTenant(api);
+    const spanish = await insertChannel(api, tenant.organizationId);
+    const english = await insertChannel(api, tenant.organizationId);
+    const em = api.orm.em.fork();
+    em.persist(new Template(tenant.organizationId, spanish.id, '201', 'welcome', 'es', 'APPROVED', 'UTILITY', 'POSITIONAL', [{ type: 'BODY', text: 'Hola' }]));
+    em.persist(new Template(tenant.organizationId, english.id, '202', 'welcome', 'en_US', 'APPROVED', 'UTILITY', 'POSITIONAL', [{ type: 'BODY', text: 'Hi' }]));
+    await em.flush();
+    const res = await api.call('POST', '/v1/conversations', {
+      token: tenant.adminToken,
+      body: {
+        type: 'contact',
+        channelId: spanish.id,
+        contact: { profile: { telephone: '+50230001234' } },
+        messages: [{ type: 'chat', role: 'agent', touchpoint: 'whatsapp', meta: { template: 'welcome' } }],
+      },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.messages[0].content.template).toMatchObject({ name: 'welcome', language: 'es' });
+  });
+});

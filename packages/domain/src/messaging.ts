@@ -256,7 +256,7 @@ export class MessagingService {
         let content: OutboundContent;
         if (item.meta?.template) {
           const { template, language, ...params } = item.meta;
-          const languageCode = language ?? (await this.onlyLanguage(tx, template, `messages.${i}.meta.template`));
+          const languageCode = language ?? (await this.onlyLanguage(tx, template, `messages.${i}.meta.template`, await this.channelFor(tx, result.conversation, input.channelId)));
           content = { type: 'template', template: { name: template, language: languageCode }, params: params as Record<string, string> };
         } else if (item.text) {
           content = { type: 'text', text: item.text };
@@ -303,8 +303,9 @@ export class MessagingService {
     };
   }
 
-  private async onlyLanguage(em: EntityManager, name: string, path: string): Promise<string> {
-    const languages = [...new Set((await em.find(Template, { name })).map((t) => t.language))];
+  /** The language of the conversation channel's only template of that name. */
+  private async onlyLanguage(em: EntityManager, name: string, path: string, channelId: string): Promise<string> {
+    const languages = [...new Set((await em.find(Template, { name, channel: channelId })).map((t) => t.language))];
     if (languages.length === 1) return languages[0]!;
     if (languages.length === 0) throw new TemplateNotFoundError(name);
     throw new ValidationError([{ path, message: `The template exists in several languages (${languages.join(', ')}); give meta.language.` }]);
