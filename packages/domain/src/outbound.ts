@@ -126,8 +126,8 @@ export class OutboundSender extends PollingJob {
       outcome = { wamid: (await this.graph.sendMessage(token, m.phone_number_id, metaPayload(m.phone, m.type, m.content, m.id))).wamid };
     } catch (err) {
       if (err instanceof GraphError) {
-        // A timeout may have reached Meta: sending again could deliver twice.
-        outcome = err.type === 'TimeoutError' ? { unknown: true } : { error: err };
+        // A send that may have reached Meta (timeout, connection lost after sending) is not repeated.
+        outcome = err.mayHaveReachedMeta ? { unknown: true } : { error: err };
       } else {
         this.logger.error({ err, messageId: m.id }, 'send failed unexpectedly');
         outcome = { unknown: true };

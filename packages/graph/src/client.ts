@@ -1,5 +1,6 @@
 import type { Logger } from '@parley/core';
 import { GraphError, NO_META_CODE, type GraphErrorClassification, type LocalGraphErrorType } from './errors';
+import { HttpAgents, type HttpAnswer, HttpBodyTooLarge, HttpTransportError } from './http';
 import type {
   DownloadedMedia,
   DownloadMediaOptions,
@@ -51,7 +52,7 @@ const META_MEDIA_HOST_SUFFIXES = ['.fbsbx.com', '.fbcdn.net', '.whatsapp.net', '
 /** Meta business and user tokens all start like this; scrubbed even when we did not send them. */
 const META_TOKEN_PATTERN = /EAA[A-Za-z0-9]{20,}/g;
 
-/** Printable ASCII without spaces: anything else would make fetch echo the header value in its error. */
+/** Printable ASCII without spaces: anything else is no token, and would not survive as a header value. */
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 type Json = Record<string, unknown>;
@@ -82,6 +83,7 @@ export class GraphClient {
   private readonly maxMediaBytes: number;
   private readonly mediaOrigins: ReadonlySet<string>;
   private readonly logger: Logger | undefined;
+  private readonly http = new HttpAgents();
 
   constructor(options: GraphClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -238,43 +240,34 @@ export class GraphClient {
     // The query of a CDN URL is a signed grant, so only origin and path are shown.
     const ctx: ErrorContext = { endpoint: `GET ${target.origin}${target.pathname}`, secrets: this.secrets(token) };
     const started = performance.now();
-    const signal = AbortSignal.timeout(timeoutMs);
     try {
-      let res: Response;
+      let res: HttpAnswer;
       // Redirects are followed by hand so each hop is checked before the token goes with it.
       for (let hops = 0; ; hops++) {
-        res = await fetch(target, {
+        res = await this.http.exchange({
           method: 'GET',
+          url: target,
           headers: { authorization: `Bearer ${token}`, 'user-agent': USER_AGENT },
-          redirect: 'manual',
-          signal,
+          timeoutMs: Math.max(1, timeoutMs - (performance.now() - started)),
+          maxBytes,
         });
-        const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+        const location = res.status >= 300 && res.status < 400 ? header(res, 'location') : undefined;
         if (!location) break;
-        await res.body?.cancel().catch(() => undefined);
         if (hops >= MAX_MEDIA_REDIRECTS) throw localError('InvalidResponse', ctx, res.status, `Media at ${ctx.endpoint} redirects too often.`);
         target = new URL(location, target);
         if (!this.mayReceiveToken(target)) {
           throw invalidRequest(`Refusing to follow a media redirect to ${target.origin}, which is not a Meta media host.`);
         }
       }
-      if (!res.ok) {
-        const text = await res.text();
-        throw errorFromResponse(res, text, ctx);
-      }
-      const declared = Number(res.headers.get('content-length') ?? NaN);
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        await res.body?.cancel().catch(() => undefined);
-        throw tooLarge(ctx, maxBytes);
-      }
-      const body = await readLimited(res, maxBytes, ctx);
-      const contentType = res.headers.get('content-type') ?? 'application/octet-stream';
+      if (res.status < 200 || res.status >= 300) throw errorFromResponse(res, ctx);
+      const contentType = header(res, 'content-type') ?? 'application/octet-stream';
       this.logger?.debug(
-        { graph: { endpoint: ctx.endpoint, status: res.status, bytes: body.length, durationMs: elapsed(started) } },
+        { graph: { endpoint: ctx.endpoint, status: res.status, bytes: res.body.length, durationMs: elapsed(started) } },
         'graph media downloaded',
       );
-      return { body, contentType };
+      return { body: res.body, contentType };
     } catch (err) {
+      if (err instanceof HttpBodyTooLarge) throw this.fail(tooLarge(ctx, maxBytes), ctx, started, timeoutMs);
       throw this.fail(err, ctx, started, timeoutMs);
     }
   }
@@ -304,30 +297,27 @@ export class GraphClient {
 
     const started = performance.now();
     try {
-      const res = await fetch(url, {
+      const res = await this.http.exchange({
         method: spec.method,
+        url,
         headers,
         ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-        // Graph API calls never legitimately redirect; following one could carry the token away.
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
       });
-      // Read inside the try so a body that stalls past the deadline is a timeout too.
-      const text = await res.text();
-      if (!res.ok) throw errorFromResponse(res, text, ctx);
+      // Graph API calls never legitimately redirect, and following one could carry the token away.
+      if (res.status < 200 || res.status >= 300) throw errorFromResponse(res, ctx);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(res.body.toString('utf8'));
       } catch {
         parsed = undefined;
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw localError('InvalidResponse', ctx, res.status, `Graph API answered ${ctx.endpoint} with a body that is not a JSON object.`);
       }
-      this.logger?.debug(
-        { graph: { endpoint: ctx.endpoint, status: res.status, durationMs: elapsed(started), fbtraceId: traceId(res) } },
-        'graph request',
-      );
+      if (this.logger?.isLevelEnabled('debug')) {
+        this.logger.debug({ graph: { endpoint: ctx.endpoint, status: res.status, durationMs: elapsed(started), fbtraceId: traceId(res) } }, 'graph request');
+      }
       return parsed as Json;
     } catch (err) {
       throw this.fail(err, ctx, started, this.timeoutMs);
@@ -389,10 +379,10 @@ function scrub(text: string, secrets: readonly string[]): string {
   return out.replace(META_TOKEN_PATTERN, '[redacted]');
 }
 
-function errorFromResponse(res: Response, text: string, ctx: ErrorContext): GraphError {
+function errorFromResponse(res: HttpAnswer, ctx: ErrorContext): GraphError {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(res.body.toString('utf8'));
   } catch {
     body = undefined;
   }
@@ -420,16 +410,18 @@ function errorFromResponse(res: Response, text: string, ctx: ErrorContext): Grap
 }
 
 function transportError(err: unknown, ctx: ErrorContext, timeoutMs: number): GraphError {
-  const name = err instanceof Error ? err.name : '';
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (err instanceof HttpTransportError && err.kind === 'timeout') {
     return localError('TimeoutError', ctx, 0, `Graph API request ${ctx.endpoint} timed out after ${timeoutMs} ms.`);
   }
-  // undici reports "fetch failed" and keeps the useful part (ECONNREFUSED, ...) in `cause`.
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const reason = [typeof cause?.code === 'string' ? cause.code : undefined, str(cause?.message) ?? (err instanceof Error ? err.message : String(err))]
-    .filter(Boolean)
-    .join(': ');
-  return localError('NetworkError', ctx, 0, `Graph API request ${ctx.endpoint} failed: ${scrub(reason, ctx.secrets)}`);
+  const reason = [err instanceof HttpTransportError ? err.code : undefined, err instanceof Error ? err.message : String(err)].filter(Boolean).join(': ');
+  return new GraphError({
+    status: 0,
+    code: NO_META_CODE,
+    type: 'NetworkError',
+    message: `Graph API request ${ctx.endpoint} failed: ${scrub(reason, ctx.secrets)}`,
+    endpoint: ctx.endpoint,
+    requestSent: err instanceof HttpTransportError && err.requestSent,
+  });
 }
 
 function localError(
@@ -463,24 +455,6 @@ function tooLarge(ctx: ErrorContext, maxBytes: number): GraphError {
   return localError('MediaTooLarge', ctx, 200, `Media at ${ctx.endpoint} exceeds ${maxBytes} bytes.`, undefined, 'permanent');
 }
 
-async function readLimited(res: Response, maxBytes: number, ctx: ErrorContext): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(ctx, maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
-}
-
 function expectSuccess(res: Json, endpoint: string): { success: true } {
   if (res.success !== true) throw invalidResponse(endpoint, 'success is not true');
   return { success: true };
@@ -495,8 +469,13 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-function traceId(res: Response): string | undefined {
-  return res.headers.get('x-fb-trace-id') ?? undefined;
+function header(res: HttpAnswer, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function traceId(res: HttpAnswer): string | undefined {
+  return header(res, 'x-fb-trace-id');
 }
 
 function elapsed(started: number): number {

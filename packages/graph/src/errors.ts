@@ -51,6 +51,8 @@ export interface GraphErrorInit {
   type?: string | undefined;
   endpoint?: string | undefined;
   classification?: GraphErrorClassification | undefined;
+  /** For a `NetworkError`: the whole request had left this process before the failure. */
+  requestSent?: boolean | undefined;
 }
 
 export class GraphError extends Error {
@@ -71,6 +73,12 @@ export class GraphError extends Error {
   /** `METHOD /path` with secret query parameters redacted, for the operator reading a log line. */
   readonly endpoint: string | undefined;
   readonly classification: GraphErrorClassification;
+  /**
+   * Meta may have acted on the request although no answer came: a timeout, or a connection lost
+   * after the request was sent. A send that fails like this must not be repeated blindly, since
+   * Meta has no idempotency key; its fate comes from the status webhooks.
+   */
+  readonly mayHaveReachedMeta: boolean;
 
   constructor(init: GraphErrorInit) {
     super(init.message);
@@ -85,6 +93,7 @@ export class GraphError extends Error {
     this.type = init.type;
     this.endpoint = init.endpoint;
     this.classification = init.classification ?? classifyGraphError({ status: init.status, code: init.code });
+    this.mayHaveReachedMeta = init.type === 'TimeoutError' || (init.type === 'NetworkError' && init.requestSent === true);
   }
 
   get retryable(): boolean {
