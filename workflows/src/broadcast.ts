@@ -2,9 +2,9 @@ import { continueAsNew, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '@parley/worker/activities';
 
 const { sendBroadcastBatch } = proxyActivities<Activities>({
-  // Each call sends for about 20 s and heartbeats after every group, so a dead worker is noticed
+  // Each call sends for about 60 s and heartbeats after every group, so a dead worker is noticed
   // within the heartbeat timeout and the retry resumes from the recipient rows.
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['BroadcastNotFound'] },
 });
@@ -20,7 +20,7 @@ const BATCHES_PER_RUN = 100;
 
 /**
  * Sends a broadcast. Recipients and their progress live in PostgreSQL; the workflow only loops
- * over batch activities, so its history holds a few events per 20 s of sending, never recipients.
+ * over batch activities, so its history holds a few events per minute of sending, never recipients.
  */
 export async function broadcastWorkflow(input: BroadcastWorkflowInput): Promise<'completed' | 'cancelled'> {
   for (let i = 0; i < BATCHES_PER_RUN; i++) {

@@ -66,7 +66,7 @@ describe('a worker killed mid-broadcast', () => {
     await new Promise((r) => first.once('exit', r));
     const atKill = sentTo().size;
 
-    await startWorker();
+    const second = await startWorker();
     const done = await eventually(async () => {
       const res = await p.api.call('GET', `/v1/broadcasts/${created.body.id}`, { token: tenant.adminToken });
       return res.body.status === 'completed' ? res.body : undefined;
@@ -102,5 +102,49 @@ describe('a worker killed mid-broadcast', () => {
     expect(stats.total).toBe(500);
     expect(stats.pending + stats.sent + stats.delivered + stats.read + stats.failed + stats.skipped + stats.unknown).toBe(500);
     expect(stats.pending).toBe(0);
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+  }, 150_000);
+
+  it('a worker stopped with SIGTERM finishes the sends it has out and leaves no recipient in doubt', async () => {
+    const tenant = await createTenant(p.api);
+    const channel = await p.api.call('POST', '/v1/channels/whatsapp', {
+      token: tenant.adminToken,
+      body: { code: 'stop-code', wabaId: '900000000011', phoneNumberId: '900000000012', label: 'Stop line' },
+    });
+    expect(channel.status).toBe(201);
+    await p.api.call('PATCH', `/v1/channels/${channel.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: 150 } });
+    p.sandbox.setLatency(40);
+
+    const phones = Array.from({ length: 400 }, (_, i) => `+1212556${String(i).padStart(4, '0')}`);
+    const first = await startWorker();
+    const created = await p.api.call('POST', '/v1/broadcasts', {
+      token: tenant.adminToken,
+      body: { template: { name: 'hello_world', language: 'en_US' }, users: phones.map((phone) => ({ phone })) },
+    });
+    expect(created.status).toBe(202);
+    const sentTo = () => new Set(p.sandbox.sends({ phoneNumberId: '900000000012' }).map((s) => s.to));
+    await eventually(async () => (sentTo().size >= 100 ? true : undefined), 30_000, '100 sends');
+    first.kill('SIGTERM');
+    const exit = await new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
+    expect(exit).toBe(0);
+    const atStop = sentTo().size;
+    expect(atStop).toBeLessThan(400);
+
+    // Nothing the stopped worker claimed is left in doubt: every claim was sent and recorded, or never made.
+    const afterStop = await p.api.orm.em.fork().find(BroadcastRecipient, { broadcast: created.body.id }, UNSCOPED);
+    expect(afterStop.filter((r) => r.status === 'sending' || r.status === 'unknown').map((r) => [r.id, r.status, r.updatedAt])).toEqual([]);
+    expect(afterStop.filter((r) => ['sent', 'delivered', 'read'].includes(r.status))).toHaveLength(atStop);
+
+    await startWorker();
+    const done = await eventually(async () => {
+      const res = await p.api.call('GET', `/v1/broadcasts/${created.body.id}`, { token: tenant.adminToken });
+      return res.body.status === 'completed' ? res.body : undefined;
+    }, 90_000, 'completion after restart');
+    const perRecipient = new Map<string, number>();
+    for (const s of p.sandbox.sends({ phoneNumberId: '900000000012' })) perRecipient.set(s.to, (perRecipient.get(s.to) ?? 0) + 1);
+    expect(perRecipient.size).toBe(400);
+    expect([...perRecipient.values()].filter((n) => n > 1)).toEqual([]);
+    expect(done.statistics).toMatchObject({ total: 400, pending: 0, unknown: 0, failed: 0 });
   }, 150_000);
 });

@@ -176,8 +176,9 @@ describe('broadcasts end to end (Temporal, sandbox Graph API)', () => {
       while (j < times.length && times[j]! - times[i]! < 1000) j++;
       worst = Math.max(worst, j - i);
     }
-    // The bucket holds 1/20 s of sends: any one-second window sees at most the limit plus that.
-    expect(worst).toBeLessThanOrEqual(11);
+    // Every one-second window of draws holds at most 9 (the limit less its margin); the sandbox's
+    // clock may see one more, as requests drawn apart can arrive closer together.
+    expect(worst).toBeLessThanOrEqual(10);
     // Fair sharing: by the time half the sends are done, both broadcasts have had a good part.
     const half = times[25]!;
     const aEarly = a.filter((u) => new Date(p.sandbox.sends({ to: u.phone })[0]!.at).getTime() <= half).length;

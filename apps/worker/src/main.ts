@@ -5,7 +5,7 @@ import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirect
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalLogger } from './logging';
-import { createWorker, ensureSchedules } from './worker';
+import { createWorker, ensureSchedules, shutdownSignal } from './worker';
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
@@ -15,6 +15,7 @@ if (!config.database.url || !config.temporal.address) {
 }
 
 // The worker drains in-flight activities on SIGTERM/SIGINT before run() resolves.
+const stopping = shutdownSignal();
 Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: temporalLogger(logger.child({ component: 'temporal' })) });
 const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax });
 const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -22,7 +23,7 @@ await ensureSchedules(config);
 const graph = graphClientFor(config, logger);
 const clientConnection = await Connection.connect({ address: config.temporal.address });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal }, connection);
+const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal, stopping }, connection);
 // Meta deliveries stored by the API are applied here, off the API's event loop.
 const inbound = new MetaInboundProcessor(orm, new PhoneNumberDirectory(orm), systemClock, logger.child({ component: 'meta-inbound' }), {
   sweepMs: 200,

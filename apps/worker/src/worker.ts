@@ -20,6 +20,19 @@ export interface WorkerDeps {
   logger: Logger;
   graph: GraphPort & SendPort;
   temporal?: Client | undefined;
+  /** See `shutdownSignal`. */
+  stopping?: AbortSignal | undefined;
+}
+
+/**
+ * Aborted when the process is asked to stop. Temporal cancels running activities only once the
+ * shutdown grace time is over; long activities (a broadcast batch) listen to this to end early
+ * and cleanly instead.
+ */
+export function shutdownSignal(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): AbortSignal {
+  const controller = new AbortController();
+  for (const signal of signals) process.once(signal, () => controller.abort());
+  return controller.signal;
 }
 
 export async function createWorker(deps: WorkerDeps, connection: NativeConnection): Promise<Worker> {

@@ -6,6 +6,13 @@ import { Context } from '@temporalio/activity';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 
+/**
+ * How long one activity sends. Each hand-over between activities costs a few hundred ms of
+ * sending (a workflow task, a fresh load), so calls are long; heartbeats after every group keep a
+ * dead worker's activity noticed within the heartbeat timeout regardless.
+ */
+const BATCH_BUDGET_MS = 60_000;
+
 export interface BroadcastActivityDeps {
   orm: MikroORM;
   clock: Clock;
@@ -13,6 +20,7 @@ export interface BroadcastActivityDeps {
   sender: BroadcastSender;
   taskQueue: string;
   temporal?: Client | undefined;
+  stopping?: AbortSignal | undefined;
 }
 
 export function createBroadcastActivities(deps: BroadcastActivityDeps) {
@@ -20,7 +28,11 @@ export function createBroadcastActivities(deps: BroadcastActivityDeps) {
     async sendBroadcastBatch(input: { organizationId: string; broadcastId: string }) {
       const exists = await deps.orm.em.fork().count(Broadcast, { id: input.broadcastId, organization: input.organizationId }, UNSCOPED);
       if (!exists) throw ApplicationFailure.nonRetryable(`broadcast ${input.broadcastId} does not exist`, 'BroadcastNotFound');
-      return deps.sender.sendBatch({ ...input, budgetMs: 20_000 }, (details) => Context.current().heartbeat(details));
+      const activity = Context.current();
+      // When this worker shuts down (or the activity is cancelled) the batch ends cleanly and the
+      // workflow's next call runs wherever a worker is left.
+      const stop = deps.stopping ? AbortSignal.any([activity.cancellationSignal, deps.stopping]) : activity.cancellationSignal;
+      return deps.sender.sendBatch({ ...input, budgetMs: BATCH_BUDGET_MS, stop }, (details) => activity.heartbeat(details));
     },
 
     async finishBroadcast(input: { organizationId: string; broadcastId: string; status: 'completed' | 'cancelled' | 'failed' }) {

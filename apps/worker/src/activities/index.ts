@@ -11,6 +11,8 @@ export interface ActivityDeps extends MaintenanceDeps {
   graph: GraphPort & SendPort;
   /** A client of the worker's Temporal namespace, to start workflows from activities. */
   temporal?: Client | undefined;
+  /** Aborted when the worker process begins to shut down. */
+  stopping?: AbortSignal | undefined;
 }
 
 /** Activities are built from their dependencies, so tests hand in their own database, clock and Graph API. */

@@ -75,10 +75,6 @@ export const BroadcastRecipientSchema = new EntitySchema<BroadcastRecipient>({
       name: 'broadcast_recipients_pending',
       expression: 'create index "broadcast_recipients_pending" on "broadcast_recipients" ("broadcast_id", "id") where "status" = \'pending\'',
     },
-    {
-      name: 'broadcast_recipients_wamid',
-      expression: 'create index "broadcast_recipients_wamid" on "broadcast_recipients" ("wamid") where "wamid" is not null',
-    },
   ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
@@ -97,7 +93,10 @@ export const BroadcastRecipientSchema = new EntitySchema<BroadcastRecipient>({
   },
 });
 
-/** A channel's shared send budget: a token bucket every sender of the channel draws from. */
+/**
+ * A channel's shared send budget: a token bucket every sender of the channel draws from. It
+ * smooths the sends; `ChannelSendLog` holds the hard per-second limit.
+ */
 export class ChannelSendBudget {
   channel!: string;
   tokens!: number;
@@ -111,5 +110,29 @@ export const ChannelSendBudgetSchema = new EntitySchema<ChannelSendBudget>({
     channel: { type: 'uuid', primary: true, fieldName: 'channel_id' },
     tokens: { type: 'double' },
     refilledAt: { type: 'timestamptz', fieldName: 'refilled_at' },
+  },
+});
+
+/**
+ * What each draw from a channel's budget took, and when (database clock). The sum over the last
+ * second bounds the next draw, so no one-second window holds more than the channel's limit.
+ * Rows older than a couple of seconds are deleted by the draws themselves.
+ */
+export class ChannelSendLog {
+  id!: string;
+  channel!: string;
+  drawnAt!: Date;
+  count!: number;
+}
+
+export const ChannelSendLogSchema = new EntitySchema<ChannelSendLog>({
+  class: ChannelSendLog,
+  tableName: 'channel_send_log',
+  indexes: [{ name: 'channel_send_log_channel_drawn', properties: ['channel', 'drawnAt'] }],
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    channel: { type: 'uuid', fieldName: 'channel_id' },
+    drawnAt: { type: 'timestamptz', fieldName: 'drawn_at' },
+    count: { type: 'int' },
   },
 });

@@ -1,5 +1,5 @@
 import { AppSchema } from './app';
-import { BroadcastRecipientSchema, BroadcastSchema, ChannelSendBudgetSchema } from './broadcast';
+import { BroadcastRecipientSchema, BroadcastSchema, ChannelSendBudgetSchema, ChannelSendLogSchema } from './broadcast';
 import { ChannelSchema } from './channel';
 import { ConsentEventSchema, ContactSchema } from './contact';
 import { ConversationSchema } from './conversation';
@@ -48,4 +48,5 @@ export const entities = [
   BroadcastSchema,
   BroadcastRecipientSchema,
   ChannelSendBudgetSchema,
+  ChannelSendLogSchema,
 ];

@@ -2,3 +2,4 @@ export * from './rate';
 export * from './sender';
 export * from './service';
 export * from './stats';
+export * from './statuses';

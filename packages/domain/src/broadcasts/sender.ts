@@ -6,11 +6,10 @@ import { recordEvent } from '../events';
 import type { SendPort } from '../outbound';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { validateTemplateSend } from '../templates';
-import { bucketCapacity, drawSendTokens, refillPerSecond } from './rate';
+import { bucketCapacity, DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, returnUnusedSends } from './rate';
 import { broadcastStatistics } from './stats';
+import { LOCK_IN_ORDER, RECIPIENT_CALLBACK_PREFIX } from './statuses';
 
-/** Tag carried by every broadcast send; status webhooks name the recipient with it. */
-export const RECIPIENT_CALLBACK_PREFIX = 'bcr:';
 const MAX_RETRIES = 5;
 
 export interface BatchResult {
@@ -89,10 +88,12 @@ export class BroadcastSender {
 
   /**
    * Sends for up to `budgetMs`, in groups drawn from the channel's shared rate budget, with up to
-   * `concurrency` requests in flight. `heartbeat` is called after every group.
+   * `concurrency` requests in flight. `heartbeat` is called after every group. When `stop` fires
+   * (the worker is shutting down), no new group starts; the ones out are finished and recorded, so
+   * a graceful stop leaves no recipient in doubt.
    */
   async sendBatch(
-    input: { organizationId: string; broadcastId: string; budgetMs?: number; concurrency?: number },
+    input: { organizationId: string; broadcastId: string; budgetMs?: number; concurrency?: number; stop?: AbortSignal },
     heartbeat: (details: unknown) => void = () => undefined,
   ): Promise<BatchResult> {
     const b = await this.load(input.organizationId, input.broadcastId);
@@ -115,9 +116,11 @@ export class BroadcastSender {
     let checkedAt = 0;
     let exhausted = false;
     let failure: unknown;
-    while (Date.now() < deadline && !exhausted && !failure) {
+    const stopped = () => input.stop?.aborted === true;
+    while (Date.now() < deadline && !exhausted && !failure && !stopped()) {
       await nextDraw;
       nextDraw = Promise.resolve();
+      if (stopped()) break;
       // Cancellation is seen within a quarter second without a query per group.
       if (Date.now() - checkedAt > 250) {
         checkedAt = Date.now();
@@ -129,31 +132,31 @@ export class BroadcastSender {
         await Promise.race(inFlight);
         continue;
       }
-      const capacity = bucketCapacity(b.messages_per_second);
       const drawStarted = Date.now();
-      const granted = await drawSendTokens(sql, b.channel_id, b.messages_per_second, Math.min(room, capacity));
-      // Come back when the bucket is about half full: late enough for a useful group, early
-      // enough (allowing for the query's own time) that refills never spill over a full bucket.
-      const drawMs = Date.now() - drawStarted;
-      const halfFullMs = ((capacity / 2) * 1000) / refillPerSecond(b.messages_per_second);
-      const pause = new Promise((r) => setTimeout(r, Math.min(1000, Math.max(1, halfFullMs - drawMs))));
-      if (granted === 0) {
+      const draw = await this.drawAndClaim(b, Math.min(room, bucketCapacity(b.messages_per_second)));
+      // The next draw comes one interval after this one began, so the query's own time is not
+      // added to the cadence.
+      const pause = new Promise((r) => setTimeout(r, Math.max(1, drawIntervalMs(b.messages_per_second) - (Date.now() - drawStarted))));
+      if (draw.granted === 0) {
         await pause;
         continue;
       }
       nextDraw = pause;
-      // Claim and send without holding up the next draw: tokens are not lost while the database works.
-      outstanding += granted;
-      const group: Promise<void> = (async () => {
-        const claimed = await this.claim(b, granted);
-        if (claimed.length < granted) exhausted = true;
-        if (claimed.length) processed += await this.sendGroup(b, token, claimed);
-      })()
+      // Fewer due recipients than tokens: nothing is left to send now (retries may fall due later).
+      if (draw.due < draw.granted) exhausted = true;
+      if (!draw.claimed.length) continue;
+      // Send without holding up the next draw.
+      const claimed = draw.claimed;
+      outstanding += claimed.length;
+      const group: Promise<void> = this.sendGroup(b, token, claimed)
+        .then((n) => {
+          processed += n;
+        })
         .catch((err: unknown) => {
           failure ??= err;
         })
         .finally(() => {
-          outstanding -= granted;
+          outstanding -= claimed.length;
           inFlight.delete(group);
           heartbeat({ processed });
         });
@@ -163,99 +166,104 @@ export class BroadcastSender {
     await Promise.all(inFlight);
     if (failure) throw failure;
     heartbeat({ processed });
+    // Out of time with recipients still due: the workflow calls again at once, so spend nothing
+    // on counting what is left (the time between two calls is sending time lost).
+    if (!exhausted && (Date.now() >= deadline || stopped())) return { processed, done: false, cancelled: false, retryInMs: null };
 
-    const [rest] = await sql.all<{ open: number; retry_at: Date | null; status: string }>(
-      `select count(*) filter (where r.status in ('pending', 'sending'))::int as open,
-              min(r.next_attempt_at) filter (where r.status = 'pending') as retry_at,
-              (select status from broadcasts where id = ?) as status
-         from broadcast_recipients r where r.broadcast_id = ?`,
-      [b.id, b.id],
+    const [rest] = await sql.all<{ open: boolean; retry_at: Date | null; status: string }>(
+      `select exists (select 1 from broadcast_recipients r where r.broadcast_id = ? and r.status in ('pending', 'sending')) as open,
+              (select min(r.next_attempt_at) from broadcast_recipients r where r.broadcast_id = ? and r.status = 'pending') as retry_at,
+              (select status from broadcasts where id = ?) as status`,
+      [b.id, b.id, b.id],
     );
     const cancelled = rest?.status === 'cancelled';
     const retryAt = rest?.retry_at ? new Date(rest.retry_at).getTime() : null;
     return {
       processed,
-      done: !cancelled && (rest?.open ?? 0) === 0,
+      done: !cancelled && rest?.open === false,
       cancelled,
       retryInMs: retryAt === null ? null : Math.max(0, retryAt - this.clock.now().getTime()),
     };
   }
 
-  /** Claims the next due recipients; opted-out contacts are skipped on the spot. */
-  private async claim(b: BroadcastRow, limit: number): Promise<Claimed[]> {
+  /**
+   * Draws up to `wanted` sends from the channel's shared budget (see rate.ts) and claims that many
+   * due recipients (`sending`, committed before any request goes out), in one statement: the
+   * requests follow their draw at once, so the time logged for a draw is when its sends leave.
+   * Opted-out contacts are skipped on the spot and spend nothing.
+   */
+  private async drawAndClaim(b: BroadcastRow, wanted: number): Promise<{ granted: number; due: number; claimed: Claimed[] }> {
     const now = this.clock.now();
-    return this.orm.em.fork().transactional(async (tx) => {
-      const sql = sqlRunner(tx);
-      const rows = await sql.all<Claimed & { opted_out: boolean | null; marketing_opted_out: boolean | null }>(
-        `with due as (
-           select id from broadcast_recipients
-            where broadcast_id = ? and status = 'pending' and (next_attempt_at is null or next_attempt_at <= ?)
-            order by id limit ? for update skip locked)
-         update broadcast_recipients r set status = 'sending', attempts = r.attempts + 1, updated_at = ?
+    const sql = this.sql();
+    const [row] = await sql.all<{ granted: number; log_id: string | null; due: number; claimed: Claimed[] }>(
+      `with ${DRAW_ALLOWANCE},
+       due as (
+         select r.id,
+                (select case when c.opted_out then 'opted_out' when c.marketing_opted_out and ?::boolean then 'marketing_opted_out' end
+                   from contacts c where c.organization_id = r.organization_id and c.phone = r.phone) as skip_reason
+           from broadcast_recipients r
+          where r.broadcast_id = ? and r.status = 'pending' and (r.next_attempt_at is null or r.next_attempt_at <= ?)
+          order by r.id
+          limit (select n from allowance)
+          for update of r skip locked
+       ),
+       claimed as (
+         update broadcast_recipients r
+            set status = case when due.skip_reason is null then 'sending' else 'skipped' end,
+                skip_reason = due.skip_reason, attempts = r.attempts + 1, updated_at = ?
            from due where r.id = due.id
-         returning r.id, r.phone, r.params, r.attempts,
-           (select c.opted_out from contacts c where c.organization_id = r.organization_id and c.phone = r.phone) as opted_out,
-           (select c.marketing_opted_out from contacts c where c.organization_id = r.organization_id and c.phone = r.phone) as marketing_opted_out`,
-        [b.id, now, limit, now],
-      );
-      const skipped = rows.filter((r) => r.opted_out || (r.marketing_opted_out && b.template.category === 'MARKETING'));
-      for (const r of skipped) {
-        await sql.run(`update broadcast_recipients set status = 'skipped', skip_reason = ?, updated_at = ? where id = ?`, [
-          r.opted_out ? 'opted_out' : 'marketing_opted_out',
-          now,
-          r.id,
-        ]);
-      }
-      const skippedIds = new Set(skipped.map((r) => r.id));
-      return rows.filter((r) => !skippedIds.has(r.id)).map(({ id, phone, params, attempts }) => ({ id, phone, params, attempts }));
-    });
+         returning r.id, r.phone, r.params, r.attempts, r.status
+       )
+       select (select n from allowance) as granted, (select log_id from allowance) as log_id,
+              (select count(*)::int from due) as due,
+              coalesce((select json_agg(json_build_object('id', id::text, 'phone', phone, 'params', params, 'attempts', attempts) order by id)
+                          from claimed where status = 'sending'), '[]'::json) as claimed`,
+      [...drawAllowanceParams(b.channel_id, b.messages_per_second, wanted), b.template.category === 'MARKETING', b.id, now, now],
+    );
+    const granted = row?.granted ?? 0;
+    const claimed = row?.claimed ?? [];
+    await returnUnusedSends(sql, b.channel_id, b.messages_per_second, row?.log_id ?? null, granted - claimed.length);
+    return { granted, due: row?.due ?? 0, claimed };
   }
 
+  /** Sends a claimed group and records every outcome in one statement. */
   private async sendGroup(b: BroadcastRow, token: string, group: Claimed[]): Promise<number> {
     const outcomes = await Promise.all(group.map((r) => this.sendOne(b, token, r)));
     const now = this.clock.now();
-    const sent = group.flatMap((r, i) => (outcomes[i]!.kind === 'sent' ? [[r.id, (outcomes[i] as { wamid: string }).wamid]] : []));
-    await this.orm.em.fork().transactional(async (tx) => {
-      const sql = sqlRunner(tx);
-      if (sent.length) {
-        // Status rank 1 (sent) only if no webhook moved the recipient further meanwhile.
-        await sql.run(
-          `update broadcast_recipients r set wamid = v.wamid,
-                  status = case when r.status_rank > 1 then r.status else 'sent' end,
-                  status_rank = greatest(r.status_rank, 1), updated_at = ?
-             from (select unnest(?::bigint[]) as id, unnest(?::text[]) as wamid) v
-            where r.id = v.id`,
-          [now, `{${sent.map((s) => s[0]).join(',')}}`, `{${sent.map((s) => JSON.stringify(s[1])).join(',')}}`],
-        );
-      }
-      for (const [i, r] of group.entries()) {
-        const o = outcomes[i]!;
-        if (o.kind === 'failed') {
-          await sql.run(`update broadcast_recipients set status = 'failed', status_rank = 4, error = ?::jsonb, updated_at = ? where id = ?`, [
-            JSON.stringify(o.error),
-            now,
-            r.id,
-          ]);
-        } else if (o.kind === 'retry') {
+    const settled = group.map((r, i) => {
+      const o = outcomes[i]!;
+      switch (o.kind) {
+        case 'sent':
+          return { id: r.id, status: 'sent', wamid: o.wamid };
+        case 'failed':
+          return { id: r.id, status: 'failed', error: o.error };
+        case 'unknown':
+          return { id: r.id, status: 'unknown' };
+        case 'retry': {
           if (r.attempts >= MAX_RETRIES) {
-            await sql.run(`update broadcast_recipients set status = 'failed', status_rank = 4, error = ?::jsonb, updated_at = ? where id = ?`, [
-              JSON.stringify({ code: o.error.code, title: o.error.title, details: `Gave up after ${r.attempts} attempts.` }),
-              now,
-              r.id,
-            ]);
-          } else {
-            const delay = Math.min(30_000, 500 * 2 ** (r.attempts - 1)) * (0.75 + Math.random() / 2);
-            await sql.run(`update broadcast_recipients set status = 'pending', next_attempt_at = ?, updated_at = ? where id = ?`, [
-              new Date(now.getTime() + delay),
-              now,
-              r.id,
-            ]);
+            return { id: r.id, status: 'failed', error: { code: o.error.code, title: o.error.title, details: `Gave up after ${r.attempts} attempts.` } };
           }
-        } else if (o.kind === 'unknown') {
-          await sql.run(`update broadcast_recipients set status = 'unknown', updated_at = ? where id = ? and status = 'sending'`, [now, r.id]);
+          const delay = Math.min(30_000, 500 * 2 ** (r.attempts - 1)) * (0.75 + Math.random() / 2);
+          return { id: r.id, status: 'pending', retry_at: new Date(now.getTime() + delay).toISOString() };
         }
       }
     });
+    // Only rows still `sending` change: a status webhook may already have moved a sent recipient
+    // further (its wamid is then kept from either side), and nothing else touches a claimed row.
+    await this.sql().run(
+      `with v as materialized (select * from jsonb_to_recordset(?::jsonb) as v(id bigint, status text, wamid text, error jsonb, retry_at timestamptz)),
+       ${LOCK_IN_ORDER}
+       update broadcast_recipients r
+          set status = case when v.status = 'sent' and r.status_rank > 1 then r.status else v.status end,
+              status_rank = case v.status when 'sent' then greatest(r.status_rank, 1) when 'failed' then 4 else r.status_rank end,
+              wamid = coalesce(r.wamid, v.wamid),
+              error = coalesce(v.error, r.error),
+              next_attempt_at = case when v.status = 'pending' then v.retry_at else r.next_attempt_at end,
+              updated_at = ?
+         from v, locked
+        where r.id = v.id and locked.id = v.id and (r.status = 'sending' or (v.status = 'sent' and r.status_rank > 1))`,
+      [JSON.stringify(settled), now],
+    );
     return group.length;
   }
 
@@ -288,8 +296,8 @@ export class BroadcastSender {
         this.logger.error({ err, recipientId: r.id }, 'broadcast send failed unexpectedly');
         return { kind: 'unknown' };
       }
-      // A request that timed out may have reached Meta; a refused connection did not.
-      if (err.type === 'TimeoutError') return { kind: 'unknown' };
+      // A request that timed out or lost its connection after sending may have reached Meta; a refused connection did not.
+      if (err.mayHaveReachedMeta) return { kind: 'unknown' };
       if (err.classification === 'retryable') return { kind: 'retry', error: err };
       return { kind: 'failed', error: { code: err.code, title: err.title, ...(err.details ? { details: err.details } : {}) } };
     }

@@ -1,16 +1,27 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock, Logger } from '@parley/core';
+import type { MessageStatus } from '@parley/db';
+import { RecipientStatuses } from '../broadcasts/statuses';
+import { sqlRunner } from '../sql';
 import { GroupWriter } from './batcher';
-import type { PhoneNumberDirectory } from './directory';
-import { phoneNumberIdsOf, type MetaWebhookPayload } from './payload';
+import type { ChannelRoute, PhoneNumberDirectory } from './directory';
+import { metaChangeValue, phoneNumberIdsOf, type MetaWebhookPayload } from './payload';
+
+/** Progress receipts: applying them twice or late changes nothing, so they need no ledger. */
+const RECEIPTS = new Set<string>(['sent', 'delivered', 'read']);
 
 /**
- * The webhook's only job before answering: store the delivery durably, once, as received. It is
- * one insert; everything else happens in the processor (in the worker process), which polls for
- * pending deliveries, so the API's event loop spends nothing on it.
+ * The webhook's only job before answering: make the delivery durable, once. Most deliveries are
+ * stored as received, in one insert, and applied by the processor in the worker process.
+ *
+ * A delivery made only of broadcast receipts (sent, delivered, read naming a recipient) is
+ * applied here instead, in one grouped update: a broadcast brings three of them per send, and
+ * storing, reading back and marking each one cost more than applying it. The update is forward
+ * only and idempotent, so Meta's redeliveries are harmless, and it commits before the 200.
  */
 export class MetaWebhookIngest {
   private readonly writer: GroupWriter<{ receivedAt: Date; raw: string }>;
+  private readonly receipts: GroupWriter<RecipientStatuses>;
 
   constructor(
     private readonly orm: MikroORM,
@@ -28,17 +39,43 @@ export class MetaWebhookIngest {
           'run',
         );
     });
+    this.receipts = new GroupWriter(async (groups) => {
+      const all = new RecipientStatuses();
+      for (const g of groups) all.merge(g);
+      await all.flush(sqlRunner(this.orm.em.fork()), this.clock.now());
+      // Two at a time: groups grow while one commits, and fewer statements contend for the same rows.
+    }, { maxConcurrent: 2, maxBatch: 500 });
   }
 
   async ingest(payload: MetaWebhookPayload, raw: string): Promise<{ stored: boolean }> {
     const ids = phoneNumberIdsOf(payload);
-    const routes = ids.length ? await this.directory.resolve(ids) : new Map();
+    const routes = ids.length ? await this.directory.resolve(ids) : new Map<string, ChannelRoute>();
     if (routes.size === 0) {
       this.logger.warn({ phoneNumberIds: ids, object: payload.object }, 'meta delivery for no known phone number id; not stored');
       return { stored: false };
     }
-    // Resolves only after the commit that holds this delivery: the 200 is never ahead of the disk.
-    await this.writer.add({ receivedAt: this.clock.now(), raw });
+    const receipts = broadcastReceiptsOnly(payload, routes);
+    // Either way, resolves only after the commit that holds this delivery: the 200 is never ahead of the disk.
+    if (receipts) await this.receipts.add(receipts);
+    else await this.writer.add({ receivedAt: this.clock.now(), raw });
     return { stored: true };
   }
+}
+
+/** The delivery's statuses when it holds nothing but broadcast receipts on known channels; else null. */
+function broadcastReceiptsOnly(payload: MetaWebhookPayload, routes: Map<string, ChannelRoute>): RecipientStatuses | null {
+  const receipts = new RecipientStatuses();
+  for (const entry of payload.entry) {
+    for (const change of entry.changes) {
+      if (change.field !== 'messages') return null;
+      const value = metaChangeValue.safeParse(change.value);
+      if (!value.success || value.data.messages?.length || !value.data.statuses?.length) return null;
+      const route = routes.get(value.data.metadata?.phone_number_id ?? '');
+      if (!route) return null;
+      for (const s of value.data.statuses) {
+        if (!RECEIPTS.has(s.status) || !receipts.add(route.organizationId, s, s.status as MessageStatus)) return null;
+      }
+    }
+  }
+  return receipts.size ? receipts : null;
 }

@@ -8,6 +8,7 @@ import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
+import { RecipientStatuses } from '../broadcasts/statuses';
 
 export interface ProcessorOptions {
   batchSize?: number;
@@ -240,10 +241,7 @@ export class MetaInboundProcessor extends PollingJob {
     if (!APPLIED_STATUSES.has(status)) return;
     // Broadcast recipients carry their own monotonic status: a redelivery is a no-op update, so
     // the high-volume path skips the status-event ledger.
-    if (s.biz_opaque_callback_data?.startsWith('bcr:')) {
-      recipients.add(route.organizationId, s, status);
-      return;
-    }
+    if (recipients.add(route.organizationId, s, status)) return;
     const occurredAt = Number.isFinite(Number(s.timestamp)) ? new Date(Number(s.timestamp) * 1000) : this.clock.now();
     const recorded = await sql.all<{ id: string }>(
       `insert into message_status_events (organization_id, wamid, status, occurred_at, recipient_id, biz_opaque_callback_data, errors)
@@ -312,38 +310,5 @@ export async function markMarketingOptOut(sql: SqlRunner, input: { organizationI
       `insert into consent_events (id, organization_id, contact_id, change, cause, detail, created_at) values (?, ?, ?, 'marketing_opt_out', 'meta_131050', ?, ?)`,
       [newId(), input.organizationId, input.contactId, input.detail, input.at],
     );
-  }
-}
-
-/**
- * Broadcast recipients' statuses of one batch, applied in one statement: a broadcast makes up to
- * three webhooks per send, so this is the hot path. Only the furthest status per recipient is
- * kept (forward only, as always), and a recipient whose outcome was unknown learns its wamid.
- */
-class RecipientStatuses {
-  private readonly byRecipient = new Map<string, { id: string; org: string; status: MessageStatus; rank: number; wamid: string; error: unknown }>();
-
-  add(organizationId: string, s: MetaStatus, status: MessageStatus): void {
-    const id = s.biz_opaque_callback_data!.slice(4);
-    if (!/^\d{1,18}$/.test(id)) return;
-    const rank = MESSAGE_STATUS_RANK[status];
-    const key = `${organizationId}:${id}`;
-    const seen = this.byRecipient.get(key);
-    if (seen && seen.rank >= rank) return;
-    const first = s.errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
-    const error = status === 'failed' && first ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message } : null;
-    this.byRecipient.set(key, { id, org: organizationId, status, rank, wamid: s.id, error });
-  }
-
-  async flush(sql: SqlRunner, now: Date): Promise<void> {
-    if (this.byRecipient.size === 0) return;
-    await sql.run(
-      `update broadcast_recipients r
-          set status = v.status, status_rank = v.rank, wamid = coalesce(r.wamid, v.wamid), error = coalesce(v.error, r.error), updated_at = ?
-         from jsonb_to_recordset(?::jsonb) as v(id bigint, org uuid, status text, rank int, wamid text, error jsonb)
-        where r.id = v.id and r.organization_id = v.org and r.status_rank < v.rank`,
-      [now, JSON.stringify([...this.byRecipient.values()])],
-    );
-    this.byRecipient.clear();
   }
 }
