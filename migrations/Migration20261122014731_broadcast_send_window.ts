@@ -6,8 +6,6 @@ export class Migration20261122014731_broadcast_send_window extends Migration {
     this.addSql(`create table "channel_send_log" ("id" bigserial primary key, "channel_id" uuid not null, "drawn_at" timestamptz not null, "count" int not null);`);
     this.addSql(`create index "channel_send_log_channel_drawn" on "channel_send_log" ("channel_id", "drawn_at");`);
 
-    this.addSql(`drop index "broadcast_recipients_wamid";`);
-
     // A function, not a statement: its queries after the lock see every draw committed before it
     // got the lock, where one statement would read the log as of before it waited.
     this.addSql(`create function draw_send_budget(p_channel uuid, p_limit float8, p_capacity float8, p_window int, p_wanted int)
@@ -45,8 +43,6 @@ $fn$;`);
   override async down(): Promise<void> {
     this.addSql(`drop function if exists draw_send_budget(uuid, float8, float8, int, int);`);
     this.addSql(`drop table if exists "channel_send_log" cascade;`);
-
-    this.addSql(`CREATE INDEX broadcast_recipients_wamid ON public.broadcast_recipients USING btree (wamid) WHERE (wamid IS NOT NULL);`);
   }
 
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createOrm } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bucketCapacity, DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, windowLimit } from '../src/broadcasts/rate';
+import { bucketCapacity, DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, settleDraw, windowLimit } from '../src/broadcasts/rate';
 import { sqlRunner } from '../src/sql';
 
 let orm: MikroORM;
@@ -14,12 +14,12 @@ afterAll(async () => {
 });
 
 /** One draw as the broadcast sender makes it, taking everything it is allowed; returns when and how many (database clock). */
-async function draw(channelId: string, limit: number): Promise<{ at: number; n: number }> {
-  const [row] = await sqlRunner(orm.em.fork()).all<{ t: Date; n: number }>(
-    `with ${DRAW_ALLOWANCE} select drawn_at as t, n from allowance`,
+async function draw(channelId: string, limit: number): Promise<{ at: number; n: number; logId: string | null }> {
+  const [row] = await sqlRunner(orm.em.fork()).all<{ t: Date; n: number; log_id: string | null }>(
+    `with ${DRAW_ALLOWANCE} select drawn_at as t, n, log_id from allowance`,
     drawAllowanceParams(channelId, limit, bucketCapacity(limit)),
   );
-  return { at: new Date(row!.t).getTime(), n: row!.n };
+  return { at: new Date(row!.t).getTime(), n: row!.n, logId: row!.log_id };
 }
 
 /** A sender that draws on the sender's cadence and is held up now and then, as by a GC pause or a busy CPU. */
@@ -67,9 +67,24 @@ describe('a channel’s send budget', () => {
     const channelId = randomUUID();
     await draw(channelId, limit);
     await new Promise((r) => setTimeout(r, 2000));
-    // After a long idle spell a draw gets the bucket's 1/20 s, not the whole second's allowance.
+    // After a long idle spell a draw gets the bucket's 1/50 s, not the whole second's allowance.
     expect((await draw(channelId, limit)).n).toBe(bucketCapacity(limit));
     expect((await draw(channelId, limit)).n).toBeLessThan(5);
+  });
+
+  it('settles a draw: what it did not use goes back, and a draw sent late is logged when it left', async () => {
+    const limit = 1000;
+    const channelId = randomUUID();
+    await draw(channelId, limit);
+    await new Promise((r) => setTimeout(r, 100));
+    const taken = await draw(channelId, limit);
+    expect(taken.n).toBe(bucketCapacity(limit));
+    await settleDraw(sqlRunner(orm.em.fork()), { channelId, messagesPerSecond: limit, logId: taken.logId!, unused: 5, lateMs: 300 });
+    const [log] = await orm.em.fork().getConnection().execute<{ drawn_at: Date; count: number }[]>('select drawn_at, count from channel_send_log where id = ?', [taken.logId]);
+    expect(log!.count).toBe(bucketCapacity(limit) - 5);
+    expect(new Date(log!.drawn_at).getTime() - taken.at).toBe(300);
+    // The five given back are in the bucket again at once.
+    expect((await draw(channelId, limit)).n).toBeGreaterThanOrEqual(5);
   });
 
   it('allows a small channel at least one send a second, and never more than its limit', () => {

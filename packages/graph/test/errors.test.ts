@@ -156,6 +156,35 @@ describe('transport failures', () => {
     }
   });
 
+  it('tells whether Meta may have acted on a failed send: a timeout or a connection lost after sending may; a refused one may not', async () => {
+    nock.enableNetConnect('127.0.0.1');
+    // Reads the whole request, then drops the connection without an answer.
+    const dropper = createServer((socket) => {
+      let seen = '';
+      socket.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('"messaging_product"')) socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const dropped = `http://127.0.0.1:${(dropper.address() as AddressInfo).port}`;
+    const refusedServer = createServer();
+    await new Promise<void>((resolve) => refusedServer.listen(0, '127.0.0.1', resolve));
+    const refused = `http://127.0.0.1:${(refusedServer.address() as AddressInfo).port}`;
+    await new Promise((resolve) => refusedServer.close(resolve));
+    try {
+      const lost = await caught(send(makeClient({ baseUrl: dropped })));
+      expect(lost).toMatchObject({ type: 'NetworkError', classification: 'retryable', mayHaveReachedMeta: true });
+      const never = await caught(send(makeClient({ baseUrl: refused })));
+      expect(never).toMatchObject({ type: 'NetworkError', mayHaveReachedMeta: false });
+    } finally {
+      dropper.close();
+      nock.disableNetConnect();
+    }
+    nock(BASE).post(`/${VERSION}/${PHONE_ID}/messages`).delay(500).reply(200, { messages: [{ id: 'late' }] });
+    expect(await caught(send(makeClient({ timeoutMs: 50 })))).toMatchObject({ type: 'TimeoutError', mayHaveReachedMeta: true });
+  });
+
   it('the default timeout is 10 s', async () => {
     const { DEFAULT_TIMEOUT_MS } = await import('@parley/graph');
     expect(DEFAULT_TIMEOUT_MS).toBe(10_000);

@@ -75,6 +75,11 @@ export const BroadcastRecipientSchema = new EntitySchema<BroadcastRecipient>({
       name: 'broadcast_recipients_pending',
       expression: 'create index "broadcast_recipients_pending" on "broadcast_recipients" ("broadcast_id", "id") where "status" = \'pending\'',
     },
+    // Statuses that arrive without the recipient's tag find their recipient by wamid.
+    {
+      name: 'broadcast_recipients_wamid',
+      expression: 'create index "broadcast_recipients_wamid" on "broadcast_recipients" ("wamid") where "wamid" is not null',
+    },
   ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },

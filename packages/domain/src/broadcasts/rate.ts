@@ -6,7 +6,7 @@ import type { SqlRunner } from '../sql';
  *
  * - the hard limit: each draw is logged (`channel_send_log`), and a draw may take only what the
  *   last second's draws left of `windowLimit`, so no one-second window holds more than that;
- * - the smoothing: a token bucket refilled at the limit and holding 1/20 s of sends, so sends
+ * - the smoothing: a token bucket refilled at the limit and holding 1/50 s of sends, so sends
  *   spread over the second instead of leaving in one burst, while a sender that was held up
  *   (a GC pause, a busy machine) can still catch up on the tokens it missed.
  *
@@ -22,7 +22,7 @@ export function windowLimit(messagesPerSecond: number): number {
 }
 
 export function bucketCapacity(messagesPerSecond: number): number {
-  return Math.max(1, Math.ceil(messagesPerSecond / 20));
+  return Math.max(1, Math.ceil(messagesPerSecond / 50));
 }
 
 /**
@@ -45,12 +45,26 @@ export function drawAllowanceParams(channelId: string, messagesPerSecond: number
   return [channelId, messagesPerSecond, bucketCapacity(messagesPerSecond), windowLimit(messagesPerSecond), wanted];
 }
 
-/** Gives back what a draw did not use (fewer recipients were due, or some were skipped). */
-export async function returnUnusedSends(sql: SqlRunner, channelId: string, messagesPerSecond: number, logId: string | null, unused: number): Promise<void> {
-  if (unused <= 0) return;
+/**
+ * From the start of a draw to its requests being written, normally a few ms. A draw that took
+ * longer was held up (a GC pause, a busy CPU) and its log entry is moved to when it really sent.
+ */
+export const LATE_DISPATCH_MS = 20;
+
+/**
+ * Settles a draw after its requests went out: gives back what it did not use (fewer recipients
+ * were due, or some were skipped), and moves its log entry `lateMs` later, so the one-second
+ * windows of later draws count its sends when they left rather than when they were drawn.
+ */
+export async function settleDraw(
+  sql: SqlRunner,
+  draw: { channelId: string; messagesPerSecond: number; logId: string; unused: number; lateMs: number },
+): Promise<void> {
   await sql.run(
-    `with logged as (update channel_send_log set count = count - ? where id = ?)
-     update channel_send_budgets set tokens = least(?::float8, tokens + ?) where channel_id = ?`,
-    [unused, logId, bucketCapacity(messagesPerSecond), unused, channelId],
+    `with logged as (
+       update channel_send_log set count = count - ?, drawn_at = drawn_at + ? * interval '1 millisecond' where id = ?
+     )
+     update channel_send_budgets set tokens = least(?::float8, tokens + ?) where channel_id = ? and ? > 0`,
+    [draw.unused, draw.lateMs, draw.logId, bucketCapacity(draw.messagesPerSecond), draw.unused, draw.channelId, draw.unused],
   );
 }

@@ -6,7 +6,7 @@ import { recordEvent } from '../events';
 import type { SendPort } from '../outbound';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { validateTemplateSend } from '../templates';
-import { bucketCapacity, DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, returnUnusedSends } from './rate';
+import { bucketCapacity, DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, LATE_DISPATCH_MS, settleDraw } from './rate';
 import { broadcastStatistics } from './stats';
 import { LOCK_IN_ORDER, RECIPIENT_CALLBACK_PREFIX } from './statuses';
 
@@ -144,23 +144,30 @@ export class BroadcastSender {
       nextDraw = pause;
       // Fewer due recipients than tokens: nothing is left to send now (retries may fall due later).
       if (draw.due < draw.granted) exhausted = true;
-      if (!draw.claimed.length) continue;
-      // Send without holding up the next draw.
       const claimed = draw.claimed;
-      outstanding += claimed.length;
-      const group: Promise<void> = this.sendGroup(b, token, claimed)
-        .then((n) => {
-          processed += n;
-        })
-        .catch((err: unknown) => {
-          failure ??= err;
-        })
-        .finally(() => {
-          outstanding -= claimed.length;
-          inFlight.delete(group);
-          heartbeat({ processed });
-        });
-      inFlight.add(group);
+      const track = (work: Promise<unknown>, size: number) => {
+        outstanding += size;
+        const tracked: Promise<void> = work
+          .then(() => undefined)
+          .catch((err: unknown) => {
+            failure ??= err;
+          })
+          .finally(() => {
+            outstanding -= size;
+            inFlight.delete(tracked);
+            heartbeat({ processed });
+          });
+        inFlight.add(tracked);
+      };
+      // Send without holding up the next draw. The requests are written before this returns.
+      if (claimed.length) track(this.sendGroup(b, token, claimed).then((n) => (processed += n)), claimed.length);
+      // The draw was logged at the database's time, but its requests left only now: after a pause
+      // (GC, a busy CPU) the log is moved to now, so later draws cannot bunch up with these.
+      const lateMs = Date.now() - drawStarted;
+      const unused = draw.granted - claimed.length;
+      if (draw.logId && (unused > 0 || lateMs > LATE_DISPATCH_MS)) {
+        track(settleDraw(sql, { channelId: b.channel_id, messagesPerSecond: b.messages_per_second, logId: draw.logId, unused, lateMs: lateMs > LATE_DISPATCH_MS ? lateMs : 0 }), 0);
+      }
       if (exhausted || failure) break;
     }
     await Promise.all(inFlight);
@@ -192,10 +199,9 @@ export class BroadcastSender {
    * requests follow their draw at once, so the time logged for a draw is when its sends leave.
    * Opted-out contacts are skipped on the spot and spend nothing.
    */
-  private async drawAndClaim(b: BroadcastRow, wanted: number): Promise<{ granted: number; due: number; claimed: Claimed[] }> {
+  private async drawAndClaim(b: BroadcastRow, wanted: number): Promise<{ granted: number; logId: string | null; due: number; claimed: Claimed[] }> {
     const now = this.clock.now();
-    const sql = this.sql();
-    const [row] = await sql.all<{ granted: number; log_id: string | null; due: number; claimed: Claimed[] }>(
+    const [row] = await this.sql().all<{ granted: number; log_id: string | null; due: number; claimed: Claimed[] }>(
       `with ${DRAW_ALLOWANCE},
        due as (
          select r.id,
@@ -220,10 +226,7 @@ export class BroadcastSender {
                           from claimed where status = 'sending'), '[]'::json) as claimed`,
       [...drawAllowanceParams(b.channel_id, b.messages_per_second, wanted), b.template.category === 'MARKETING', b.id, now, now],
     );
-    const granted = row?.granted ?? 0;
-    const claimed = row?.claimed ?? [];
-    await returnUnusedSends(sql, b.channel_id, b.messages_per_second, row?.log_id ?? null, granted - claimed.length);
-    return { granted, due: row?.due ?? 0, claimed };
+    return { granted: row?.granted ?? 0, logId: row?.log_id ?? null, due: row?.due ?? 0, claimed: row?.claimed ?? [] };
   }
 
   /** Sends a claimed group and records every outcome in one statement. */

@@ -8,7 +8,7 @@ import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
-import { RecipientStatuses } from '../broadcasts/statuses';
+import { RECIPIENT_CALLBACK_PREFIX, RecipientStatuses } from '../broadcasts/statuses';
 
 export interface ProcessorOptions {
   batchSize?: number;
@@ -264,7 +264,8 @@ export class MetaInboundProcessor extends PollingJob {
       );
       if (owner) await markMarketingOptOut(sql, { organizationId: route.organizationId, contactId: owner.contact_id, detail: s.id, at: this.clock.now() });
     }
-    await applyStatusEvent(sql, this.clock, route.organizationId, s.id, status, s.errors, recorded[0].id);
+    const known = await applyStatusEvent(sql, this.clock, route.organizationId, s.id, status, s.errors, recorded[0].id);
+    if (!known) await applyUntaggedRecipientStatus(sql, this.clock, route.organizationId, s, status, recorded[0].id);
   }
 }
 
@@ -281,7 +282,7 @@ export async function applyStatusEvent(
   status: MessageStatus,
   errors: MetaStatus['errors'],
   eventId: string,
-): Promise<void> {
+): Promise<boolean> {
   const first = errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
   const error = status === 'failed' && first
     ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message }
@@ -297,6 +298,22 @@ export async function applyStatusEvent(
   for (const row of updated) {
     await recordEvent(sql, organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid, status, error }, now);
   }
+  return known;
+}
+
+/**
+ * A status without the `bcr:` tag (a Graph API that does not echo `biz_opaque_callback_data`)
+ * whose wamid is no conversation message: a broadcast recipient's, found by its wamid. A send
+ * whose outcome was lost cannot be matched this way; only the tag settles those.
+ */
+async function applyUntaggedRecipientStatus(sql: SqlRunner, clock: Clock, organizationId: string, s: MetaStatus, status: MessageStatus, eventId: string): Promise<void> {
+  const statuses = new RecipientStatuses();
+  const [recipient] = await sql.all<{ id: string }>('select id from broadcast_recipients where wamid = ? and organization_id = ?', [s.id, organizationId]);
+  if (!recipient) return;
+  statuses.add(organizationId, { ...s, biz_opaque_callback_data: `${RECIPIENT_CALLBACK_PREFIX}${recipient.id}` }, status);
+  const now = clock.now();
+  await statuses.flush(sql, now);
+  await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
 }
 
 /** Meta's 131050 on a send: the person refuses marketing templates; recorded once, with its cause. */

@@ -1,0 +1,123 @@
+import { Broadcast, BroadcastRecipient, UNSCOPED } from '@parley/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, startTestApi, type TestApi } from '../../../test/support/api';
+import { insertChannel } from '../../../test/support/channels';
+import { inbound, type Route, sign, status, wamid } from '../../../test/fixtures/meta';
+
+/**
+ * Status webhooks of broadcast sends ("receipts"): the webhook applies a delivery made only of
+ * them itself, in one grouped update, instead of storing it for the worker.
+ */
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(async () => api.close());
+
+async function post(payload: unknown) {
+  const body = JSON.stringify(payload);
+  return api.call('POST', '/webhooks/meta', { raw: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body, api.config.meta.appSecret) } });
+}
+
+async function storedDeliveries(marker: string): Promise<number> {
+  const rows = await api.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ n: number }[]>('select count(*)::int as n from meta_webhook_deliveries where payload::text like ?', [`%${marker}%`]);
+  return rows[0]!.n;
+}
+
+/** A running broadcast with `n` recipients already sent (each with its wamid), as the sender leaves them. */
+async function sentBroadcast(n: number): Promise<{ route: Route; organizationId: string; recipients: { id: string; wamid: string }[] }> {
+  const tenant = await createTenant(api);
+  const channel = await insertChannel(api, tenant.organizationId);
+  const em = api.orm.em.fork();
+  const broadcast = new Broadcast(tenant.organizationId, channel.id, { name: 'hello_world', language: 'en_US', category: 'UTILITY' }, {});
+  broadcast.total = n;
+  await em.persistAndFlush(broadcast);
+  const recipients: { id: string; wamid: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = wamid();
+    const [row] = await em
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `insert into broadcast_recipients (organization_id, broadcast_id, phone, params, status, status_rank, wamid, attempts, updated_at)
+         values (?, ?, ?, '{}', 'sent', 1, ?, 1, now()) returning id`,
+        [tenant.organizationId, broadcast.id, `+1415555${String(8000 + i)}`, id],
+      );
+    recipients.push({ id: String(row!.id), wamid: id });
+  }
+  return { route: { wabaId: channel.wabaId, phoneNumberId: channel.phoneNumberId }, organizationId: tenant.organizationId, recipients };
+}
+
+async function statusOf(id: string): Promise<string> {
+  const r = await api.orm.em.fork().findOneOrFail(BroadcastRecipient, { id }, UNSCOPED);
+  return r.status;
+}
+
+describe('broadcast receipts on the Meta webhook', () => {
+  it('are applied before the 200, without storing the delivery, and only ever move forward', async () => {
+    const { route, recipients } = await sentBroadcast(2);
+    const [a, b] = recipients as [{ id: string; wamid: string }, { id: string; wamid: string }];
+
+    const read = await post(status(route, a.wamid, 'read', { callback: `bcr:${a.id}` }));
+    expect(read.status).toBe(200);
+    // No worker runs in this test: what the 200 promised is already in the recipient row.
+    expect(await statusOf(a.id)).toBe('read');
+    expect(await storedDeliveries(a.wamid)).toBe(0);
+
+    // A late `delivered` (Meta does not promise order) and a redelivery change nothing.
+    expect((await post(status(route, a.wamid, 'delivered', { callback: `bcr:${a.id}` }))).status).toBe(200);
+    expect((await post(status(route, a.wamid, 'read', { callback: `bcr:${a.id}` }))).status).toBe(200);
+    expect(await statusOf(a.id)).toBe('read');
+
+    // Several receipts in one delivery, as Meta batches them: each recipient gets its furthest.
+    const batched = status(route, b.wamid, 'delivered', { callback: `bcr:${b.id}` }) as { entry: { changes: { value: { statuses: unknown[] } }[] }[] };
+    const readToo = status(route, b.wamid, 'read', { callback: `bcr:${b.id}` }) as typeof batched;
+    batched.entry[0]!.changes[0]!.value.statuses.push(readToo.entry[0]!.changes[0]!.value.statuses[0]);
+    expect((await post(batched)).status).toBe(200);
+    expect(await statusOf(b.id)).toBe('read');
+  });
+
+  it('learn the wamid of a send whose outcome was lost', async () => {
+    const { route, recipients } = await sentBroadcast(1);
+    const r = recipients[0]!;
+    await api.orm.em.fork().getConnection().execute(`update broadcast_recipients set status = 'unknown', status_rank = 0, wamid = null where id = ?`, [r.id]);
+    expect((await post(status(route, r.wamid, 'delivered', { callback: `bcr:${r.id}` }))).status).toBe(200);
+    const row = await api.orm.em.fork().findOneOrFail(BroadcastRecipient, { id: r.id }, UNSCOPED);
+    expect(row).toMatchObject({ status: 'delivered', wamid: r.wamid });
+  });
+
+  it('cannot touch another organization’s recipient: a tag naming one is applied to nothing', async () => {
+    const mine = await sentBroadcast(1);
+    const theirs = await sentBroadcast(1);
+    const victim = theirs.recipients[0]!;
+    expect((await post(status(mine.route, victim.wamid, 'read', { callback: `bcr:${victim.id}` }))).status).toBe(200);
+    expect(await statusOf(victim.id)).toBe('sent');
+  });
+
+  it('go the stored way when the delivery holds anything else: a message, a failure, or an untagged status', async () => {
+    const { route, recipients } = await sentBroadcast(3);
+    const [a, b, c] = recipients as [{ id: string; wamid: string }, { id: string; wamid: string }, { id: string; wamid: string }];
+
+    const failed = status(route, a.wamid, 'failed', { callback: `bcr:${a.id}`, errors: [{ code: 131026, title: 'Message undeliverable' }] });
+    expect((await post(failed)).status).toBe(200);
+    expect(await storedDeliveries(a.wamid)).toBe(1);
+
+    const mixed = status(route, b.wamid, 'read', { callback: `bcr:${b.id}` }) as { entry: { changes: { value: Record<string, unknown> }[] }[] };
+    const message = inbound(route, '14155550100', { type: 'text', text: { body: 'hello' } }).payload as typeof mixed;
+    mixed.entry[0]!.changes[0]!.value.messages = message.entry[0]!.changes[0]!.value.messages;
+    mixed.entry[0]!.changes[0]!.value.contacts = message.entry[0]!.changes[0]!.value.contacts;
+    expect((await post(mixed)).status).toBe(200);
+    expect(await storedDeliveries(b.wamid)).toBe(1);
+
+    // A Graph API that does not echo biz_opaque_callback_data: the worker finds the recipient by wamid.
+    expect((await post(status(route, c.wamid, 'delivered'))).status).toBe(200);
+    expect(await storedDeliveries(c.wamid)).toBe(1);
+
+    await api.app.services.metaProcessor.settle();
+    expect(await statusOf(a.id)).toBe('failed');
+    expect(await statusOf(b.id)).toBe('read');
+    expect(await statusOf(c.id)).toBe('delivered');
+  });
+});
