@@ -8,9 +8,9 @@ export const RECIPIENT_CALLBACK_PREFIX = 'bcr:';
 const RECIPIENT_ID = /^\d{1,18}$/;
 
 /** The recipient a status webhook is about, from the tag its send carried; null if it names none. */
-export function recipientOfStatus(s: Pick<MetaStatus, 'biz_opaque_callback_data'>): string | null {
+export function recipientOfStatus(s: { biz_opaque_callback_data?: unknown }): string | null {
   const tag = s.biz_opaque_callback_data;
-  if (!tag?.startsWith(RECIPIENT_CALLBACK_PREFIX)) return null;
+  if (typeof tag !== 'string' || !tag.startsWith(RECIPIENT_CALLBACK_PREFIX)) return null;
   const id = tag.slice(RECIPIENT_CALLBACK_PREFIX.length);
   return RECIPIENT_ID.test(id) ? id : null;
 }

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock, Logger } from '@parley/core';
 import type { MessageStatus } from '@parley/db';
-import { RecipientStatuses } from '../broadcasts/statuses';
+import { recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import { sqlRunner } from '../sql';
 import { GroupWriter } from './batcher';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
@@ -64,10 +64,17 @@ export class MetaWebhookIngest {
 
 /** The delivery's statuses when it holds nothing but broadcast receipts on known channels; else null. */
 function broadcastReceiptsOnly(payload: MetaWebhookPayload, routes: Map<string, ChannelRoute>): RecipientStatuses | null {
+  // A glance first: most deliveries that are not receipts are told apart without parsing them.
+  for (const entry of payload.entry) {
+    for (const change of entry.changes) {
+      const value = change.value as { messages?: unknown; statuses?: unknown } | null;
+      if (change.field !== 'messages' || !value || value.messages !== undefined || !Array.isArray(value.statuses)) return null;
+      if (!value.statuses.every((s: unknown) => typeof s === 'object' && s !== null && recipientOfStatus(s) !== null)) return null;
+    }
+  }
   const receipts = new RecipientStatuses();
   for (const entry of payload.entry) {
     for (const change of entry.changes) {
-      if (change.field !== 'messages') return null;
       const value = metaChangeValue.safeParse(change.value);
       if (!value.success || value.data.messages?.length || !value.data.statuses?.length) return null;
       const route = routes.get(value.data.metadata?.phone_number_id ?? '');
