@@ -1,4 +1,4 @@
-import { Broadcast, BroadcastRecipient, UNSCOPED } from '@parley/db';
+import { Broadcast, BroadcastRecipient, ConsentEvent, Contact, UNSCOPED } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApi, type TestApi } from '../../../test/support/api';
 import { insertChannel } from '../../../test/support/channels';
@@ -119,5 +119,20 @@ describe('broadcast receipts on the Meta webhook', () => {
     expect(await statusOf(a.id)).toBe('failed');
     expect(await statusOf(b.id)).toBe('read');
     expect(await statusOf(c.id)).toBe('delivered');
+  });
+
+  it('a 131050 failure keeps the person’s refusal of marketing on their contact, so later marketing broadcasts skip them', async () => {
+    const { route, organizationId, recipients } = await sentBroadcast(1);
+    const r = recipients[0]!;
+    const refused = status(route, r.wamid, 'failed', { callback: `bcr:${r.id}`, errors: [{ code: 131050, title: 'User has stopped marketing messages' }] });
+    expect((await post(refused)).status).toBe(200);
+    expect((await post(refused)).status).toBe(200);
+    await api.app.services.metaProcessor.settle();
+    const row = await api.orm.em.fork().findOneOrFail(BroadcastRecipient, { id: r.id }, UNSCOPED);
+    expect(row).toMatchObject({ status: 'failed', error: { code: 131050 } });
+    const contact = await api.orm.em.fork().findOneOrFail(Contact, { organization: organizationId, phone: row.phone }, UNSCOPED);
+    expect(contact.marketingOptedOut).toBe(true);
+    const events = await api.orm.em.fork().find(ConsentEvent, { contact: contact.id }, UNSCOPED);
+    expect(events.map((e) => [e.change, e.cause])).toEqual([['marketing_opt_out', 'meta_131050']]);
   });
 });

@@ -8,7 +8,7 @@ import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
-import { RECIPIENT_CALLBACK_PREFIX, RecipientStatuses } from '../broadcasts/statuses';
+import { RECIPIENT_CALLBACK_PREFIX, recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 
 export interface ProcessorOptions {
   batchSize?: number;
@@ -236,12 +236,36 @@ export class MetaInboundProcessor extends PollingJob {
     return { id: open.id, created: false, reopened: false };
   }
 
+  /**
+   * A broadcast recipient refused marketing templates (131050): the refusal is kept on the contact
+   * of that number, created if there is none, so later marketing broadcasts skip the person.
+   */
+  private async recipientRefusesMarketing(sql: SqlRunner, organizationId: string, s: MetaStatus): Promise<void> {
+    const [recipient] = await sql.all<{ phone: string }>('select phone from broadcast_recipients where id = ? and organization_id = ?', [
+      recipientOfStatus(s),
+      organizationId,
+    ]);
+    if (!recipient) return;
+    const now = this.clock.now();
+    const [contact] = await sql.all<{ id: string }>(
+      `insert into contacts (id, organization_id, phone, fields, opted_out, created_at, updated_at)
+       values (?, ?, ?, '{}', false, ?, ?)
+       on conflict (organization_id, phone) where phone is not null do update set updated_at = contacts.updated_at
+       returning id`,
+      [newId(), organizationId, recipient.phone, now, now],
+    );
+    await markMarketingOptOut(sql, { organizationId, contactId: contact!.id, detail: s.id, at: now });
+  }
+
   private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, recipients: RecipientStatuses): Promise<void> {
     const status = s.status as MessageStatus;
     if (!APPLIED_STATUSES.has(status)) return;
     // Broadcast recipients carry their own monotonic status: a redelivery is a no-op update, so
     // the high-volume path skips the status-event ledger.
-    if (recipients.add(route.organizationId, s, status)) return;
+    if (recipients.add(route.organizationId, s, status)) {
+      if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) await this.recipientRefusesMarketing(sql, route.organizationId, s);
+      return;
+    }
     const occurredAt = Number.isFinite(Number(s.timestamp)) ? new Date(Number(s.timestamp) * 1000) : this.clock.now();
     const recorded = await sql.all<{ id: string }>(
       `insert into message_status_events (organization_id, wamid, status, occurred_at, recipient_id, biz_opaque_callback_data, errors)
