@@ -90,7 +90,9 @@ export class HttpAgents {
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) });
           });
           res.on('error', (err) => fail(new HttpTransportError('network', true, err.message, (err as NodeJS.ErrnoException).code)));
-          res.on('aborted', () => fail(new HttpTransportError('network', true, 'The connection closed mid-answer.', 'ECONNRESET')));
+          res.on('close', () => {
+            if (!res.complete) fail(new HttpTransportError('network', true, 'The connection closed mid-answer.', 'ECONNRESET'));
+          });
         },
       );
       const timer = setTimeout(() => fail(new HttpTransportError('timeout', sent, `timed out after ${spec.timeoutMs} ms`)), spec.timeoutMs);

@@ -172,13 +172,24 @@ describe('transport failures', () => {
     await new Promise<void>((resolve) => refusedServer.listen(0, '127.0.0.1', resolve));
     const refused = `http://127.0.0.1:${(refusedServer.address() as AddressInfo).port}`;
     await new Promise((resolve) => refusedServer.close(resolve));
+    // Answers half a response, then drops the connection.
+    const halfway = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"messages":');
+        setTimeout(() => socket.destroy(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => halfway.listen(0, '127.0.0.1', resolve));
     try {
+      const cut = await caught(send(makeClient({ baseUrl: `http://127.0.0.1:${(halfway.address() as AddressInfo).port}` })));
+      expect(cut).toMatchObject({ type: 'NetworkError', mayHaveReachedMeta: true });
       const lost = await caught(send(makeClient({ baseUrl: dropped })));
       expect(lost).toMatchObject({ type: 'NetworkError', classification: 'retryable', mayHaveReachedMeta: true });
       const never = await caught(send(makeClient({ baseUrl: refused })));
       expect(never).toMatchObject({ type: 'NetworkError', mayHaveReachedMeta: false });
     } finally {
       dropper.close();
+      halfway.close();
       nock.disableNetConnect();
     }
     nock(BASE).post(`/${VERSION}/${PHONE_ID}/messages`).delay(500).reply(200, { messages: [{ id: 'late' }] });
