@@ -42,33 +42,39 @@ async function startWorker(): Promise<ChildProcess> {
   return child;
 }
 
+/**
+ * A tenant with a channel at 150 sends a second and a 40 ms sandbox, a worker process, and a
+ * running broadcast to `count` numbers; resolves once `sentBefore` of them were sent.
+ */
+async function broadcastUnderWay(line: { code: string; wabaId: string; phoneNumberId: string }, count: number, prefix: string, sentBefore: number) {
+  const tenant = await createTenant(p.api);
+  const channel = await p.api.call('POST', '/v1/channels/whatsapp', { token: tenant.adminToken, body: { ...line, label: 'Line' } });
+  expect(channel.status).toBe(201);
+  await p.api.call('PATCH', `/v1/channels/${channel.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: 150 } });
+  p.sandbox.setLatency(40);
+
+  const phones = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+  const worker = await startWorker();
+  const created = await p.api.call('POST', '/v1/broadcasts', {
+    token: tenant.adminToken,
+    body: { template: { name: 'hello_world', language: 'en_US' }, users: phones.map((phone) => ({ phone })) },
+  });
+  expect(created.status).toBe(202);
+  const sentTo = () => new Set(p.sandbox.sends({ phoneNumberId: line.phoneNumberId }).map((s) => s.to));
+  await eventually(async () => (sentTo().size >= sentBefore ? true : undefined), 30_000, `${sentBefore} sends`);
+  return { tenant, worker, broadcastId: created.body.id as string, sentTo };
+}
+
 describe('a worker killed mid-broadcast', () => {
   it('never sends a recipient twice and forgets none; only sends in flight at the kill may pass through unknown', async () => {
-    const tenant = await createTenant(p.api);
-    const channel = await p.api.call('POST', '/v1/channels/whatsapp', {
-      token: tenant.adminToken,
-      body: { code: 'crash-code', wabaId: '900000000001', phoneNumberId: '900000000002', label: 'Crash line' },
-    });
-    expect(channel.status).toBe(201);
-    await p.api.call('PATCH', `/v1/channels/${channel.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: 150 } });
-    p.sandbox.setLatency(40);
-
-    const phones = Array.from({ length: 500 }, (_, i) => `+1212555${String(i).padStart(4, '0')}`);
-    const first = await startWorker();
-    const created = await p.api.call('POST', '/v1/broadcasts', {
-      token: tenant.adminToken,
-      body: { template: { name: 'hello_world', language: 'en_US' }, users: phones.map((phone) => ({ phone })) },
-    });
-    expect(created.status).toBe(202);
-    const sentTo = () => new Set(p.sandbox.sends({ phoneNumberId: '900000000002' }).map((s) => s.to));
-    await eventually(async () => (sentTo().size >= 120 ? true : undefined), 30_000, '120 sends');
+    const { tenant, worker: first, broadcastId, sentTo } = await broadcastUnderWay({ code: 'crash-code', wabaId: '900000000001', phoneNumberId: '900000000002' }, 500, '+1212555', 120);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const atKill = sentTo().size;
 
     const second = await startWorker();
     const done = await eventually(async () => {
-      const res = await p.api.call('GET', `/v1/broadcasts/${created.body.id}`, { token: tenant.adminToken });
+      const res = await p.api.call('GET', `/v1/broadcasts/${broadcastId}`, { token: tenant.adminToken });
       return res.body.status === 'completed' ? res.body : undefined;
     }, 90_000, 'completion after restart');
     await p.sandbox.waitForIdle(10_000);
@@ -82,7 +88,7 @@ describe('a worker killed mid-broadcast', () => {
     expect(atKill).toBeLessThan(500);
 
     // Every recipient ended in exactly one final status; none is still pending.
-    const rows = await p.api.orm.em.fork().find(BroadcastRecipient, { broadcast: created.body.id }, UNSCOPED);
+    const rows = await p.api.orm.em.fork().find(BroadcastRecipient, { broadcast: broadcastId }, UNSCOPED);
     expect(rows).toHaveLength(500);
     const final = new Set(['sent', 'delivered', 'read', 'failed', 'skipped', 'unknown']);
     expect(rows.filter((r) => !final.has(r.status))).toEqual([]);
@@ -107,24 +113,7 @@ describe('a worker killed mid-broadcast', () => {
   }, 150_000);
 
   it('a worker stopped with SIGTERM finishes the sends it has out and leaves no recipient in doubt', async () => {
-    const tenant = await createTenant(p.api);
-    const channel = await p.api.call('POST', '/v1/channels/whatsapp', {
-      token: tenant.adminToken,
-      body: { code: 'stop-code', wabaId: '900000000011', phoneNumberId: '900000000012', label: 'Stop line' },
-    });
-    expect(channel.status).toBe(201);
-    await p.api.call('PATCH', `/v1/channels/${channel.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: 150 } });
-    p.sandbox.setLatency(40);
-
-    const phones = Array.from({ length: 400 }, (_, i) => `+1212556${String(i).padStart(4, '0')}`);
-    const first = await startWorker();
-    const created = await p.api.call('POST', '/v1/broadcasts', {
-      token: tenant.adminToken,
-      body: { template: { name: 'hello_world', language: 'en_US' }, users: phones.map((phone) => ({ phone })) },
-    });
-    expect(created.status).toBe(202);
-    const sentTo = () => new Set(p.sandbox.sends({ phoneNumberId: '900000000012' }).map((s) => s.to));
-    await eventually(async () => (sentTo().size >= 100 ? true : undefined), 30_000, '100 sends');
+    const { tenant, worker: first, broadcastId, sentTo } = await broadcastUnderWay({ code: 'stop-code', wabaId: '900000000011', phoneNumberId: '900000000012' }, 400, '+1212556', 100);
     first.kill('SIGTERM');
     const exit = await new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
     expect(exit).toBe(0);
@@ -132,13 +121,13 @@ describe('a worker killed mid-broadcast', () => {
     expect(atStop).toBeLessThan(400);
 
     // Nothing the stopped worker claimed is left in doubt: every claim was sent and recorded, or never made.
-    const afterStop = await p.api.orm.em.fork().find(BroadcastRecipient, { broadcast: created.body.id }, UNSCOPED);
+    const afterStop = await p.api.orm.em.fork().find(BroadcastRecipient, { broadcast: broadcastId }, UNSCOPED);
     expect(afterStop.filter((r) => r.status === 'sending' || r.status === 'unknown').map((r) => [r.id, r.status, r.updatedAt])).toEqual([]);
     expect(afterStop.filter((r) => ['sent', 'delivered', 'read'].includes(r.status))).toHaveLength(atStop);
 
     await startWorker();
     const done = await eventually(async () => {
-      const res = await p.api.call('GET', `/v1/broadcasts/${created.body.id}`, { token: tenant.adminToken });
+      const res = await p.api.call('GET', `/v1/broadcasts/${broadcastId}`, { token: tenant.adminToken });
       return res.body.status === 'completed' ? res.body : undefined;
     }, 90_000, 'completion after restart');
     const perRecipient = new Map<string, number>();
