@@ -1,5 +1,6 @@
 import { Broadcast, BroadcastRecipient, ConsentEvent, Contact, UNSCOPED } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecipientStatuses, sqlRunner } from '@parley/domain';
 import { createTenant, startTestApi, type TestApi } from '../../../test/support/api';
 import { insertChannel } from '../../../test/support/channels';
 import { inbound, type Route, sign, status, wamid } from '../../../test/fixtures/meta';
@@ -35,18 +36,14 @@ async function sentBroadcast(n: number): Promise<{ route: Route; organizationId:
   const broadcast = new Broadcast(tenant.organizationId, channel.id, { name: 'hello_world', language: 'en_US', category: 'UTILITY' }, {});
   broadcast.total = n;
   await em.persistAndFlush(broadcast);
-  const recipients: { id: string; wamid: string }[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = wamid();
-    const [row] = await em
-      .getConnection()
-      .execute<{ id: string }[]>(
-        `insert into broadcast_recipients (organization_id, broadcast_id, phone, params, status, status_rank, wamid, attempts, updated_at)
-         values (?, ?, ?, '{}', 'sent', 1, ?, 1, now()) returning id`,
-        [tenant.organizationId, broadcast.id, `+1415555${String(8000 + i)}`, id],
-      );
-    recipients.push({ id: String(row!.id), wamid: id });
-  }
+  const wamids = Array.from({ length: n }, () => wamid());
+  const rows = await em.getConnection().execute<{ id: string; wamid: string }[]>(
+    `insert into broadcast_recipients (organization_id, broadcast_id, phone, params, status, status_rank, wamid, attempts, updated_at)
+     select ?, ?, '+1415555' || (8000 + i), '{}', 'sent', 1, w, 1, now() from unnest(?::text[]) with ordinality as t(w, i)
+     order by i returning id, wamid`,
+    [tenant.organizationId, broadcast.id, `{${wamids.join(',')}}`],
+  );
+  const recipients = rows.map((r) => ({ id: String(r.id), wamid: r.wamid }));
   return { route: { wabaId: channel.wabaId, phoneNumberId: channel.phoneNumberId }, organizationId: tenant.organizationId, recipients };
 }
 
@@ -134,5 +131,38 @@ describe('broadcast receipts on the Meta webhook', () => {
     expect(contact.marketingOptedOut).toBe(true);
     const events = await api.orm.em.fork().find(ConsentEvent, { contact: contact.id }, UNSCOPED);
     expect(events.map((e) => [e.change, e.cause])).toEqual([['marketing_opt_out', 'meta_131050']]);
+  });
+
+  it('concurrent grouped updates of the same recipients lock them in one order and never deadlock', async () => {
+    const { organizationId, recipients } = await sentBroadcast(300);
+    const receipts = (order: typeof recipients, value: 'delivered' | 'read') => {
+      const set = new RecipientStatuses();
+      for (const r of order) set.add(organizationId, { id: r.wamid, status: value, timestamp: '0', biz_opaque_callback_data: `bcr:${r.id}` }, value);
+      return set;
+    };
+    for (let round = 0; round < 10; round++) {
+      await api.orm.em.fork().getConnection().execute(`update broadcast_recipients set status = 'sent', status_rank = 1 where id in (?)`, [recipients.map((r) => r.id)]);
+      // Two API processes applying receipts for the same recipients, listed in opposite orders,
+      // with the plan a large table gets (index lookups in the order of the list), not the hash
+      // join a small test table gets, which would happen to lock in one order anyway.
+      const flush = (set: RecipientStatuses) =>
+        api.orm.em.fork().transactional(async (tx) => {
+          const sql = sqlRunner(tx);
+          await sql.run('set local enable_hashjoin = off');
+          await sql.run('set local enable_mergejoin = off');
+          await set.flush(sql, new Date());
+        });
+      await Promise.all([flush(receipts(recipients, 'delivered')), flush(receipts([...recipients].reverse(), 'read'))]);
+    }
+    expect(await statusOf(recipients[0]!.id)).toBe('read');
+  });
+
+  it('a status tag that is not a string is no tag: the delivery is stored, not refused', async () => {
+    const { route, recipients } = await sentBroadcast(1);
+    const r = recipients[0]!;
+    const odd = status(route, r.wamid, 'read') as { entry: { changes: { value: { statuses: Record<string, unknown>[] } }[] }[] };
+    odd.entry[0]!.changes[0]!.value.statuses[0]!.biz_opaque_callback_data = 12345;
+    expect((await post(odd)).status).toBe(200);
+    expect(await storedDeliveries(r.wamid)).toBe(1);
   });
 });
