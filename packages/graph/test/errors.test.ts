@@ -1,23 +1,14 @@
 import { createServer, type AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { classifyGraphError, GraphError, NO_META_CODE, type GraphErrorClassification } from '@parley/graph';
-import { BASE, makeClient, metaError, PHONE_ID, TOKEN, VERSION, WABA_ID } from './helpers';
+import { classifyGraphError, NO_META_CODE, type GraphErrorClassification } from '@parley/graph';
+import { BASE, caught, makeClient, metaError, PHONE_ID, TOKEN, VERSION, WABA_ID } from './helpers';
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 afterAll(() => nock.enableNetConnect());
 
 const send = (client = makeClient()) => client.sendMessage(TOKEN, PHONE_ID, { to: '50212345678', type: 'text', text: { body: 'hi' } });
-
-async function caught(promise: Promise<unknown>): Promise<GraphError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GraphError);
-  return error as GraphError;
-}
 
 describe('classifyGraphError', () => {
   const cases: Array<[number, number | undefined, GraphErrorClassification]> = [

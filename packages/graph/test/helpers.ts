@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@parley/core';
-import { GraphClient, type GraphClientOptions } from '@parley/graph';
+import { GraphClient, type GraphClientOptions, GraphError } from '@parley/graph';
+import { expect } from 'vitest';
 
 export const BASE = 'https://graph.test';
 export const VERSION = 'v23.0';
@@ -57,4 +58,14 @@ export function metaError(fields: {
       fbtrace_id: fields.fbtraceId ?? 'AbCdEfGhIjK',
     },
   };
+}
+
+/** The GraphError a call rejects with (failing the test if it resolves or rejects otherwise). */
+export async function caught(promise: Promise<unknown>): Promise<GraphError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GraphError);
+  return error as GraphError;
 }

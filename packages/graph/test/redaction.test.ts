@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GraphError } from '@parley/graph';
-import { APP_ID, APP_SECRET, BASE, captureLogs, makeClient, metaError, PHONE_ID, TOKEN, VERSION, WABA_ID } from './helpers';
+import type { GraphError } from '@parley/graph';
+import { APP_ID, APP_SECRET, BASE, captureLogs, caught, makeClient, metaError, PHONE_ID, TOKEN, VERSION, WABA_ID } from './helpers';
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -19,15 +19,6 @@ function expectClean(text: string, ...secrets: string[]) {
 /** Everything about an error that a log line or an API answer could show. */
 function errorText(error: GraphError): string {
   return [error.message, error.title, error.userMessage, error.details, error.endpoint, error.stack, JSON.stringify(error)].join('\n');
-}
-
-async function caught(promise: Promise<unknown>): Promise<GraphError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GraphError);
-  return error as GraphError;
 }
 
 describe('secrets never reach errors or logs', () => {
