@@ -330,91 +330,51 @@ describe('POST /v1/conversations/:id/messages', () => {
   it('accepts every message type and sends each in Meta’s shape, in the order accepted', async () => {
     const org = await newOrg(api);
     const { from, conversationId } = await openConversation(org);
-    const cases: { body: Record<string, unknown>; meta: Record<string, unknown> }[] = [
+    const buttons = {
+      type: 'interactive',
+      interactive: {
+        type: 'button',
+        header: { type: 'text', text: 'Delivery' },
+        body: { text: 'When should we come?' },
+        footer: { text: 'Acme' },
+        action: {
+          buttons: [
+            { type: 'reply', reply: { id: 'am', title: 'Morning' } },
+            { type: 'reply', reply: { id: 'pm', title: 'Afternoon' } },
+            { type: 'reply', reply: { id: 'later', title: 'Later' } },
+          ],
+        },
+      },
+    };
+    const list = {
+      type: 'interactive',
+      interactive: {
+        type: 'list',
+        body: { text: 'Pick a topic' },
+        action: {
+          button: 'Topics',
+          sections: [
+            { title: 'Orders', rows: [{ id: 'status', title: 'Order status', description: 'Where is my order?' }, { id: 'cancel', title: 'Cancel' }] },
+            { title: 'Other', rows: [{ id: 'human', title: 'Talk to a person' }] },
+          ],
+        },
+      },
+    };
+    // `meta` is what Meta must receive when it differs from what the API was given.
+    const cases: { body: Record<string, unknown>; meta?: Record<string, unknown> }[] = [
       { body: { type: 'text', text: 'See https://acme.test', previewUrl: true }, meta: { type: 'text', text: { body: 'See https://acme.test', preview_url: true } } },
-      {
-        body: { type: 'image', image: { link: 'https://cdn.acme.test/receipt.png', caption: 'Your receipt' } },
-        meta: { type: 'image', image: { link: 'https://cdn.acme.test/receipt.png', caption: 'Your receipt' } },
-      },
-      { body: { type: 'image', image: { id: '1234567890' } }, meta: { type: 'image', image: { id: '1234567890' } } },
-      {
-        body: { type: 'document', document: { id: '4234567890', filename: 'invoice.pdf', caption: 'Invoice' } },
-        meta: { type: 'document', document: { id: '4234567890', filename: 'invoice.pdf', caption: 'Invoice' } },
-      },
-      { body: { type: 'document', document: { link: 'https://cdn.acme.test/terms.pdf' } }, meta: { type: 'document', document: { link: 'https://cdn.acme.test/terms.pdf' } } },
-      { body: { type: 'audio', audio: { id: '3234567890' } }, meta: { type: 'audio', audio: { id: '3234567890' } } },
-      { body: { type: 'audio', audio: { link: 'https://cdn.acme.test/hello.ogg' } }, meta: { type: 'audio', audio: { link: 'https://cdn.acme.test/hello.ogg' } } },
-      { body: { type: 'video', video: { link: 'https://cdn.acme.test/how-to.mp4', caption: 'How to' } }, meta: { type: 'video', video: { link: 'https://cdn.acme.test/how-to.mp4', caption: 'How to' } } },
-      { body: { type: 'video', video: { id: '2234567890' } }, meta: { type: 'video', video: { id: '2234567890' } } },
-      {
-        body: {
-          type: 'interactive',
-          interactive: {
-            type: 'button',
-            header: { type: 'text', text: 'Delivery' },
-            body: { text: 'When should we come?' },
-            footer: { text: 'Acme' },
-            action: {
-              buttons: [
-                { type: 'reply', reply: { id: 'am', title: 'Morning' } },
-                { type: 'reply', reply: { id: 'pm', title: 'Afternoon' } },
-                { type: 'reply', reply: { id: 'later', title: 'Later' } },
-              ],
-            },
-          },
-        },
-        meta: {
-          type: 'interactive',
-          interactive: {
-            type: 'button',
-            header: { type: 'text', text: 'Delivery' },
-            body: { text: 'When should we come?' },
-            footer: { text: 'Acme' },
-            action: {
-              buttons: [
-                { type: 'reply', reply: { id: 'am', title: 'Morning' } },
-                { type: 'reply', reply: { id: 'pm', title: 'Afternoon' } },
-                { type: 'reply', reply: { id: 'later', title: 'Later' } },
-              ],
-            },
-          },
-        },
-      },
-      {
-        body: {
-          type: 'interactive',
-          interactive: {
-            type: 'list',
-            body: { text: 'Pick a topic' },
-            action: {
-              button: 'Topics',
-              sections: [
-                { title: 'Orders', rows: [{ id: 'status', title: 'Order status', description: 'Where is my order?' }, { id: 'cancel', title: 'Cancel' }] },
-                { title: 'Other', rows: [{ id: 'human', title: 'Talk to a person' }] },
-              ],
-            },
-          },
-        },
-        meta: {
-          type: 'interactive',
-          interactive: {
-            type: 'list',
-            body: { text: 'Pick a topic' },
-            action: {
-              button: 'Topics',
-              sections: [
-                { title: 'Orders', rows: [{ id: 'status', title: 'Order status', description: 'Where is my order?' }, { id: 'cancel', title: 'Cancel' }] },
-                { title: 'Other', rows: [{ id: 'human', title: 'Talk to a person' }] },
-              ],
-            },
-          },
-        },
-      },
-      {
-        body: { type: 'location', location: { latitude: 14.6349, longitude: -90.5069, name: 'Oficina', address: 'Zona 10, Guatemala' } },
-        meta: { type: 'location', location: { latitude: 14.6349, longitude: -90.5069, name: 'Oficina', address: 'Zona 10, Guatemala' } },
-      },
-      { body: { type: 'location', location: { latitude: -90, longitude: 180 } }, meta: { type: 'location', location: { latitude: -90, longitude: 180 } } },
+      { body: { type: 'image', image: { link: 'https://cdn.acme.test/receipt.png', caption: 'Your receipt' } } },
+      { body: { type: 'image', image: { id: '1234567890' } } },
+      { body: { type: 'document', document: { id: '4234567890', filename: 'invoice.pdf', caption: 'Invoice' } } },
+      { body: { type: 'document', document: { link: 'https://cdn.acme.test/terms.pdf' } } },
+      { body: { type: 'audio', audio: { id: '3234567890' } } },
+      { body: { type: 'audio', audio: { link: 'https://cdn.acme.test/hello.ogg' } } },
+      { body: { type: 'video', video: { link: 'https://cdn.acme.test/how-to.mp4', caption: 'How to' } } },
+      { body: { type: 'video', video: { id: '2234567890' } } },
+      { body: buttons },
+      { body: list },
+      { body: { type: 'location', location: { latitude: 14.6349, longitude: -90.5069, name: 'Oficina', address: 'Zona 10, Guatemala' } } },
+      { body: { type: 'location', location: { latitude: -90, longitude: 180 } } },
     ];
     const ids: string[] = [];
     for (const c of cases) {
@@ -427,7 +387,7 @@ describe('POST /v1/conversations/:id/messages', () => {
     await newSender(api, graph).settle();
     const calls = graph.callsFor(org.channel);
     expect(calls.map((c) => c.messageId)).toEqual(ids);
-    expect(calls.map((c) => c.payload)).toEqual(cases.map((c, i) => ({ to: from, biz_opaque_callback_data: `msg:${ids[i]}`, ...c.meta })));
+    expect(calls.map((c) => c.payload)).toEqual(cases.map((c, i) => ({ to: from, biz_opaque_callback_data: `msg:${ids[i]}`, ...(c.meta ?? c.body) })));
     const rows = await em().find(Message, { id: { $in: ids } }, UNSCOPED);
     expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'sent'));
 
