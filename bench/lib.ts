@@ -1,4 +1,7 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { createOrm, migrate } from '@parley/db';
 
 export interface LoadResult {
   sent: number;
@@ -98,3 +101,43 @@ export async function closedLoop(options: {
 }
 
 export type { IncomingHttpHeaders };
+
+/**
+ * The most items any window of `windowMs` holds, over events `at` a time (ms) each counting `n`
+ * (1 when absent): the busiest second of sends, say.
+ */
+export function busiestWindow(events: readonly { at: number; n?: number }[], windowMs: number): number {
+  const sorted = [...events].sort((a, b) => a.at - b.at);
+  let worst = 0;
+  for (let i = 0, j = 0, sum = 0; i < sorted.length; i++) {
+    while (j < sorted.length && sorted[j]!.at - sorted[i]!.at < windowMs) sum += sorted[j++]!.n ?? 1;
+    worst = Math.max(worst, sum);
+    sum -= sorted[i]!.n ?? 1;
+  }
+  return worst;
+}
+
+/**
+ * A database of its own for one benchmark run, migrated, on the server BENCH_DATABASE_ADMIN_URL
+ * names (default: the local one). `drop()` closes the ORM and removes the database.
+ */
+export async function benchDatabase(name: string): Promise<{ url: string; orm: MikroORM; drop(): Promise<void> }> {
+  const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `${name}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database "${dbName}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const orm = await createOrm({ url: url.toString(), poolMax: 2 });
+  await migrate(orm);
+  return {
+    url: url.toString(),
+    orm,
+    drop: async () => {
+      await orm.close(true);
+      await admin.query(`drop database if exists "${dbName}" with (force)`);
+      await admin.end();
+    },
+  };
+}

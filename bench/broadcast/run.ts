@@ -11,10 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import pg from 'pg';
-import { createOrm, migrate } from '@parley/db';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { startSandboxGraph } from '@parley/sandbox-graph';
+import { benchDatabase, busiestWindow } from '../lib';
 import { Client, Connection } from '@temporalio/client';
 
 const { values } = parseArgs({
@@ -28,8 +27,6 @@ const { values } = parseArgs({
 const total = Number(values.recipients);
 const rate = Number(values.rate);
 const root = path.resolve(import.meta.dirname, '../..');
-const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `parley_bench_broadcast_${process.pid}`;
 const secrets = {
   META_APP_ID: 'bench-app',
   META_APP_SECRET: 'bench-app-secret',
@@ -79,13 +76,8 @@ function peakRssMiB(pid: number | undefined): number | null {
 }
 
 async function main() {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${dbName}"`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const orm = await createOrm({ url: dbUrl.toString(), poolMax: 2 });
-  await migrate(orm);
+  const database = await benchDatabase('parley_bench_broadcast');
+  const { orm } = database;
   const temporalServer = await startTemporalDevServer();
   const port = await freePort();
   const sandbox = await startSandboxGraph({
@@ -103,7 +95,7 @@ async function main() {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     PORT: String(port),
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporalServer.address,
     META_GRAPH_URL: sandbox.url,
   };
@@ -196,12 +188,8 @@ async function main() {
     );
     const sends = sandbox.sends({ phoneNumberId: '800000000002' });
     const times = sends.map((s) => s.at).sort((a, b) => a - b);
+    const arrivals = times.map((at) => ({ at }));
     const sendSeconds = (times[times.length - 1]! - times[0]!) / 1000;
-    let worstWindow = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (j < times.length && times[j]! - times[i]! < 1000) j++;
-      worstWindow = Math.max(worstWindow, j - i);
-    }
     const perRecipient = new Map<string, number>();
     for (const s of sends) perRecipient.set(s.to, (perRecipient.get(s.to) ?? 0) + 1);
 
@@ -228,25 +216,9 @@ async function main() {
       recipientsSentTwice: [...perRecipient.values()].filter((n) => n > 1).length,
       sustainedSendsPerSecond: Math.round(sends.length / sendSeconds),
       ratioToLimit: Number((sends.length / sendSeconds / rate).toFixed(3)),
-      busiestOneSecondWindow: worstWindow,
-      busiestOneSecondOfDraws: (() => {
-        const log = [...draws.values()].sort((a, b) => a.at - b.at);
-        let worst = 0;
-        for (let i = 0, j = 0, sum = 0; i < log.length; i++) {
-          while (j < log.length && log[j]!.at - log[i]!.at < 1000) sum += log[j++]!.n;
-          worst = Math.max(worst, sum);
-          sum -= log[i]!.n;
-        }
-        return worst;
-      })(),
-      busiestTenthOfASecond: (() => {
-        let worst = 0;
-        for (let i = 0, j = 0; i < times.length; i++) {
-          while (j < times.length && times[j]! - times[i]! < 100) j++;
-          worst = Math.max(worst, j - i);
-        }
-        return worst;
-      })(),
+      busiestOneSecondWindow: busiestWindow(arrivals, 1000),
+      busiestOneSecondOfDraws: busiestWindow([...draws.values()], 1000),
+      busiestTenthOfASecond: busiestWindow(arrivals, 100),
       sandboxEventLoopDelayMs: { p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
       sendsPerSecondTimeline: (() => {
         const buckets: number[] = [];
@@ -271,9 +243,7 @@ async function main() {
     await connection.close();
     await sandbox.stop();
     await temporalServer.stop();
-    await orm.close(true);
-    await admin.query(`drop database if exists "${dbName}" with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

@@ -11,11 +11,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { SecretBox } from '@parley/core';
-import { createOrm, migrate } from '@parley/db';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
-import { closedLoop, type LoadResult } from '../lib';
+import { benchDatabase, closedLoop, type LoadResult } from '../lib';
 
 const { values } = parseArgs({
   options: {
@@ -31,20 +29,12 @@ const root = path.resolve(import.meta.dirname, '../..');
 const APP_SECRET = 'bench-app-secret';
 const ENCRYPTION_KEY = Buffer.alloc(32, 9).toString('base64');
 const ADMIN = 'bench-operator-token-0123456789abcdef';
-const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `parley_bench_${process.pid}`;
 
 const sign = (body: string) => `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`;
 
 async function main() {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${dbName}"`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const databaseUrl = dbUrl.toString();
-  const orm = await createOrm({ url: databaseUrl, poolMax: 2 });
-  await migrate(orm);
+  const database = await benchDatabase('parley_bench');
+  const { orm, url: databaseUrl } = database;
 
   const port = await freePort();
   const temporal = await startTemporalDevServer();
@@ -185,9 +175,7 @@ async function main() {
       await new Promise((r) => child.once('exit', r));
     }
     await temporal.stop();
-    await orm.close(true);
-    await admin.query(`drop database if exists "${dbName}" with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }
 
