@@ -55,7 +55,10 @@ export class HttpAgents {
     const headers: Record<string, string | number> = { ...spec.headers };
     if (spec.body !== undefined) headers['content-length'] = Buffer.byteLength(spec.body);
     return new Promise<HttpAnswer>((resolve, reject) => {
-      let sent = false;
+      // The request left this process once it was all written ('finish') on a socket that did
+      // connect; 'finish' alone does not prove a connection was made.
+      let finished = false;
+      let connected = false;
       let settled = false;
       const fail = (err: Error) => {
         if (settled) return;
@@ -95,11 +98,15 @@ export class HttpAgents {
           });
         },
       );
-      const timer = setTimeout(() => fail(new HttpTransportError('timeout', sent, `timed out after ${spec.timeoutMs} ms`)), spec.timeoutMs);
-      req.on('finish', () => {
-        sent = true;
+      const timer = setTimeout(() => fail(new HttpTransportError('timeout', finished && connected, `timed out after ${spec.timeoutMs} ms`)), spec.timeoutMs);
+      req.on('socket', (socket) => {
+        if (!socket.connecting) connected = true;
+        else socket.once('connect', () => (connected = true));
       });
-      req.on('error', (err: NodeJS.ErrnoException) => fail(new HttpTransportError('network', sent, err.message, err.code)));
+      req.on('finish', () => {
+        finished = true;
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => fail(new HttpTransportError('network', finished && connected, err.message, err.code)));
       req.end(spec.body);
     });
   }
