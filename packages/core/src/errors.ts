@@ -56,3 +56,18 @@ export class UnprocessableError extends DomainError {
     super(422, code, 'Unprocessable Content', detail, undefined, extra);
   }
 }
+
+/**
+ * A refusal that says when to come back: 429 for a client over its limit, 503 for a process too
+ * busy to take the request now. The error middleware sends `retryAfterSeconds` as `Retry-After`.
+ */
+export class RetryLaterError extends DomainError {
+  constructor(
+    status: 429 | 503,
+    code: string,
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(status, code, status === 429 ? 'Too Many Requests' : 'Service Unavailable', detail);
+  }
+}

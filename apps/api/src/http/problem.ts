@@ -1,4 +1,4 @@
-import { DomainError } from '@parley/core';
+import { DomainError, RetryLaterError } from '@parley/core';
 import type Koa from 'koa';
 import type { AppState } from './state';
 
@@ -42,6 +42,7 @@ export function errorMiddleware(): Koa.Middleware<AppState> {
       ctx.status = err.status;
       ctx.type = 'application/problem+json';
       ctx.body = problemDocument(err, ctx.state.requestId ? `urn:parley:request:${ctx.state.requestId}` : ctx.path);
+      if (err instanceof RetryLaterError) ctx.set('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
       if (err.status === 401) ctx.set('WWW-Authenticate', `Bearer error="${err.code === 'token_expired' ? 'invalid_token' : 'invalid_request'}"`);
     }
   };
