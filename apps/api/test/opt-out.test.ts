@@ -239,8 +239,7 @@ describe('PUT /v1/contacts/:id/consent', () => {
     // The same state again is no change.
     expect((await api.call('PUT', `/v1/contacts/${w.contactId}/consent`, { token: org.token, body: { optedOut: true } })).body.data).toHaveLength(1);
 
-    const agent = await newUser(api, org.tenant, 'agent');
-    const back = await api.call('PUT', `/v1/contacts/${w.contactId}/consent`, { token: agent.token, body: { optedOut: false } });
+    const back = await api.call('PUT', `/v1/contacts/${w.contactId}/consent`, { token: org.token, body: { optedOut: false, note: 'Signed the paper form again' } });
     expect(back.status, back.text).toBe(200);
     expect(back.body.data.map((e: { change: string; cause: string }) => [e.change, e.cause])).toEqual([
       ['opt_in', 'api'],
@@ -256,5 +255,64 @@ describe('PUT /v1/contacts/:id/consent', () => {
     expect((await api.call('GET', `/v1/contacts/${w.contactId}/consent`, { token: reader.accessToken })).status).toBe(200);
     expectProblem(await api.call('PUT', `/v1/contacts/${w.contactId}/consent`, { token: org.token, body: { optedOut: 'yes' } }), 400, 'validation_error');
     expectProblem(await api.call('GET', '/v1/contacts/0190a5c8-0000-7000-8000-000000000000/consent', { token: org.token }), 404, 'not_found');
+  });
+
+  describe('who may opt a contact back in', () => {
+    async function optedOutContact(org: Org): Promise<Written> {
+      const w = await writes(org, 'STOP');
+      expect((await ledger(org, w.contactId)).contact.optedOut).toBe(true);
+      return w;
+    }
+    const optIn = (token: string, contactId: string, note?: string) =>
+      api.call('PUT', `/v1/contacts/${contactId}/consent`, { token, body: { optedOut: false, ...(note === undefined ? {} : { note }) } });
+
+    it('refuses a partner token with conversations:write, and the STOP stands', async () => {
+      const org = await newOrg(api);
+      const w = await optedOutContact(org);
+      const partner = await installApp(api, org.tenant, org.tenant, { grant: ['conversations:read', 'conversations:write', 'messages:write'] });
+      expectProblem(await optIn(partner.accessToken, w.contactId, 'The customer asked us to'), 403, 'forbidden');
+      expectProblem(await optIn(partner.accessToken, w.contactId), 403, 'forbidden');
+      const l = await ledger(org, w.contactId);
+      expect(l.contact.optedOut).toBe(true);
+      expect(l.data.map((e) => e.change)).toEqual(['opt_out']);
+    });
+
+    it('refuses an agent, even with a note', async () => {
+      const org = await newOrg(api);
+      const w = await optedOutContact(org);
+      const agent = await newUser(api, org.tenant, 'agent');
+      expectProblem(await optIn(agent.token, w.contactId, 'Said yes on the phone'), 403, 'forbidden');
+      expect((await ledger(org, w.contactId)).contact.optedOut).toBe(true);
+    });
+
+    it('asks an admin for a note saying how consent was given', async () => {
+      const org = await newOrg(api);
+      const w = await optedOutContact(org);
+      for (const note of [undefined, '', '   ']) {
+        const res = await optIn(org.token, w.contactId, note);
+        expectProblem(res, 400, 'validation_error');
+        expect(res.body.errors).toEqual([{ path: 'note', message: expect.any(String) }]);
+      }
+      expect((await ledger(org, w.contactId)).contact.optedOut).toBe(true);
+    });
+
+    it('lets an admin with a note opt the contact back in, recording the note', async () => {
+      const org = await newOrg(api);
+      const w = await optedOutContact(org);
+      const res = await optIn(org.token, w.contactId, 'Signed the consent form in store');
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.contact.optedOut).toBe(false);
+      expect(res.body.data[0]).toMatchObject({ change: 'opt_in', cause: 'api', detail: 'Signed the consent form in store' });
+    });
+
+    it('leaves opting out open to a partner token with conversations:write', async () => {
+      const org = await newOrg(api);
+      const w = await writes(org, 'Hola');
+      const partner = await installApp(api, org.tenant, org.tenant, { grant: ['conversations:read', 'conversations:write'] });
+      const res = await api.call('PUT', `/v1/contacts/${w.contactId}/consent`, { token: partner.accessToken, body: { optedOut: true } });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.contact.optedOut).toBe(true);
+      expect(res.body.data).toEqual([expect.objectContaining({ change: 'opt_out', cause: 'api', detail: 'installation' })]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { type Clock, isId, newId, NotFoundError, ValidationError } from '@parley/core';
+import { type Clock, ForbiddenError, isId, newId, NotFoundError, ValidationError } from '@parley/core';
 import { ConsentEvent, Contact, Organization, type OrganizationSettings } from '@parley/db';
 import { keysetWhere, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
@@ -113,8 +113,18 @@ export class OrganizationSettingsService {
     };
   }
 
-  /** An operator or agent records consent given or withdrawn outside WhatsApp. */
+  /**
+   * Records consent given or withdrawn outside WhatsApp. Withdrawing is open to every caller that
+   * may write conversations; giving it back reverses the contact's own STOP, so only the contact
+   * (by keyword) or a tenant admin saying how consent was given may do it.
+   */
   async setConsent(scope: TenantScope, contactId: string, optedOut: boolean, note: string | undefined) {
+    if (!optedOut) {
+      if (scope.principal.kind !== 'user' || scope.principal.role !== 'admin') {
+        throw new ForbiddenError('Only a tenant admin can opt a contact back in; the contact can by writing an opt-in keyword.');
+      }
+      if (!note?.trim()) throw new ValidationError([{ path: 'note', message: 'Say how the contact gave consent again.' }]);
+    }
     const now = this.clock.now();
     await scope.em.fork().transactional(async (tx) => {
       const contact = isId(contactId) ? await tx.findOne(Contact, { id: contactId }) : null;

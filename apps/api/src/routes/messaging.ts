@@ -390,6 +390,8 @@ export function messagingRoutes(s: Services) {
       path: '/v1/contacts/:id/consent',
       operationId: 'setConsent',
       summary: 'Record consent given or withdrawn outside WhatsApp',
+      description:
+        'Opting out is open to every caller with `conversations:write`. Opting back in reverses the contact’s own STOP, so it needs a tenant admin (anyone else: 403 `forbidden`) and a non-empty `note` saying how consent was given (400 without one); the contact can also opt in by writing an opt-in keyword.',
       tag: 'Consent',
       auth: 'tenant',
       permission: 'conversations:write',
