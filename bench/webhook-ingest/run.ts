@@ -11,7 +11,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SecretBox } from '@parley/core';
+import { newId, SecretBox } from '@parley/core';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { benchDatabase, closedLoop, type LoadResult } from '../lib';
 
@@ -68,13 +68,14 @@ async function main() {
     const phoneNumberId = '109' + String(Date.now()).slice(-9);
     const wabaId = '209' + String(Date.now()).slice(-9);
     const box = new SecretBox({ id: 'bench', key: Buffer.from(ENCRYPTION_KEY, 'base64') });
+    const channelId = newId();
     await orm.em
       .fork()
       .getConnection()
       .execute(
         `insert into channels (id, organization_id, label, waba_id, phone_number_id, display_phone_number, verified_name, business_token_ciphertext, status, messages_per_second, created_at, updated_at)
-         values (gen_random_uuid(), ?, 'bench', ?, ?, '+1 555 0100', 'Bench', ?, 'active', 80, now(), now())`,
-        [org.id, wabaId, phoneNumberId, box.encrypt('token')],
+         values (?, ?, 'bench', ?, ?, '+1 555 0100', 'Bench', ?, 'active', 80, now(), now())`,
+        [channelId, org.id, wabaId, phoneNumberId, box.encrypt('token', channelId)],
       );
 
     const run = randomBytes(4).toString('hex');

@@ -24,6 +24,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DATABASE_URL: inject('databaseUrl'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     META_GRAPH_URL: 'http://127.0.0.1:9/graph',
+    // Tests create users by the hundred; OWASP's cost (the default) would make that minutes.
+    PASSWORD_HASH_COST: '12',
     ...TEST_SECRETS,
     ...overrides,
   });

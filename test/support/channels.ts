@@ -21,8 +21,9 @@ export async function insertChannel(
     options.phoneNumberId ?? metaId(),
     '+1 555-000-1111',
     'Acme Support',
-    box.encrypt(options.token ?? 'business-token-for-tests'),
+    '',
   );
+  channel.businessTokenCiphertext = box.encrypt(options.token ?? 'business-token-for-tests', channel.id);
   await api.orm.em.fork().persistAndFlush(channel);
   return channel;
 }

@@ -67,7 +67,8 @@ describe('maintenanceWorkflow resumes broadcasts', () => {
   it('starts the workflow of a running broadcast the API stored but could not start', async () => {
     const em = orm.em.fork();
     const org = new Organization('Resume test', []);
-    const channel = new Channel(org.id, 'Line', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Line', new SecretBox(config.encryptionKey).encrypt('t'));
+    const channel = new Channel(org.id, 'Line', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Line', '');
+    channel.businessTokenCiphertext = new SecretBox(config.encryptionKey).encrypt('t', channel.id);
     const broadcast = new Broadcast(org.id, channel.id, { name: 'hello_world', language: 'en_US', category: 'UTILITY' }, {});
     await em.persistAndFlush([org, channel, broadcast]);
     const client = new Client({ connection });
@@ -89,8 +90,10 @@ describe('templateSyncWorkflow', () => {
     const em = orm.em.fork();
     const org = new Organization('Sync test', []);
     const box = new SecretBox(config.encryptionKey);
-    const good = new Channel(org.id, 'Good', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Good', box.encrypt('t1'));
-    const broken = new Channel(org.id, 'Broken', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Broken', box.encrypt('t2'));
+    const good = new Channel(org.id, 'Good', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Good', '');
+    const broken = new Channel(org.id, 'Broken', `w${newId().slice(-12)}`, `p${newId().slice(-12)}`, '+1', 'Broken', '');
+    good.businessTokenCiphertext = box.encrypt('t1', good.id);
+    broken.businessTokenCiphertext = box.encrypt('t2', broken.id);
     await em.persistAndFlush([org, good, broken]);
     await em.persistAndFlush(new Template(org.id, good.id, 'old', 'retired', 'en_US', 'APPROVED', 'UTILITY', 'POSITIONAL', []));
     metaTemplates.set(good.wabaId, [

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '@parley/config';
-import { type Clock, type Logger, SecretBox } from '@parley/core';
+import { type Clock, type Logger, PasswordHasher, SecretBox } from '@parley/core';
 import {
   AppService,
   BroadcastService,
@@ -56,14 +56,15 @@ export function createServices(deps: ServiceDeps): Services {
   const apps = new AppService();
   const graph = deps.graph ?? graphClientFor(deps.config, deps.logger);
   const secrets = new SecretBox(deps.config.encryptionKey);
+  const passwords = new PasswordHasher(deps.config.passwordHashCost);
   const directory = new PhoneNumberDirectory(deps.orm);
   const channels = new ChannelService(graph, secrets, deps.clock, directory);
   const conversations = new ConversationService(channels, graph, deps.clock);
   const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {
     tokens,
-    organizations: new OrganizationService(),
-    users: new UserService(tokens),
+    organizations: new OrganizationService(passwords),
+    users: new UserService(tokens, passwords),
     apps,
     installations: new InstallationService(apps, tokens, deps.clock),
     idempotency: new IdempotencyService(deps.orm, deps.clock),

@@ -397,7 +397,7 @@ describe('POST /v1/channels/whatsapp (embedded signup)', () => {
     expect(stored).not.toContain(n.token);
     expect(stored).not.toContain(Buffer.from(n.token).toString('base64'));
     expect(stored).not.toContain(Buffer.from(n.token).toString('base64url'));
-    expect(new SecretBox(api.config.encryptionKey).decrypt(stored)).toBe(n.token);
+    expect(new SecretBox(api.config.encryptionKey).decrypt(stored, id)).toBe(n.token);
     // Even loaded, the entity never serializes it.
     const loaded = await em().findOneOrFail(Channel, { id }, { ...UNSCOPED, populate: ['businessTokenCiphertext'] });
     expect(loaded.businessTokenCiphertext === stored).toBe(true);
@@ -605,7 +605,7 @@ describe('DELETE /v1/channels/:id', () => {
     const row = await channelRow(channel.id);
     expect(row.status).toBe('deleted');
     expect(row.deletedAt).toBeInstanceOf(Date);
-    expect(new SecretBox(api.config.encryptionKey).decrypt(await ciphertextOf(channel.id))).toBe('');
+    expect(new SecretBox(api.config.encryptionKey).decrypt(await ciphertextOf(channel.id), channel.id)).toBe('');
 
     // Here again, then (after a second disconnect) elsewhere.
     const again = newNumber();
@@ -679,7 +679,7 @@ describe('PATCH /v1/channels/:id', () => {
       expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([field]);
     }
     expect(await channelRow(channel.id)).toMatchObject({ label: 'Support line', messagesPerSecond: 80, status: 'active', wabaId: channel.wabaId });
-    expect(await ciphertextOf(channel.id)).toMatch(/^v1\./);
+    expect(await ciphertextOf(channel.id)).toMatch(/^v2\./);
   });
 });
 

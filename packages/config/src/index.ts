@@ -42,12 +42,22 @@ const urlString = (name: string) =>
     }
   }, `${name} must be an absolute URL`);
 
+/**
+ * scrypt cost as log2(N), with r=8 and p=1: OWASP's Password Storage Cheat Sheet asks for N=2^17.
+ * Lower is only for test suites that create many users, and production refuses it.
+ */
+export const OWASP_SCRYPT_LOG_N = 17;
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: blankAsUnset(z.coerce.number().int().min(0).max(65535).default(3000)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optionalString.pipe(urlString('DATABASE_URL').optional()),
   DATABASE_POOL_MAX: blankAsUnset(z.coerce.number().int().min(1).max(200).default(10)),
+  // Unset: the defaults of @parley/db (statement 30 s, lock 10 s, idle in transaction 60 s); 0 turns one off.
+  DATABASE_STATEMENT_TIMEOUT_MS: blankAsUnset(z.coerce.number().int().min(0).max(86_400_000).optional()),
+  DATABASE_LOCK_TIMEOUT_MS: blankAsUnset(z.coerce.number().int().min(0).max(86_400_000).optional()),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: blankAsUnset(z.coerce.number().int().min(0).max(86_400_000).optional()),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: optionalString.transform((v) => v ?? 'default'),
   TEMPORAL_TASK_QUEUE: optionalString.transform((v) => v ?? 'parley'),
@@ -64,6 +74,9 @@ const envSchema = z.object({
     z.string().min(24, 'PLATFORM_ADMIN_TOKEN must be at least 24 characters').optional(),
   ),
   ENCRYPTION_KEY: optionalString,
+  ENCRYPTION_KEYS_PREVIOUS: optionalString,
+  PASSWORD_HASH_COST: blankAsUnset(z.coerce.number().int().min(10).max(20).default(OWASP_SCRYPT_LOG_N)),
+  TRUSTED_PROXY_HOPS: blankAsUnset(z.coerce.number().int().min(0).max(10).default(0)),
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional()),
   OPENAI_BASE_URL: optionalString.pipe(urlString('OPENAI_BASE_URL').optional()),
   OPENAI_API_KEY: optionalString,
@@ -76,6 +89,8 @@ export interface EncryptionKey {
   /** Short stable id stored next to every ciphertext so keys can rotate. */
   id: string;
   key: Buffer;
+  /** Keys rotated out (`ENCRYPTION_KEYS_PREVIOUS`): still read, never written with. */
+  previous: readonly { id: string; key: Buffer }[];
 }
 
 export interface Config {
@@ -84,7 +99,12 @@ export interface Config {
   logLevel: string;
   publicUrl: string | undefined;
   shutdownGraceMs: number;
-  database: { url: string | undefined; poolMax: number };
+  database: {
+    url: string | undefined;
+    poolMax: number;
+    /** Per-connection limits in ms; undefined leaves the database package's default. */
+    timeouts: { statementMs: number | undefined; lockMs: number | undefined; idleInTransactionMs: number | undefined };
+  };
   temporal: { address: string | undefined; namespace: string; taskQueue: string };
   meta: {
     graphUrl: string;
@@ -94,7 +114,12 @@ export interface Config {
     verifyToken: string;
   };
   platformAdminToken: string;
+  /** The current key, with the previous ones that can still be read. */
   encryptionKey: EncryptionKey;
+  /** scrypt cost, log2(N). */
+  passwordHashCost: number;
+  /** Reverse proxies in front of the API whose `X-Forwarded-For` entry is believed; 0 believes none. */
+  trustedProxyHops: number;
   jwt: { secret: string; keyId: string; issuer: string; audience: string };
   openai: { baseUrl: string | undefined; apiKey: string | undefined };
   allowInsecureWebhooks: boolean;
@@ -161,6 +186,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (!encryptionKey) {
     problems.push('ENCRYPTION_KEY: must be 32 bytes, given as 64 hex characters or base64');
   }
+  const previousKeys = (e.ENCRYPTION_KEYS_PREVIOUS ?? '')
+    .split(',')
+    .map((raw) => raw.trim())
+    .filter((raw) => raw !== '')
+    .map((raw, i) => {
+      const key = parseEncryptionKey(raw);
+      if (!key) problems.push(`ENCRYPTION_KEYS_PREVIOUS: key ${i + 1} must be 32 bytes, given as 64 hex characters or base64`);
+      return key && { id: keyId(key), key };
+    })
+    .filter((k) => k !== undefined);
+  if (production && e.PASSWORD_HASH_COST < OWASP_SCRYPT_LOG_N) {
+    problems.push(`PASSWORD_HASH_COST: must be at least ${OWASP_SCRYPT_LOG_N} when NODE_ENV=production`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -169,7 +207,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    database: {
+      url: e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      timeouts: {
+        statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+        lockMs: e.DATABASE_LOCK_TIMEOUT_MS,
+        idleInTransactionMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      },
+    },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
     meta: {
       graphUrl: e.META_GRAPH_URL,
@@ -179,7 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       verifyToken: secrets.META_VERIFY_TOKEN,
     },
     platformAdminToken: secrets.PLATFORM_ADMIN_TOKEN,
-    encryptionKey: { id: keyId(encryptionKey!), key: encryptionKey! },
+    encryptionKey: { id: keyId(encryptionKey!), key: encryptionKey!, previous: previousKeys },
+    passwordHashCost: e.PASSWORD_HASH_COST,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     jwt: {
       secret: secrets.JWT_SECRET,
       keyId: keyId(secrets.JWT_SECRET),

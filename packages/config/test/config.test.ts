@@ -45,7 +45,7 @@ describe('defaults', () => {
     expect(c.env).toBe('development');
     expect(c.port).toBe(3000);
     expect(c.logLevel).toBe('info');
-    expect(c.database).toEqual({ url: undefined, poolMax: 10 });
+    expect(c.database).toEqual({ url: undefined, poolMax: 10, timeouts: { statementMs: undefined, lockMs: undefined, idleInTransactionMs: undefined } });
     expect(c.temporal).toEqual({ address: undefined, namespace: 'default', taskQueue: 'parley' });
     expect(c.meta.graphUrl).toBe('https://graph.facebook.com');
     expect(c.meta.graphVersion).toMatch(/^v\d+\.\d+$/);
@@ -118,6 +118,24 @@ describe('defaults', () => {
     // The key id does not reveal the key.
     expect(bytes.toString('hex')).not.toContain(hex.encryptionKey.id);
   });
+
+  it('reads the previous encryption keys, comma-separated, each with its own id', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const c = loadConfig({ ENCRYPTION_KEYS_PREVIOUS: ` ${a.toString('hex')} ,${b.toString('base64')},` });
+    expect(c.encryptionKey.previous.map((k) => k.key.toString('hex'))).toEqual([a.toString('hex'), b.toString('hex')]);
+    expect(c.encryptionKey.previous[0]!.id).toBe(loadConfig({ ENCRYPTION_KEY: a.toString('hex') }).encryptionKey.id);
+    expect(loadConfig({}).encryptionKey.previous).toEqual([]);
+    const err = configError({ ENCRYPTION_KEYS_PREVIOUS: `${a.toString('hex')},not-a-key` });
+    expect(err.problems).toEqual(['ENCRYPTION_KEYS_PREVIOUS: key 2 must be 32 bytes, given as 64 hex characters or base64']);
+    expect(err.message).not.toContain(a.toString('hex'));
+  });
+
+  it('hashes passwords at OWASP’s scrypt cost unless told otherwise, and reads client addresses from the socket', () => {
+    const c = loadConfig({});
+    expect(c.passwordHashCost).toBe(17);
+    expect(c.trustedProxyHops).toBe(0);
+    expect(loadConfig({ PASSWORD_HASH_COST: '12', TRUSTED_PROXY_HOPS: '2' })).toMatchObject({ passwordHashCost: 12, trustedProxyHops: 2 });
+  });
 });
 
 describe('generated development secrets', () => {
@@ -174,6 +192,13 @@ describe('production', () => {
     for (const name of required) expect(err.message).toContain(name);
   });
 
+  it('refuses a password hash cost below OWASP’s in production', () => {
+    expect(configError({ ...PRODUCTION, PASSWORD_HASH_COST: '16' }).problems).toEqual([
+      'PASSWORD_HASH_COST: must be at least 17 when NODE_ENV=production',
+    ]);
+    expect(loadConfig({ ...PRODUCTION, PASSWORD_HASH_COST: '18' }).passwordHashCost).toBe(18);
+  });
+
   it('refuses ALLOW_INSECURE_WEBHOOKS in production', () => {
     expect(configError({ ...PRODUCTION, ALLOW_INSECURE_WEBHOOKS: 'true' }).message).toContain('ALLOW_INSECURE_WEBHOOKS');
     expect(loadConfig({ ...PRODUCTION, ALLOW_INSECURE_WEBHOOKS: 'false' }).allowInsecureWebhooks).toBe(false);
@@ -196,6 +221,9 @@ describe('malformed values are refused, naming the variable', () => {
     ['OPENAI_BASE_URL', { OPENAI_BASE_URL: '::nope' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['PASSWORD_HASH_COST', { PASSWORD_HASH_COST: '9' }],
+    ['PASSWORD_HASH_COST', { PASSWORD_HASH_COST: 'high' }],
+    ['TRUSTED_PROXY_HOPS', { TRUSTED_PROXY_HOPS: '-1' }],
   ];
   it.each(cases)('%s in %o', (name, env) => {
     for (const mode of [{}, PRODUCTION]) {

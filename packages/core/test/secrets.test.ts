@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   constantTimeEqual,
   createLogger,
-  hashPassword,
   newOpaqueToken,
+  PasswordHasher,
+  RetryLaterError,
   SecretBox,
   sha256Hex,
-  verifyPassword,
   type CipherKey,
 } from '@parley/core';
 
@@ -18,23 +18,34 @@ type LogLine = Record<string, any>;
 
 const key = (id: string): CipherKey => ({ id, key: randomBytes(32) });
 
+const OWNER = '01937c1e-5d3a-7000-8000-000000000001';
+const OTHER_OWNER = '01937c1e-5d3a-7000-8000-000000000002';
+
+/** What SecretBox wrote before owners were bound: `v1`, no additional data, a 16-byte tag. */
+function sealV1(k: CipherKey, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', k.key, iv);
+  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', k.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+}
+
 describe('SecretBox', () => {
   it('round-trips text, including unicode and the empty string', () => {
     const box = new SecretBox(key('k1'));
     for (const plain of ['EAAG-business-token', '', 'ünïcødé ✓ 🔐', 'x'.repeat(10_000)]) {
-      const sealed = box.encrypt(plain);
+      const sealed = box.encrypt(plain, OWNER);
       expect(sealed).not.toContain(plain || '\u0000');
-      expect(box.decrypt(sealed)).toBe(plain);
+      expect(box.decrypt(sealed, OWNER)).toBe(plain);
     }
   });
 
-  it('writes the version and the key id into the envelope, and a fresh IV every time', () => {
+  it('writes the version and the key id into the envelope, a 16-byte tag and a fresh IV every time', () => {
     const box = new SecretBox(key('abcd1234'));
-    const a = box.encrypt('same plaintext');
-    const b = box.encrypt('same plaintext');
+    const a = box.encrypt('same plaintext', OWNER);
+    const b = box.encrypt('same plaintext', OWNER);
     const parts = a.split('.');
     expect(parts).toHaveLength(5);
-    expect(parts[0]).toBe('v1');
+    expect(parts[0]).toBe('v2');
     expect(parts[1]).toBe('abcd1234');
     expect(Buffer.from(parts[2]!, 'base64url')).toHaveLength(12); // GCM IV
     expect(Buffer.from(parts[3]!, 'base64url')).toHaveLength(16); // GCM tag
@@ -42,69 +53,148 @@ describe('SecretBox', () => {
     expect(a.split('.')[2]).not.toBe(b.split('.')[2]);
   });
 
+  it('opens a ciphertext only for the record it was sealed for', () => {
+    const box = new SecretBox(key('k'));
+    const sealed = box.encrypt('business token of one channel', OWNER);
+    expect(() => box.decrypt(sealed, OTHER_OWNER)).toThrow();
+    expect(() => box.decrypt(sealed, '')).toThrow();
+    expect(box.decrypt(sealed, OWNER)).toBe('business token of one channel');
+  });
+
+  it('refuses a truncated tag, even one that is a true prefix of the real tag', () => {
+    const box = new SecretBox(key('k'));
+    const [v, id, iv, tag, data] = box.encrypt('do not forge me', OWNER).split('.') as [string, string, string, string, string];
+    for (const bytes of [4, 8, 12, 15]) {
+      const truncated = Buffer.from(tag, 'base64url').subarray(0, bytes).toString('base64url');
+      expect(() => box.decrypt([v, id, iv, truncated, data].join('.'), OWNER)).toThrow(/Malformed/);
+    }
+    const legacy = sealV1(key('k'), 'old');
+    const [lv, lid, liv, ltag, ldata] = legacy.split('.') as [string, string, string, string, string];
+    const boxOfLegacy = new SecretBox({ id: lid, key: Buffer.alloc(32) });
+    expect(() => boxOfLegacy.decrypt([lv, lid, liv, Buffer.from(ltag, 'base64url').subarray(0, 4).toString('base64url'), ldata].join('.'), OWNER)).toThrow(/Malformed/);
+  });
+
+  it('still reads v1 ciphertexts (no owner bound), and says they need re-encryption', () => {
+    const k = key('k');
+    const box = new SecretBox(k);
+    const legacy = sealV1(k, 'sealed by an older release');
+    expect(box.decrypt(legacy, OWNER)).toBe('sealed by an older release');
+    expect(box.isCurrent(legacy)).toBe(false);
+    expect(box.isCurrent(box.encrypt('now', OWNER))).toBe(true);
+  });
+
   it('keeps old ciphertexts readable after rotation, and encrypts with the new key', () => {
     const oldKey = key('old');
     const newKey = key('new');
-    const before = new SecretBox(oldKey).encrypt('sealed before rotation');
+    const before = new SecretBox(oldKey).encrypt('sealed before rotation', OWNER);
+    const legacy = sealV1(oldKey, 'sealed long before rotation');
 
-    const rotated = new SecretBox(newKey, [oldKey]);
-    expect(rotated.decrypt(before)).toBe('sealed before rotation');
-    const after = rotated.encrypt('sealed after rotation');
+    const rotated = new SecretBox({ ...newKey, previous: [oldKey] });
+    expect(rotated.decrypt(before, OWNER)).toBe('sealed before rotation');
+    expect(rotated.decrypt(legacy, OWNER)).toBe('sealed long before rotation');
+    expect(rotated.isCurrent(before)).toBe(false);
+    const after = rotated.encrypt('sealed after rotation', OWNER);
     expect(after.split('.')[1]).toBe('new');
-    expect(rotated.decrypt(after)).toBe('sealed after rotation');
+    expect(rotated.isCurrent(after)).toBe(true);
+    expect(rotated.decrypt(after, OWNER)).toBe('sealed after rotation');
 
     // Once the old key is dropped, its ciphertexts are refused by name, not garbled.
-    expect(() => new SecretBox(newKey).decrypt(before)).toThrow(/No encryption key with id old/);
+    expect(() => new SecretBox(newKey).decrypt(before, OWNER)).toThrow(/No encryption key with id old/);
     // And the old box cannot read the new key's ciphertexts.
-    expect(() => new SecretBox(oldKey).decrypt(after)).toThrow(/new/);
+    expect(() => new SecretBox(oldKey).decrypt(after, OWNER)).toThrow(/new/);
   });
 
   it('refuses a key id that names a different key (no silent wrong-key decrypt)', () => {
     const a = key('same-id');
     const b = { id: 'same-id', key: randomBytes(32) };
-    const sealed = new SecretBox(a).encrypt('secret');
-    expect(() => new SecretBox(b).decrypt(sealed)).toThrow();
+    const sealed = new SecretBox(a).encrypt('secret', OWNER);
+    expect(() => new SecretBox(b).decrypt(sealed, OWNER)).toThrow();
   });
 
-  it('rejects tampered ciphertext, tag, IV and malformed envelopes', () => {
+  it('rejects tampered ciphertext, tag, IV, version and malformed envelopes', () => {
     const box = new SecretBox(key('k'));
-    const sealed = box.encrypt('do not touch me');
+    const sealed = box.encrypt('do not touch me', OWNER);
     const [v, id, iv, tag, data] = sealed.split('.') as [string, string, string, string, string];
     const flip = (b64: string) => {
       const buf = Buffer.from(b64, 'base64url');
       buf[0] = buf[0]! ^ 0x01;
       return buf.toString('base64url');
     };
-    expect(() => box.decrypt([v, id, iv, tag, flip(data)].join('.'))).toThrow();
-    expect(() => box.decrypt([v, id, iv, flip(tag), data].join('.'))).toThrow();
-    expect(() => box.decrypt([v, id, flip(iv), tag, data].join('.'))).toThrow();
-    expect(() => box.decrypt([v, id, iv, Buffer.alloc(4).toString('base64url'), data].join('.'))).toThrow(); // truncated tag
-    expect(() => box.decrypt(['v2', id, iv, tag, data].join('.'))).toThrow(/Malformed/);
-    expect(() => box.decrypt('not-an-envelope')).toThrow(/Malformed/);
-    expect(() => box.decrypt('')).toThrow(/Malformed/);
-    expect(box.decrypt(sealed)).toBe('do not touch me');
+    expect(() => box.decrypt([v, id, iv, tag, flip(data)].join('.'), OWNER)).toThrow();
+    expect(() => box.decrypt([v, id, iv, flip(tag), data].join('.'), OWNER)).toThrow();
+    expect(() => box.decrypt([v, id, flip(iv), tag, data].join('.'), OWNER)).toThrow();
+    // Downgrading to v1 drops the owner check, so the tag no longer matches.
+    expect(() => box.decrypt(['v1', id, iv, tag, data].join('.'), OWNER)).toThrow();
+    expect(() => box.decrypt(['v3', id, iv, tag, data].join('.'), OWNER)).toThrow(/Malformed/);
+    expect(() => box.decrypt(`${sealed}.extra`, OWNER)).toThrow(/Malformed/);
+    expect(() => box.decrypt('not-an-envelope', OWNER)).toThrow(/Malformed/);
+    expect(() => box.decrypt('', OWNER)).toThrow(/Malformed/);
+    expect(box.decrypt(sealed, OWNER)).toBe('do not touch me');
   });
 });
 
+/** A hash as an older release wrote it, at a lower cost. */
+async function legacyHash(password: string, logN: number): Promise<string> {
+  return new PasswordHasher(logN).hash(password);
+}
+
 describe('passwords', () => {
+  const hasher = new PasswordHasher(12);
+
   it('hashes with a random salt into a self-describing scrypt string and verifies', async () => {
-    const h1 = await hashPassword('correct horse battery staple');
-    const h2 = await hashPassword('correct horse battery staple');
-    expect(h1).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    const h1 = await hasher.hash('correct horse battery staple');
+    const h2 = await hasher.hash('correct horse battery staple');
+    expect(h1).toMatch(/^scrypt\$4096\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     expect(h1).not.toBe(h2);
     expect(h1).not.toContain('correct horse');
-    expect(await verifyPassword('correct horse battery staple', h1)).toBe(true);
-    expect(await verifyPassword('correct horse battery staple', h2)).toBe(true);
+    expect(await hasher.verify('correct horse battery staple', h1)).toEqual({ ok: true, stale: false });
+    expect(await hasher.verify('correct horse battery staple', h2)).toEqual({ ok: true, stale: false });
   });
 
-  it('rejects wrong passwords and unusable hashes', async () => {
-    const h = await hashPassword('correct horse battery staple');
-    expect(await verifyPassword('correct horse battery stapler', h)).toBe(false);
-    expect(await verifyPassword('Correct horse battery staple', h)).toBe(false);
-    expect(await verifyPassword('', h)).toBe(false);
-    expect(await verifyPassword('correct horse battery staple', '')).toBe(false);
-    expect(await verifyPassword('correct horse battery staple', 'bcrypt$1$2$3$salt$hash')).toBe(false);
-    expect(await verifyPassword('correct horse battery staple', h.split('$').slice(0, 5).join('$'))).toBe(false);
+  it('hashes at OWASP’s scrypt cost (N=2^17, r=8, p=1) when given it, within Node’s memory limit', async () => {
+    const h = await new PasswordHasher(17).hash('correct horse battery staple');
+    expect(h.split('$').slice(0, 4)).toEqual(['scrypt', String(2 ** 17), '8', '1']);
+    expect(await new PasswordHasher(17).verify('correct horse battery staple', h)).toEqual({ ok: true, stale: false });
+  });
+
+  it('rejects wrong passwords, unusable hashes and unknown users', async () => {
+    const h = await hasher.hash('correct horse battery staple');
+    const wrong = { ok: false, stale: false };
+    expect(await hasher.verify('correct horse battery stapler', h)).toEqual(wrong);
+    expect(await hasher.verify('Correct horse battery staple', h)).toEqual(wrong);
+    expect(await hasher.verify('', h)).toEqual(wrong);
+    expect(await hasher.verify('correct horse battery staple', '')).toEqual(wrong);
+    expect(await hasher.verify('correct horse battery staple', undefined)).toEqual(wrong);
+    expect(await hasher.verify('correct horse battery staple', 'bcrypt$1$2$3$salt$hash')).toEqual(wrong);
+    expect(await hasher.verify('correct horse battery staple', h.split('$').slice(0, 5).join('$'))).toEqual(wrong);
+    // A planted hash claiming a huge cost is refused rather than run.
+    const [, , r, p, salt, k] = h.split('$');
+    expect(await hasher.verify('correct horse battery staple', ['scrypt', 2 ** 24, r, p, salt, k].join('$'))).toEqual(wrong);
+    expect(await hasher.verify('correct horse battery staple', ['scrypt', 3000, r, p, salt, k].join('$'))).toEqual(wrong);
+  });
+
+  it('calls a correct password on a weaker hash stale, never a wrong one, nor a stronger hash', async () => {
+    const weak = await legacyHash('correct horse battery staple', 10);
+    expect(await hasher.verify('correct horse battery staple', weak)).toEqual({ ok: true, stale: true });
+    expect(await hasher.verify('wrong horse battery staple', weak)).toEqual({ ok: false, stale: false });
+    const stronger = await legacyHash('correct horse battery staple', 13);
+    expect(await hasher.verify('correct horse battery staple', stronger)).toEqual({ ok: true, stale: false });
+  });
+
+  it('runs a bounded number of hashes at once: others wait, and past the wait get 503 with Retry-After', async () => {
+    const narrow = new PasswordHasher(12, { concurrency: 1, maxWaitMs: 0 });
+    const [first, second] = await Promise.allSettled([narrow.hash('one password here'), narrow.hash('two password here')]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    const err = (second as PromiseRejectedResult).reason as RetryLaterError;
+    expect(err).toBeInstanceOf(RetryLaterError);
+    expect(err).toMatchObject({ status: 503, code: 'service_unavailable', retryAfterSeconds: 1 });
+    // The slot was given back: the next one runs.
+    expect(await narrow.verify('one password here', (first as PromiseFulfilledResult<string>).value)).toEqual({ ok: true, stale: false });
+
+    const patient = new PasswordHasher(12, { concurrency: 1, maxWaitMs: 10_000 });
+    const hashes = await Promise.all(Array.from({ length: 4 }, (_, i) => patient.hash(`password number ${i}`)));
+    expect(new Set(hashes).size).toBe(4);
   });
 });
 

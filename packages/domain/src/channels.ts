@@ -6,6 +6,7 @@ import { Channel, Template, UNSCOPED } from '@parley/db';
 import { GraphError, type GraphClient, type Template as MetaTemplate } from '@parley/graph';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
+import { afterCommit } from './transaction';
 import { uniqueOr } from './unique';
 
 export interface ChannelView {
@@ -152,8 +153,9 @@ export class ChannelService {
         input.phoneNumberId,
         phone.displayPhoneNumber,
         phone.verifiedName,
-        this.secrets.encrypt(token),
+        '',
       );
+      channel.businessTokenCiphertext = this.secrets.encrypt(token, channel.id);
       channel.qualityRating = phone.qualityRating ?? null;
       tx.persist(channel);
       await uniqueOr(() => tx.flush(), 'channels_phone_number_active_unique', channelConflict);
@@ -162,7 +164,7 @@ export class ChannelService {
       return channel;
     });
     // Only once committed: a cached route to a channel that was rolled back would store deliveries for nothing.
-    this.directory?.remember(channel);
+    await afterCommit(scope.em, async () => this.directory?.remember(channel));
     return channelView(channel);
   }
 
@@ -204,7 +206,7 @@ export class ChannelService {
       const channel = await this.find(scope, id, tx);
       channel.status = 'deleted';
       channel.deletedAt = this.clock.now();
-      channel.businessTokenCiphertext = this.secrets.encrypt('');
+      channel.businessTokenCiphertext = this.secrets.encrypt('', channel.id);
       // Templates are Meta's, reachable only through this channel's token: kept, they would stay
       // listed (and doubled on a reconnect) though nothing can send them.
       await tx.nativeDelete(Template, { channel: channel.id });
@@ -217,7 +219,7 @@ export class ChannelService {
   /** The channel's business token, decrypted for one Graph call. */
   async businessToken(em: EntityManager, channelId: string): Promise<string> {
     const channel = await em.findOneOrFail(Channel, { id: channelId }, { ...UNSCOPED, populate: ['businessTokenCiphertext'] });
-    return this.secrets.decrypt(channel.businessTokenCiphertext);
+    return this.secrets.decrypt(channel.businessTokenCiphertext, channel.id);
   }
 
   async listTemplates(

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { NotFoundError, hashPassword, isId } from '@parley/core';
+import { isId, NotFoundError, type PasswordHasher } from '@parley/core';
 import { Organization, UNSCOPED, User } from '@parley/db';
 import { uniqueOr } from './unique';
 import { assertEmailFree, emailTaken, normalizeEmail } from './users';
@@ -21,11 +21,13 @@ export function normalizeTags(tags: string[]): string[] {
 
 /** Operator-side: organizations live above any tenant, so these run unscoped by design. */
 export class OrganizationService {
+  constructor(private readonly passwords: PasswordHasher) {}
+
   async create(
     em: EntityManager,
     input: { name: string; tags?: string[] | undefined; admin: { email: string; password: string; name?: string | undefined } },
   ): Promise<OrganizationView> {
-    const passwordHash = await hashPassword(input.admin.password);
+    const passwordHash = await this.passwords.hash(input.admin.password);
     return em.fork().transactional(async (tx) => {
       const email = normalizeEmail(input.admin.email);
       await assertEmailFree(tx, email);

@@ -121,7 +121,7 @@ export class OutboundSender extends PollingJob {
   private async deliver(m: Claimed): Promise<void> {
     let outcome: { wamid: string } | { error: GraphError } | { unknown: true };
     try {
-      const token = this.secrets.decrypt(m.business_token_ciphertext);
+      const token = this.secrets.decrypt(m.business_token_ciphertext, m.channel_id);
       if (!token) throw new GraphError({ status: 0, code: 0, message: 'The channel is disconnected.', classification: 'permanent' });
       outcome = { wamid: (await this.graph.sendMessage(token, m.phone_number_id, metaPayload(m.phone, m.type, m.content, m.id))).wamid };
     } catch (err) {

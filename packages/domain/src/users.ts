@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ConflictError, UnauthorizedError, decoyPasswordHash, hashPassword, verifyPassword } from '@parley/core';
+import { ConflictError, type PasswordHasher, UnauthorizedError } from '@parley/core';
 import { UNSCOPED, User, type UserRole } from '@parley/db';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
@@ -34,13 +34,16 @@ export async function assertEmailFree(em: EntityManager, email: string): Promise
 export const emailTaken = () => new ConflictError('email_taken', 'A user with this email already exists.');
 
 export class UserService {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly passwords: PasswordHasher,
+  ) {}
 
   async create(
     scope: TenantScope,
     input: { email: string; password: string; name: string; role: UserRole },
   ): Promise<UserView> {
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await this.passwords.hash(input.password);
     return scope.em.fork().transactional(async (tx) => {
       const email = normalizeEmail(input.email);
       await assertEmailFree(tx, email);
@@ -67,13 +70,20 @@ export class UserService {
       { email: normalizeEmail(email), disabledAt: null },
       { ...UNSCOPED, populate: ['passwordHash'] },
     );
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
-    if (!user || !ok) throw new UnauthorizedError('unauthorized', 'Email or password is wrong.');
+    const check = await this.passwords.verify(password, user?.passwordHash);
+    if (!user || !check.ok) throw new UnauthorizedError('unauthorized', 'Email or password is wrong.');
+    if (check.stale) await this.rehash(em, user, password);
     return this.tokens.issue(em.fork(), {
       kind: 'user',
       organizationId: user.organization,
       userId: user.id,
       role: user.role,
     });
+  }
+
+  /** Replaces a hash made at a weaker cost; skipped if the password changed meanwhile. */
+  private async rehash(em: EntityManager, user: User, password: string): Promise<void> {
+    const fresh = await this.passwords.hash(password);
+    await em.fork().nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash: fresh }, UNSCOPED);
   }
 }

@@ -104,7 +104,7 @@ export class BroadcastSender {
       [this.clock.now(), b.id],
     );
     if (b.status !== 'running') return { processed: 0, done: false, cancelled: b.status === 'cancelled', retryInMs: null };
-    const token = this.secrets.decrypt(b.business_token_ciphertext);
+    const token = this.secrets.decrypt(b.business_token_ciphertext, b.channel_id);
     const deadline = Date.now() + (input.budgetMs ?? 30_000);
     const concurrency = input.concurrency ?? 512;
     let processed = 0;
