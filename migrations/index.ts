@@ -5,6 +5,8 @@ import { Migration20261122000058_messaging } from './Migration20261122000058_mes
 import { Migration20261122001112_broadcasts } from './Migration20261122001112_broadcasts';
 import { Migration20261122003632_broadcast_pending_index } from './Migration20261122003632_broadcast_pending_index';
 import { Migration20261122014731_broadcast_send_window } from './Migration20261122014731_broadcast_send_window';
+import { Migration20261129170500_inbound_fidelity } from './Migration20261129170500_inbound_fidelity';
+import { Migration20261129174213_wake_notifications } from './Migration20261129174213_wake_notifications';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -15,5 +17,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122001112_broadcasts', class: Migration20261122001112_broadcasts },
   { name: 'Migration20261122003632_broadcast_pending_index', class: Migration20261122003632_broadcast_pending_index },
   { name: 'Migration20261122014731_broadcast_send_window', class: Migration20261122014731_broadcast_send_window },
+  { name: 'Migration20261129170500_inbound_fidelity', class: Migration20261129170500_inbound_fidelity },
+  { name: 'Migration20261129174213_wake_notifications', class: Migration20261129174213_wake_notifications },
   // @list
 ];

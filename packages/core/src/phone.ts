@@ -19,3 +19,19 @@ export function toE164(input: string, path = 'phone'): string {
 export function toWaId(e164: string): string {
   return e164.replace(/^\+/, '');
 }
+
+/**
+ * The E.164 number a WhatsApp id stands for, or null when none can be derived (a business-scoped
+ * id, a masked test number). Mexico's mobiles are the one case where WhatsApp keeps a digit the
+ * numbering plan dropped: `521` + ten digits is `+52` + those ten.
+ */
+export function phoneFromWaId(waId: string): string | null {
+  const digits = waId.trim();
+  if (!/^\d{6,15}$/.test(digits)) return null;
+  const mexicanMobile = /^521(\d{10})$/.exec(digits);
+  try {
+    return toE164(mexicanMobile ? `52${mexicanMobile[1]}` : digits);
+  } catch {
+    return null;
+  }
+}

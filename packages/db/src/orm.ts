@@ -1,5 +1,6 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
+import { DATABASE_MESSAGE } from '@parley/core';
 import { migrations } from '../../../migrations';
 import { entities } from './entities';
 
@@ -22,6 +23,7 @@ const TENANT_ENTITIES = [
   'TokenFamily',
   'RefreshToken',
   'Channel',
+  'ChannelNotice',
   'Template',
   'Contact',
   'Conversation',
@@ -37,7 +39,60 @@ export function scopeToOrganization(em: EntityManager, organizationId: string): 
   for (const name of TENANT_FILTERS) em.setFilterParams(name, { organizationId });
 }
 
-export function ormOptions(options: { url: string; poolMax?: number; debug?: boolean }): Options {
+/** Per-connection limits in milliseconds; 0 turns one off (PostgreSQL's own meaning). */
+export interface DatabaseTimeouts {
+  /** A statement running longer is cancelled (`statement_timeout`). */
+  statementMs: number;
+  /** A lock waited for longer fails the statement (`lock_timeout`). */
+  lockMs: number;
+  /** A transaction left idle longer ends its session (`idle_in_transaction_session_timeout`). */
+  idleInTransactionMs: number;
+}
+
+/** One request or activity never legitimately needs more; a stuck one must not hold locks forever. */
+export const DEFAULT_DATABASE_TIMEOUTS: Readonly<DatabaseTimeouts> = Object.freeze({ statementMs: 30_000, lockMs: 10_000, idleInTransactionMs: 60_000 });
+
+/**
+ * Migrations may rewrite large tables: no statement or lock limit, and they run on a connection of
+ * their own so the limits of the application's connections stay as configured.
+ */
+const MIGRATION_TIMEOUTS = { statementMs: 0, lockMs: 0 } as const;
+
+export interface OrmSettings {
+  url: string;
+  poolMax?: number;
+  debug?: boolean;
+  /** Unset fields take DEFAULT_DATABASE_TIMEOUTS. */
+  timeouts?: Partial<DatabaseTimeouts> | undefined;
+}
+
+/** The raw pg client the pool hands out (only what is used here). */
+interface RawConnection {
+  query(sql: string, callback: (err: Error | null) => void): void;
+  connection: { on(event: 'errorMessage', listener: (err: Error) => void): void };
+}
+
+/**
+ * Runs once on every new connection: sets the timeouts, and keeps PostgreSQL's message of each
+ * error as it arrived. The query builder later prefixes the statement (bound values inlined) to the
+ * message, so safeErrorMessage() reads this copy instead.
+ */
+function prepareConnection(timeouts: DatabaseTimeouts) {
+  const settings = [
+    `set statement_timeout = ${timeouts.statementMs}`,
+    `set lock_timeout = ${timeouts.lockMs}`,
+    `set idle_in_transaction_session_timeout = ${timeouts.idleInTransactionMs}`,
+  ].join('; ');
+  return (conn: RawConnection, done: (err: Error | null, conn: RawConnection) => void) => {
+    conn.connection.on('errorMessage', (err) => {
+      Object.defineProperty(err, DATABASE_MESSAGE, { value: err.message, writable: true, configurable: true });
+    });
+    conn.query(settings, (err) => done(err, conn));
+  };
+}
+
+export function ormOptions(options: OrmSettings): Options {
+  const timeouts = { ...DEFAULT_DATABASE_TIMEOUTS, ...definedOnly(options.timeouts ?? {}) };
   return {
     clientUrl: options.url,
     entities,
@@ -45,7 +100,7 @@ export function ormOptions(options: { url: string; poolMax?: number; debug?: boo
     forceUtcTimezone: true,
     allowGlobalContext: false,
     debug: options.debug ?? false,
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: { min: 0, max: options.poolMax ?? 10, afterCreate: prepareConnection(timeouts) },
     filters: {
       tenant: {
         cond: (args: { organizationId: string }) => ({ organization: args.organizationId }),
@@ -72,12 +127,21 @@ export function ormOptions(options: { url: string; poolMax?: number; debug?: boo
   };
 }
 
-export async function createOrm(options: { url: string; poolMax?: number; debug?: boolean }): Promise<MikroORM> {
+export async function createOrm(options: OrmSettings): Promise<MikroORM> {
   return MikroORM.init(ormOptions(options));
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Applies pending migrations; the only way the schema changes. */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+  const own = await createOrm({ url: orm.config.get('clientUrl')!, poolMax: 1, timeouts: MIGRATION_TIMEOUTS });
+  try {
+    const applied = await own.getMigrator().up();
+    return applied.map((m) => m.name);
+  } finally {
+    await own.close(true);
+  }
 }

@@ -3,6 +3,7 @@ import { ConsentEvent, Contact, Organization, type OrganizationSettings } from '
 import { keysetWhere, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
 import { recordEvent } from './events';
+import { insertOutboundMessage, messageRowView, tenantSql } from './repositories';
 import type { SqlRunner } from './sql';
 
 /** Contract defaults; each organization may replace them (PUT /v1/settings/opt-out). */
@@ -61,19 +62,17 @@ export async function applyConsentKeyword(
   );
   const reply = optOut ? settings.confirmationText : settings.optInConfirmationText;
   if (!reply) return;
-  const messageId = newId();
-  await sql.run(
-    `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, status, status_rank, send_state, send_attempts, status_updated_at, created_at)
-     values (?, ?, ?, ?, 'outbound', 'bot', false, 'text', ?::jsonb, 'queued', 0, 'pending', 0, ?, ?)`,
-    [messageId, input.organizationId, input.conversationId, input.channelId, JSON.stringify({ text: reply, consent: optOut ? 'opt_out' : 'opt_in' }), input.at, input.at],
-  );
-  await recordEvent(
-    sql,
-    input.organizationId,
-    'message.create.contact.chat.bot',
-    { message: { id: messageId, conversationId: input.conversationId, direction: 'outbound', role: 'bot', type: 'text', content: { text: reply }, status: 'queued' } },
-    input.at,
-  );
+  const message = await insertOutboundMessage(tenantSql(sql, input.organizationId), {
+    conversationId: input.conversationId,
+    channelId: input.channelId,
+    role: 'bot',
+    type: 'text',
+    content: { text: reply, consent: optOut ? 'opt_out' : 'opt_in' },
+    status: 'queued',
+    sendState: 'pending',
+    at: input.at,
+  });
+  if (message) await recordEvent(sql, input.organizationId, 'message.create.contact.chat.bot', { message: messageRowView(message) }, input.at);
 }
 
 /** The organization's consent settings and each contact's ledger. */

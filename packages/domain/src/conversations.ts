@@ -1,5 +1,5 @@
 import { type Clock, isId, NotFoundError } from '@parley/core';
-import { Contact, Conversation, type ConversationStatus, Message, User } from '@parley/db';
+import { Contact, Conversation, type ConversationStatus, Message, type MessageRevision, User } from '@parley/db';
 import type { ChannelService, GraphPort } from './channels';
 import { graphFailure } from './channels';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
@@ -39,6 +39,9 @@ export interface MessageView {
   error: { code: number; title: string; details?: string } | null;
   ai: boolean;
   authorId: string | null;
+  editedAt: string | null;
+  deletedAt: string | null;
+  history: MessageRevision[];
   createdAt: string;
   statusUpdatedAt: string;
 }
@@ -62,6 +65,9 @@ export function messageView(m: Message): MessageView {
     error: m.error ?? null,
     ai: m.ai,
     authorId: m.author ?? null,
+    editedAt: m.editedAt?.toISOString() ?? null,
+    deletedAt: m.revokedAt?.toISOString() ?? null,
+    history: m.history ?? [],
     createdAt: m.createdAt.toISOString(),
     statusUpdatedAt: m.statusUpdatedAt.toISOString(),
   };

@@ -19,9 +19,10 @@ import {
   User,
 } from '@parley/db';
 import { LockMode } from '@mikro-orm/core';
-import { CUSTOMER_SERVICE_WINDOW_MS, type ConversationService, messageView, type MessageView } from './conversations';
+import { CUSTOMER_SERVICE_WINDOW_MS, type ConversationService, type MessageView } from './conversations';
 import { type DomainEventType, recordEvent } from './events';
 import { sqlRunner } from './sql';
+import { insertOutboundMessage, messageRowView, openConversation, tenantSql, upsertContactByPhoneOrEmail } from './repositories';
 import type { TenantScope } from './scope';
 import { simpleParamsToComponents, TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from './templates';
 
@@ -156,17 +157,22 @@ export class MessagingService {
     }
 
     const { role, author } = this.role(scope, request.role);
-    const message = new Message(scope.organizationId, conversation.id, channelId, 'outbound', role, c.type, content, 'queued');
-    message.author = author;
-    message.sendState = 'pending';
-    message.createdAt = now;
-    message.statusUpdatedAt = now;
-    em.persist(message);
     conversation.lastMessageAt = now;
     conversation.lastMessagePreview = preview(c).slice(0, 200);
     conversation.channel ??= channelId;
     await em.flush();
-    const view = messageView(message);
+    const row = await insertOutboundMessage(tenantSql(sqlRunner(em), scope.organizationId), {
+      conversationId: conversation.id,
+      channelId,
+      role,
+      author,
+      type: c.type,
+      content,
+      status: 'queued',
+      sendState: 'pending',
+      at: now,
+    });
+    const view = messageRowView(row!);
     const type: DomainEventType = role === 'bot' ? 'message.create.contact.chat.bot' : 'message.create.contact.chat.agent';
     await recordEvent(sqlRunner(em), scope.organizationId, type, { message: view }, now);
     return view;
@@ -197,14 +203,10 @@ export class MessagingService {
       throw new ValidationError([{ path: 'contact.profile', message: 'Give a telephone or an email.' }]);
     }
     const sql = sqlRunner(tx);
+    const t = tenantSql(sql, scope.organizationId);
     const now = this.clock.now();
-    const key = phone ? { column: 'phone', value: phone, index: '(organization_id, phone) where phone is not null' } : { column: 'email', value: email!, index: '(organization_id, email) where email is not null' };
-    const inserted = await sql.all<{ id: string }>(
-      `insert into contacts (id, organization_id, ${key.column}, name, fields, opted_out, marketing_opted_out, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?, '{}', false, false, ?, ?) on conflict ${key.index} do nothing returning id`,
-      [scope.organizationId, key.value, profile.name?.trim() || null, now, now],
-    );
-    const contact = await tx.findOneOrFail(Contact, { [key.column]: key.value }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const upserted = await upsertContactByPhoneOrEmail(t, phone ? { phone } : { email: email! }, profile.name?.trim() || null, now);
+    const contact = await tx.findOneOrFail(Contact, { id: upserted.id });
     if (profile.name?.trim() && contact.name !== profile.name.trim()) contact.name = profile.name.trim();
     if (phone && email && !contact.email) {
       const taken = await tx.count(Contact, { email, id: { $ne: contact.id } });
@@ -213,20 +215,15 @@ export class MessagingService {
 
     let channelId: string | null = null;
     if (options.channelId) channelId = await this.channelFor(tx, null, options.channelId);
-    const created = await sql.all<{ id: string }>(
-      `insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, request_id, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?, 'active', 0, ?, ?, ?)
-       on conflict (organization_id, contact_id) where status <> 'closed' do nothing returning id`,
-      [scope.organizationId, contact.id, channelId, options.requestId ?? null, now, now],
-    );
-    const conversation = await tx.findOneOrFail(Conversation, { contact: contact.id, status: { $ne: 'closed' } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const opened = await openConversation(t, contact.id, { channelId, requestId: options.requestId ?? null, reopen: false, now });
+    const conversation = await tx.findOneOrFail(Conversation, { id: opened.id });
     if (options.requestId && conversation.requestId !== options.requestId) conversation.requestId = options.requestId;
     if (!conversation.channel && channelId) conversation.channel = channelId;
     await tx.flush();
-    if (created.length) {
+    if (opened.created) {
       await recordEvent(sql, scope.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, now);
     }
-    return { contact, conversation, contactCreated: inserted.length > 0, conversationCreated: created.length > 0 };
+    return { contact, conversation, contactCreated: upserted.created, conversationCreated: opened.created };
   }
 
   /** `POST /v1/conversations`: contact, conversation, field updates and sends, all or nothing. */
@@ -255,9 +252,19 @@ export class MessagingService {
         }
         let content: OutboundContent;
         if (item.meta?.template) {
-          const { template, language, ...params } = item.meta;
-          const languageCode = language ?? (await this.onlyLanguage(tx, template, `messages.${i}.meta.template`, await this.channelFor(tx, result.conversation, input.channelId)));
-          content = { type: 'template', template: { name: template, language: languageCode }, params: params as Record<string, string> };
+          const { template: ref, language, ...params } = item.meta;
+          const channelId = await this.channelFor(tx, result.conversation, input.channelId);
+          const byId = await this.templateById(tx, ref, channelId);
+          if (byId && language !== undefined && language !== byId.language) {
+            throw new ValidationError([{ path: `messages.${i}.meta.language`, message: `The template with this id is in ${byId.language}.` }]);
+          }
+          // The bot-store guide puts the template's name in `text` as well: a label, never sent as free text.
+          if (item.text !== undefined && ![ref, byId?.name, byId?.metaTemplateId].includes(item.text.trim())) {
+            throw new ValidationError([{ path: `messages.${i}.text`, message: 'Beside meta.template, text names the template; send free text as an item of its own.' }]);
+          }
+          const name = byId?.name ?? ref;
+          const languageCode = byId?.language ?? language ?? (await this.onlyLanguage(tx, name, `messages.${i}.meta.template`, channelId));
+          content = { type: 'template', template: { name, language: languageCode }, params: params as Record<string, string> };
         } else if (item.text) {
           content = { type: 'text', text: item.text };
         } else {
@@ -301,6 +308,16 @@ export class MessagingService {
       template: { name: template.name, language: template.language, category: template.category, status: template.status },
       components: runs.map((r) => (r.ok ? r.components : [])),
     };
+  }
+
+  /**
+   * The channel's synced template that `ref` names by id, ours or Meta's; null when `ref` is a
+   * name. Meta's names are lowercase words, so a uuid is never one, but digits alone could be.
+   */
+  private async templateById(em: EntityManager, ref: string, channelId: string): Promise<Template | null> {
+    if (isId(ref)) return em.findOne(Template, { id: ref, channel: channelId });
+    if (!/^\d+$/.test(ref) || (await em.count(Template, { name: ref, channel: channelId }))) return null;
+    return em.findOne(Template, { metaTemplateId: ref, channel: channelId });
   }
 
   /** The language of the conversation channel's only template of that name. */

@@ -32,6 +32,11 @@ export const message = z.object({
   error: z.object({ code: z.number(), title: z.string(), details: z.string().optional() }).nullable(),
   ai: z.boolean(),
   authorId: z.string().nullable(),
+  editedAt: isoTime.nullable().describe('When the contact last edited the message; its earlier contents are in `history`.'),
+  deletedAt: isoTime.nullable().describe('When the contact deleted the message for everyone; its content is then empty.'),
+  history: z
+    .array(z.object({ type: z.string(), content: z.record(z.string(), z.unknown()), replacedAt: isoTime, by: z.string().describe('wamid of the edit') }))
+    .describe('Earlier contents of an edited message, oldest first.'),
   createdAt: isoTime,
   statusUpdatedAt: isoTime,
 });

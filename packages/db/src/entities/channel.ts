@@ -55,3 +55,44 @@ export const ChannelSchema = new EntitySchema<Channel>({
     deletedAt: { type: 'timestamptz', fieldName: 'deleted_at', nullable: true },
   },
 });
+
+export type ChannelNoticeKind = 'error' | 'account_update' | 'template_status' | 'unhandled';
+
+/**
+ * What Meta told about a channel outside messages and statuses: value-level errors (a rate limit,
+ * a policy block), account updates, template status changes, and fields Parley does not act on,
+ * kept so that nothing Meta sends disappears unseen.
+ */
+export class ChannelNotice {
+  id: string = newId();
+  code?: number | null = null;
+  title?: string | null = null;
+  detail?: string | null = null;
+  data: Record<string, unknown> = {};
+  occurredAt: Date = new Date();
+  createdAt: Date = new Date();
+
+  constructor(
+    public organization: string,
+    public channel: string,
+    public kind: ChannelNoticeKind,
+  ) {}
+}
+
+export const ChannelNoticeSchema = new EntitySchema<ChannelNotice>({
+  class: ChannelNotice,
+  tableName: 'channel_notices',
+  indexes: [{ name: 'channel_notices_channel', properties: ['channel', 'id'] }],
+  properties: {
+    id: { type: 'uuid', primary: true },
+    organization: organizationProperty,
+    channel: { kind: 'm:1', entity: () => Channel, mapToPk: true, fieldName: 'channel_id', deleteRule: 'cascade' },
+    kind: { type: 'text' },
+    code: { type: 'int', nullable: true },
+    title: { type: 'text', nullable: true },
+    detail: { type: 'text', nullable: true },
+    data: { type: 'json' },
+    occurredAt: { type: 'timestamptz', fieldName: 'occurred_at' },
+    createdAt: { type: 'timestamptz', fieldName: 'created_at' },
+  },
+});

@@ -8,7 +8,12 @@ export class Contact {
   phone?: string | null = null;
   email?: string | null = null;
   name?: string | null = null;
+  /** WhatsApp's own id of the person (digits, as Meta sends `from`); replies are matched on it. */
   waId?: string | null = null;
+  /** Meta's business-scoped user id, for people who write without showing a phone number. */
+  userId?: string | null = null;
+  parentUserId?: string | null = null;
+  username?: string | null = null;
   fields: Record<string, string> = {};
   optedOut = false;
   optedOutAt?: Date | null = null;
@@ -30,6 +35,14 @@ export const ContactSchema = new EntitySchema<Contact>({
       expression: 'create unique index "contacts_phone_unique" on "contacts" ("organization_id", "phone") where "phone" is not null',
     },
     {
+      name: 'contacts_wa_id_unique',
+      expression: 'create unique index "contacts_wa_id_unique" on "contacts" ("organization_id", "wa_id") where "wa_id" is not null',
+    },
+    {
+      name: 'contacts_user_id_unique',
+      expression: 'create unique index "contacts_user_id_unique" on "contacts" ("organization_id", "user_id") where "user_id" is not null',
+    },
+    {
       name: 'contacts_email_unique',
       expression: 'create unique index "contacts_email_unique" on "contacts" ("organization_id", "email") where "email" is not null',
     },
@@ -41,6 +54,9 @@ export const ContactSchema = new EntitySchema<Contact>({
     email: { type: 'text', nullable: true },
     name: { type: 'text', nullable: true },
     waId: { type: 'text', fieldName: 'wa_id', nullable: true },
+    userId: { type: 'text', fieldName: 'user_id', nullable: true },
+    parentUserId: { type: 'text', fieldName: 'parent_user_id', nullable: true },
+    username: { type: 'text', nullable: true },
     fields: { type: 'json', default: '{}' },
     optedOut: { type: 'boolean', fieldName: 'opted_out', default: false },
     optedOutAt: { type: 'timestamptz', fieldName: 'opted_out_at', nullable: true },

@@ -1,6 +1,6 @@
 import { AppSchema } from './app';
 import { BroadcastRecipientSchema, BroadcastSchema, ChannelSendBudgetSchema, ChannelSendLogSchema } from './broadcast';
-import { ChannelSchema } from './channel';
+import { ChannelNoticeSchema, ChannelSchema } from './channel';
 import { ConsentEventSchema, ContactSchema } from './contact';
 import { ConversationSchema } from './conversation';
 import { DomainEventSchema } from './domain-event';
@@ -11,7 +11,7 @@ import { OrganizationSchema } from './organization';
 import { TemplateSchema } from './template';
 import { RefreshTokenSchema, TokenFamilySchema } from './token';
 import { UserSchema } from './user';
-import { MessageStatusEventSchema, MetaWebhookDeliverySchema } from './webhook-inbox';
+import { InboundFailureSchema, MessageStatusEventSchema, MetaWebhookDeliverySchema } from './webhook-inbox';
 
 export * from './app';
 export * from './broadcast';
@@ -49,4 +49,6 @@ export const entities = [
   BroadcastRecipientSchema,
   ChannelSendBudgetSchema,
   ChannelSendLogSchema,
+  ChannelNoticeSchema,
+  InboundFailureSchema,
 ];

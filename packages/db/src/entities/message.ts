@@ -18,6 +18,15 @@ export const MESSAGE_STATUS_RANK: Record<MessageStatus, number> = {
   failed: 4,
 };
 
+/** An earlier content of an edited or revoked message, and when it was replaced. */
+export interface MessageRevision {
+  type: string;
+  content: Record<string, unknown>;
+  replacedAt: string;
+  /** The wamid of the edit or revocation that replaced it. */
+  by: string;
+}
+
 export interface MessageError {
   code: number;
   title: string;
@@ -42,6 +51,11 @@ export class Message {
   error?: MessageError | null = null;
   author?: string | null = null;
   ai = false;
+  /** The contact edited the message (Meta's `edit`); `history` keeps each earlier content. */
+  editedAt?: Date | null = null;
+  /** The contact deleted the message for everyone (Meta's `revoke`); its content is cleared. */
+  revokedAt?: Date | null = null;
+  history?: MessageRevision[] | null = null;
   statusUpdatedAt: Date = new Date();
   createdAt: Date = new Date();
 
@@ -91,6 +105,9 @@ export const MessageSchema = new EntitySchema<Message>({
     sendAttempts: { type: 'int', fieldName: 'send_attempts', default: 0 },
     nextAttemptAt: { type: 'timestamptz', fieldName: 'next_attempt_at', nullable: true },
     claimedAt: { type: 'timestamptz', fieldName: 'claimed_at', nullable: true },
+    editedAt: { type: 'timestamptz', fieldName: 'edited_at', nullable: true },
+    revokedAt: { type: 'timestamptz', fieldName: 'revoked_at', nullable: true },
+    history: { type: 'json', nullable: true },
     statusUpdatedAt: { type: 'timestamptz', fieldName: 'status_updated_at' },
     createdAt: { type: 'timestamptz', fieldName: 'created_at' },
   },

@@ -11,6 +11,10 @@ export class MetaWebhookDelivery {
   processedAt?: Date | null;
   attempts!: number;
   lastError?: string | null;
+  /** A delivery that failed as a whole waits until then (backoff over hours). */
+  nextAttemptAt?: Date | null;
+  /** Out of attempts: kept, listed for the operator, and replayable. */
+  parkedAt?: Date | null;
 }
 
 export const MetaWebhookDeliverySchema = new EntitySchema<MetaWebhookDelivery>({
@@ -20,7 +24,7 @@ export const MetaWebhookDeliverySchema = new EntitySchema<MetaWebhookDelivery>({
     {
       name: 'meta_webhook_deliveries_pending',
       expression:
-        'create index "meta_webhook_deliveries_pending" on "meta_webhook_deliveries" ("id") where "processed_at" is null',
+        'create index "meta_webhook_deliveries_pending" on "meta_webhook_deliveries" ("id") where "processed_at" is null and "parked_at" is null',
     },
   ],
   properties: {
@@ -30,6 +34,57 @@ export const MetaWebhookDeliverySchema = new EntitySchema<MetaWebhookDelivery>({
     processedAt: { type: 'timestamptz', fieldName: 'processed_at', nullable: true },
     attempts: { type: 'int', default: 0 },
     lastError: { type: 'text', fieldName: 'last_error', nullable: true },
+    nextAttemptAt: { type: 'timestamptz', fieldName: 'next_attempt_at', nullable: true },
+    parkedAt: { type: 'timestamptz', fieldName: 'parked_at', nullable: true },
+  },
+});
+
+export type InboundFailureState = 'retrying' | 'parked' | 'replayed';
+
+/**
+ * One item of a Meta delivery (a message, a status, a change) that could not be applied, set
+ * aside on its own with its raw JSON and the reason, so its neighbours still apply. Failures that
+ * may pass (a lock timeout, a database hiccup) are retried with backoff; the rest are parked for
+ * the platform operator, who can replay them once the cause is fixed.
+ */
+export class InboundFailure {
+  id!: string;
+  deliveryId?: string | null;
+  organization?: string | null;
+  channel?: string | null;
+  phoneNumberId?: string | null;
+  itemKind!: string;
+  item!: unknown;
+  /** What applying the item needs besides itself (the change's contacts, the field). */
+  context!: Record<string, unknown>;
+  reason!: string;
+  state!: InboundFailureState;
+  attempts!: number;
+  nextAttemptAt?: Date | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+  resolvedAt?: Date | null;
+}
+
+export const InboundFailureSchema = new EntitySchema<InboundFailure>({
+  class: InboundFailure,
+  tableName: 'meta_inbound_failures',
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    deliveryId: { type: 'bigint', fieldName: 'delivery_id', nullable: true },
+    organization: { type: 'uuid', fieldName: 'organization_id', nullable: true },
+    channel: { type: 'uuid', fieldName: 'channel_id', nullable: true },
+    phoneNumberId: { type: 'text', fieldName: 'phone_number_id', nullable: true },
+    itemKind: { type: 'text', fieldName: 'item_kind' },
+    item: { type: 'json' },
+    context: { type: 'json' },
+    reason: { type: 'text' },
+    state: { type: 'text' },
+    attempts: { type: 'int', default: 1 },
+    nextAttemptAt: { type: 'timestamptz', fieldName: 'next_attempt_at', nullable: true },
+    createdAt: { type: 'timestamptz', fieldName: 'created_at' },
+    updatedAt: { type: 'timestamptz', fieldName: 'updated_at' },
+    resolvedAt: { type: 'timestamptz', fieldName: 'resolved_at', nullable: true },
   },
 });
 

@@ -50,16 +50,46 @@ export class MetaWebhookIngest {
   async ingest(payload: MetaWebhookPayload, raw: string): Promise<{ stored: boolean }> {
     const ids = phoneNumberIdsOf(payload);
     const routes = ids.length ? await this.directory.resolve(ids) : new Map<string, ChannelRoute>();
-    if (routes.size === 0) {
+    if (routes.size === 0 && !(await this.servesAccountOf(payload))) {
       this.logger.warn({ phoneNumberIds: ids, object: payload.object }, 'meta delivery for no known phone number id; not stored');
       return { stored: false };
     }
-    const receipts = broadcastReceiptsOnly(payload, routes);
+    const receipts = routes.size ? broadcastReceiptsOnly(payload, routes) : null;
     // Either way, resolves only after the commit that holds this delivery: the 200 is never ahead of the disk.
     if (receipts) await this.receipts.add(receipts);
-    else await this.writer.add({ receivedAt: this.clock.now(), raw });
+    else await this.writer.add({ receivedAt: this.clock.now(), raw: storableJson(raw, payload) });
     return { stored: true };
   }
+
+  /** Account and template notices name no phone number, only the WhatsApp Business Account. */
+  private async servesAccountOf(payload: MetaWebhookPayload): Promise<boolean> {
+    const wabaIds = [...new Set(payload.entry.map((e) => e.id).filter((id): id is string => !!id))];
+    if (!wabaIds.length) return false;
+    const sql = sqlRunner(this.orm.em.fork());
+    for (const id of wabaIds) if (await this.directory.resolveWaba(id, sql)) return true;
+    return false;
+  }
+}
+
+const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The delivery as PostgreSQL's jsonb can hold it. jsonb refuses NUL characters and lone UTF-16
+ * surrogates, which a signed delivery may still carry (and Meta would retry a refused one for
+ * days): such characters are stored as their visible escape (`\u0000`), everything else as sent.
+ */
+export function storableJson(raw: string, parsed: unknown): string {
+  if (!UNSTORABLE_ESCAPE.test(raw)) return raw;
+  const escape = (text: string) => text.replace(UNSTORABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(parsed, function (this: unknown, _key, value: unknown) {
+    if (typeof value === 'string') return escape(value);
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [escape(k), v]));
+    }
+    return value;
+  });
 }
 
 /** The delivery's statuses when it holds nothing but broadcast receipts on known channels; else null. */

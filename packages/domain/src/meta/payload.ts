@@ -1,8 +1,30 @@
 import { z } from 'zod';
 
+/** Epoch seconds, as Meta sends them (a string), or as some senders do (a number). */
+const epochSeconds = z.union([z.string(), z.number()]).transform(String);
+
+/**
+ * One status of a change. Only its id and status are required; a tag of the wrong type is no tag,
+ * and errors are kept whatever their shape (the code must be a number to be acted on).
+ */
+export const metaStatus = z
+  .object({
+    id: z.string().min(1),
+    status: z.string().min(1),
+    timestamp: epochSeconds.optional(),
+    recipient_id: z.string().optional().catch(undefined),
+    biz_opaque_callback_data: z.string().optional().catch(undefined),
+    errors: z
+      .array(z.object({ code: z.number(), title: z.string().optional().catch(undefined), message: z.string().optional().catch(undefined) }).loose())
+      .optional()
+      .catch(undefined),
+  })
+  .loose();
+
 /**
  * Meta's webhook envelope, read leniently: Meta adds fields over time and we must never refuse
- * (and so lose) a delivery because of one. Only what routing needs is required.
+ * (and so lose) a delivery because of one. Only what routing needs is required; each item is
+ * judged on its own when it is applied.
  */
 export const metaChangeValue = z
   .object({
@@ -10,20 +32,7 @@ export const metaChangeValue = z
     metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string() }).loose().optional(),
     contacts: z.array(z.object({ wa_id: z.string(), profile: z.object({ name: z.string().optional() }).loose().optional() }).loose()).optional(),
     messages: z.array(z.object({ id: z.string(), from: z.string(), timestamp: z.string(), type: z.string() }).loose()).optional(),
-    statuses: z
-      .array(
-        z
-          .object({
-            id: z.string(),
-            status: z.string(),
-            timestamp: z.string(),
-            recipient_id: z.string().optional(),
-            biz_opaque_callback_data: z.string().optional(),
-            errors: z.array(z.object({ code: z.number(), title: z.string().optional(), message: z.string().optional() }).loose()).optional(),
-          })
-          .loose(),
-      )
-      .optional(),
+    statuses: z.array(z.lazy(() => metaStatus)).optional(),
   })
   .loose();
 
@@ -33,8 +42,9 @@ export const metaWebhookPayload = z
     entry: z.array(
       z
         .object({
-          id: z.string(),
-          changes: z.array(z.object({ field: z.string(), value: z.unknown() }).loose()).default([]),
+          id: z.union([z.string(), z.number()]).transform(String).optional(),
+          // Meta always names the field; a change without one is read as the commonest, `messages`.
+          changes: z.array(z.object({ field: z.string().default('messages'), value: z.unknown() }).loose()).default([]),
         })
         .loose(),
     ),

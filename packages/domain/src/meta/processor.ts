@@ -1,32 +1,121 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Clock, type Logger, newId, toE164 } from '@parley/core';
+import { type Clock, isId, type Logger, newId, phoneFromWaId, safeErrorMessage } from '@parley/core';
 import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
-import { parseInboundMessage } from './parse';
-import { metaChangeValue, type MetaInboundMessage, type MetaStatus, metaWebhookPayload } from './payload';
+import { type InboundItem, InboundItemError, parseInboundItem, type SenderIdentity } from './parse';
+import { metaStatus, metaWebhookPayload, type MetaStatus } from './payload';
 import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
+import { CALLBACK_PREFIX } from '../outbound';
 import { RECIPIENT_CALLBACK_PREFIX, recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
+import {
+  changeContactIdentity,
+  editMessage,
+  findMessageByWamid,
+  findOrCreateContactByIdentity,
+  insertInboundMessage,
+  insertOutboundMessage,
+  messageRowView,
+  noteInboundMessage,
+  noteOutboundMessage,
+  openConversation,
+  revokeMessage,
+  type TenantSql,
+  tenantSql,
+  upsertContactByPhoneOrEmail,
+} from '../repositories';
 
 export interface ProcessorOptions {
   batchSize?: number;
   sweepMs?: number;
-  maxAttempts?: number;
 }
 
 const APPLIED_STATUSES = new Set<MessageStatus>(['sent', 'delivered', 'read', 'failed']);
+/** Meta reports a voice message listened to as `played`: for the thread, that is read. */
+const STATUS_ALIASES: Record<string, MessageStatus> = { played: 'read' };
 
 /**
- * Applies stored Meta deliveries: contacts, conversations, messages and statuses. It runs after
- * the webhook has answered 200; deliveries are claimed with SKIP LOCKED, so several API processes
- * can share the work, and a delivery stays pending until the transaction that applied it commits.
- * A crash between storing and applying loses nothing: the periodic sweep picks it up.
+ * Waits before the next try of a delivery or item that failed: seconds at first, hours at the
+ * end, so a fault that takes an afternoon to fix loses nothing. After the last, it is parked.
+ */
+export const RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000];
+
+export function retryDelayMs(attempts: number): number | null {
+  const base = RETRY_SCHEDULE_MS[attempts - 1];
+  return base === undefined ? null : Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** The kinds of item a delivery is cut into; each is applied, or set aside, on its own. */
+export type InboundItemKind = 'message' | 'echo' | 'status' | 'errors' | 'change';
+
+/** What applying an item needs besides the item itself; stored with a set-aside item for its replay. */
+export interface ItemContext {
+  field: string;
+  phoneNumberId: string | null;
+  wabaId: string | null;
+  contacts?: unknown;
+  deliveryId?: string | null;
+}
+
+interface Item {
+  kind: InboundItemKind;
+  raw: unknown;
+  context: ItemContext;
+}
+
+/** The item can be applied later (its original message has not arrived yet). */
+class NotYetError extends Error {}
+
+type Loose = Record<string, unknown>;
+const obj = (v: unknown): Loose => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+
+/** Cuts a delivery into items; a change that is not an object becomes an item too, and is set aside. */
+export function itemsOf(payload: unknown, deliveryId: string | null): Item[] {
+  const items: Item[] = [];
+  const envelope = metaWebhookPayload.safeParse(payload);
+  if (!envelope.success) return [{ kind: 'change', raw: payload, context: { field: '(envelope)', phoneNumberId: null, wabaId: null, deliveryId } }];
+  for (const entry of envelope.data.entry) {
+    for (const change of entry.changes) {
+      const value = obj(change.value);
+      const context: ItemContext = {
+        field: change.field,
+        phoneNumberId: str(obj(value.metadata).phone_number_id) ?? null,
+        wabaId: str(entry.id) ?? null,
+        deliveryId,
+      };
+      if (Array.isArray(value.errors) && value.errors.length) items.push({ kind: 'errors', raw: value.errors, context });
+      if (change.field === 'messages' || change.field === 'smb_message_echoes') {
+        const withContacts = { ...context, contacts: value.contacts };
+        for (const m of Array.isArray(value.messages) ? value.messages : []) items.push({ kind: 'message', raw: m, context: withContacts });
+        for (const m of Array.isArray(value.message_echoes) ? value.message_echoes : []) items.push({ kind: 'echo', raw: m, context: withContacts });
+        for (const s of Array.isArray(value.statuses) ? value.statuses : []) items.push({ kind: 'status', raw: s, context });
+        const known = ['messaging_product', 'metadata', 'contacts', 'messages', 'message_echoes', 'statuses', 'errors'];
+        const rest = Object.keys(value).filter((k) => !known.includes(k));
+        if (rest.length) items.push({ kind: 'change', raw: Object.fromEntries(rest.map((k) => [k, value[k]])), context });
+      } else {
+        const { errors: _errors, ...rest } = value;
+        if (Object.keys(rest).some((k) => k !== 'messaging_product' && k !== 'metadata')) items.push({ kind: 'change', raw: rest, context });
+      }
+    }
+  }
+  return items;
+}
+
+/**
+ * Applies stored Meta deliveries: contacts, conversations, messages, statuses and notices. It
+ * runs after the webhook has answered 200; deliveries are claimed with SKIP LOCKED, so several
+ * processes can share the work, and a delivery stays pending until the transaction that applied
+ * it commits. A crash between storing and applying loses nothing: the next pass picks it up.
+ *
+ * Each message, status and change of a delivery is applied or set aside on its own: an item that
+ * cannot be applied goes to `meta_inbound_failures` with its raw JSON and reason (retried with
+ * backoff when the cause may pass, parked for the operator otherwise), and its neighbours apply.
  */
 export class MetaInboundProcessor extends PollingJob {
   private readonly batchSize: number;
-  private readonly maxAttempts: number;
 
   constructor(
     private readonly orm: MikroORM,
@@ -37,203 +126,430 @@ export class MetaInboundProcessor extends PollingJob {
   ) {
     super(logger, options.sweepMs ?? 2000, 'meta inbound processing');
     this.batchSize = options.batchSize ?? 100;
-    this.maxAttempts = options.maxAttempts ?? 10;
   }
 
-  /** Applies pending deliveries until none is left that can be applied now. */
+  /** Applies pending deliveries, then set-aside items that are due again, until none is left now. */
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
       const { claimed, applied } = await this.processBatch();
       total += applied;
-      if (claimed < this.batchSize || applied === 0) return total;
+      if (claimed < this.batchSize || applied === 0) break;
     }
+    total += await this.retryDueFailures();
+    return total;
   }
 
   async processBatch(): Promise<{ claimed: number; applied: number }> {
-    const em = this.orm.em.fork();
-    return em.transactional(async (tx) => {
-      const sql = sqlRunner(tx);
-      const rows = await sql.all<{ id: string; payload: unknown }>(
-        `select id, payload from meta_webhook_deliveries
-         where processed_at is null and attempts < ? order by id limit ? for update skip locked`,
-        [this.maxAttempts, this.batchSize],
-      );
-      const done: string[] = [];
-      // Optimistically all at once; only if one delivery fails is the batch redone one delivery
-      // per savepoint, so the bad one is set aside and the rest still apply.
-      await sql.run('savepoint batch');
-      try {
-        const recipients = new RecipientStatuses();
-        for (const row of rows) await this.applyDelivery(sql, row.payload, recipients);
-        await recipients.flush(sql, this.clock.now());
-        await sql.run('release savepoint batch');
-        done.push(...rows.map((r) => r.id));
-      } catch {
-        await sql.run('rollback to savepoint batch');
-        for (const row of rows) {
-          await sql.run('savepoint delivery');
-          try {
+    const now = this.clock.now();
+    let claimedIds: string[] = [];
+    try {
+      return await this.orm.em.fork().transactional(async (tx) => {
+        const sql = sqlRunner(tx);
+        const rows = await sql.all<{ id: string; payload: unknown; attempts: number }>(
+          `select id, payload, attempts from meta_webhook_deliveries
+           where processed_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= ?)
+           order by id limit ? for update skip locked`,
+          [now, this.batchSize],
+        );
+        claimedIds = rows.map((r) => r.id);
+        if (!rows.length) return { claimed: 0, applied: 0 };
+        // Optimistically all at once. Only if something throws is the batch redone item by item,
+        // each in its own savepoint, so what fails is set aside and the rest still applies.
+        await sql.run('savepoint batch');
+        try {
+          const recipients = new RecipientStatuses();
+          for (const row of rows) {
+            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, recipients, false);
+          }
+          await recipients.flush(sql, this.clock.now());
+          await sql.run('release savepoint batch');
+        } catch (err) {
+          this.logger.warn({ err, deliveries: rows.length }, 'meta delivery batch failed; applying its items one by one');
+          await sql.run('rollback to savepoint batch');
+          for (const row of rows) {
             const recipients = new RecipientStatuses();
-            await this.applyDelivery(sql, row.payload, recipients);
+            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, recipients, true);
             await recipients.flush(sql, this.clock.now());
-            await sql.run('release savepoint delivery');
-            done.push(row.id);
-          } catch (err) {
-            await sql.run('rollback to savepoint delivery');
-            this.logger.error({ err, deliveryId: row.id }, 'meta delivery could not be applied; will retry');
-            await sql.run('update meta_webhook_deliveries set attempts = attempts + 1, last_error = ? where id = ?', [
-              String((err as Error).message ?? err).slice(0, 2000),
-              row.id,
-            ]);
           }
         }
-      }
-      if (done.length) {
-        await sql.run('update meta_webhook_deliveries set processed_at = ?, attempts = attempts + 1 where id in (?)', [
-          this.clock.now(),
-          done,
+        await sql.run('update meta_webhook_deliveries set processed_at = ?, attempts = attempts + 1 where id in (?)', [this.clock.now(), claimedIds]);
+        return { claimed: rows.length, applied: rows.length };
+      });
+    } catch (err) {
+      // The transaction itself failed (the database went away, a timeout): every delivery of the
+      // batch waits its backoff and is tried again, and parked after the last try.
+      this.logger.error({ err, deliveryIds: claimedIds }, 'meta delivery batch could not be applied; will retry with backoff');
+      if (claimedIds.length) await this.deliveriesFailed(claimedIds, err).catch((e: unknown) => this.logger.error({ err: e }, 'could not record the failure of meta deliveries'));
+      return { claimed: claimedIds.length, applied: 0 };
+    }
+  }
+
+  private async deliveriesFailed(ids: string[], err: unknown): Promise<void> {
+    const now = this.clock.now();
+    const sql = sqlRunner(this.orm.em.fork());
+    const rows = await sql.all<{ id: string; attempts: number }>('select id, attempts from meta_webhook_deliveries where id in (?)', [ids]);
+    for (const row of rows) {
+      const delay = retryDelayMs(row.attempts + 1);
+      await sql.run(
+        `update meta_webhook_deliveries set attempts = attempts + 1, last_error = ?, next_attempt_at = ?, parked_at = ? where id = ? and processed_at is null`,
+        [safeErrorMessage(err).slice(0, 2000), delay === null ? null : new Date(now.getTime() + delay), delay === null ? now : null, row.id],
+      );
+    }
+  }
+
+  /**
+   * Applies one item; a bad item is recorded as a failure instead of failing its delivery. With
+   * `isolated`, the item runs in its own savepoint, so even an unexpected database error stays
+   * with the item.
+   */
+  private async applyOrSetAside(sql: SqlRunner, item: Item, recipients: RecipientStatuses, isolated: boolean): Promise<void> {
+    if (isolated) await sql.run('savepoint item');
+    try {
+      await this.applyItem(sql, item, recipients);
+      if (isolated) await sql.run('release savepoint item');
+    } catch (err) {
+      if (!isolated && !(err instanceof InboundItemError) && !(err instanceof NotYetError)) throw err;
+      if (isolated) await sql.run('rollback to savepoint item');
+      await this.setAside(sql, item, err);
+    }
+  }
+
+  private async setAside(sql: SqlRunner, item: Item, err: unknown): Promise<void> {
+    const now = this.clock.now();
+    // A malformed item stays malformed: parked at once. Anything else may pass and is retried.
+    const permanent = err instanceof InboundItemError;
+    const reason = err instanceof InboundItemError ? err.reason : err instanceof NotYetError ? err.message : safeErrorMessage(err);
+    const delay = permanent ? null : retryDelayMs(1);
+    const route = await this.route(sql, item.context).catch(() => undefined);
+    const [row] = await sql.all<{ id: string }>(
+      `insert into meta_inbound_failures (delivery_id, organization_id, channel_id, phone_number_id, item_kind, item, context, reason, state, attempts, next_attempt_at, created_at, updated_at)
+       values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, 1, ?, ?, ?) returning id`,
+      [
+        item.context.deliveryId ?? null,
+        route?.organizationId ?? null,
+        route?.channelId ?? null,
+        item.context.phoneNumberId,
+        item.kind,
+        JSON.stringify(item.raw ?? null),
+        JSON.stringify({ ...item.context, deliveryId: undefined }),
+        reason.slice(0, 2000),
+        delay === null ? 'parked' : 'retrying',
+        delay === null ? null : new Date(now.getTime() + delay),
+        now,
+        now,
+      ],
+    );
+    this.logger.warn(
+      { deliveryId: item.context.deliveryId, failureId: row?.id, kind: item.kind, field: item.context.field, reason, organizationId: route?.organizationId },
+      permanent ? 'meta item set aside for the operator' : 'meta item set aside; will retry',
+    );
+  }
+
+  /**
+   * Set-aside items that are due again. Each runs in its own transaction: applied, it is marked
+   * replayed; failed again, it waits longer, and after the last try it is parked.
+   */
+  async retryDueFailures(limit = 100): Promise<number> {
+    const due = await sqlRunner(this.orm.em.fork()).all<{ id: string }>(
+      `select id from meta_inbound_failures where state = 'retrying' and next_attempt_at <= ? order by next_attempt_at limit ?`,
+      [this.clock.now(), limit],
+    );
+    let applied = 0;
+    for (const { id } of due) if ((await this.replay(id, false)) === 'replayed') applied++;
+    return applied;
+  }
+
+  /**
+   * Applies a set-aside item again (the operator's replay, or its scheduled retry). Answers its
+   * new state; `null` when no such item is waiting.
+   */
+  async replay(failureId: string, byOperator: boolean): Promise<'replayed' | 'retrying' | 'parked' | null> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      const [f] = await sql.all<{ id: string; item_kind: InboundItemKind; item: unknown; context: ItemContext; attempts: number; delivery_id: string | null }>(
+        `select id, item_kind, item, context, attempts, delivery_id from meta_inbound_failures
+          where id = ? and state in ('retrying', 'parked') for update skip locked`,
+        [failureId],
+      );
+      if (!f) return null;
+      const now = this.clock.now();
+      const item: Item = { kind: f.item_kind, raw: f.item, context: { ...f.context, deliveryId: f.delivery_id } };
+      await sql.run('savepoint replay');
+      try {
+        const recipients = new RecipientStatuses();
+        await this.applyItem(sql, item, recipients);
+        await recipients.flush(sql, now);
+        await sql.run('release savepoint replay');
+        await sql.run(`update meta_inbound_failures set state = 'replayed', resolved_at = ?, updated_at = ?, next_attempt_at = null where id = ?`, [now, now, f.id]);
+        this.logger.info({ failureId: f.id, byOperator }, 'set-aside meta item applied');
+        return 'replayed';
+      } catch (err) {
+        await sql.run('rollback to savepoint replay');
+        const permanent = err instanceof InboundItemError;
+        const reason = err instanceof InboundItemError ? err.reason : err instanceof NotYetError ? err.message : safeErrorMessage(err);
+        const delay = permanent ? null : retryDelayMs(f.attempts + 1);
+        const state = delay === null ? 'parked' : 'retrying';
+        await sql.run(`update meta_inbound_failures set state = ?, attempts = attempts + 1, reason = ?, next_attempt_at = ?, updated_at = ? where id = ?`, [
+          state,
+          reason.slice(0, 2000),
+          delay === null ? null : new Date(now.getTime() + delay),
+          now,
+          f.id,
         ]);
+        this.logger.warn({ failureId: f.id, reason, state }, 'set-aside meta item failed again');
+        return state;
       }
-      return { claimed: rows.length, applied: done.length };
     });
   }
 
-  private async applyDelivery(sql: SqlRunner, payload: unknown, recipients: RecipientStatuses): Promise<void> {
-    const envelope = metaWebhookPayload.safeParse(payload);
-    if (!envelope.success) {
-      this.logger.warn({ issues: envelope.error.issues }, 'meta delivery is not a webhook envelope; ignored');
+  /**
+   * The channel an item belongs to: by phone number id, else (account and template notices carry
+   * none) by the WhatsApp Business Account of the entry. Always read from the database inside the
+   * transaction, so a disconnected channel is never routed to.
+   */
+  private async route(sql: SqlRunner, context: ItemContext): Promise<ChannelRoute | undefined> {
+    if (context.phoneNumberId) return (await this.directory.resolveFresh([context.phoneNumberId], sql)).get(context.phoneNumberId);
+    if (context.wabaId) return this.directory.resolveWaba(context.wabaId, sql);
+    return undefined;
+  }
+
+  private async applyItem(sql: SqlRunner, item: Item, recipients: RecipientStatuses): Promise<void> {
+    const route = await this.route(sql, item.context);
+    if (!route) {
+      // The contract: events of a number Parley does not (or no longer) serve are logged, not kept.
+      this.logger.warn({ phoneNumberId: item.context.phoneNumberId, wabaId: item.context.wabaId, field: item.context.field, kind: item.kind }, 'meta item for no active channel; ignored');
       return;
     }
-    for (const entry of envelope.data.entry) {
-      for (const change of entry.changes) {
-        if (change.field !== 'messages') {
-          this.logger.info({ field: change.field, wabaId: entry.id }, 'meta change without handler; ignored');
-          continue;
-        }
-        const value = metaChangeValue.safeParse(change.value);
-        const phoneNumberId = value.success ? value.data.metadata?.phone_number_id : undefined;
-        if (!value.success || !phoneNumberId) continue;
-        const route = (await this.directory.resolve([phoneNumberId], sql)).get(phoneNumberId);
-        if (!route) {
-          this.logger.warn({ phoneNumberId }, 'meta change for an unknown phone number id; ignored');
-          continue;
-        }
-        const names = new Map((value.data.contacts ?? []).map((c) => [c.wa_id, c.profile?.name]));
-        for (const message of value.data.messages ?? []) await this.applyMessage(sql, route, message, names.get(message.from));
-        for (const status of value.data.statuses ?? []) await this.applyStatus(sql, route, status, recipients);
+    const t = tenantSql(sql, route.organizationId);
+    switch (item.kind) {
+      case 'message':
+      case 'echo': {
+        const parsed = parseInboundItem(item.raw, item.context.contacts, { echo: item.kind === 'echo' });
+        if (item.kind === 'echo') await this.applyEcho(t, route, parsed);
+        else await this.applyInbound(t, route, parsed);
+        return;
       }
+      case 'status': {
+        const status = metaStatus.safeParse(item.raw);
+        if (!status.success) throw new InboundItemError(`status without a usable id, status or timestamp: ${status.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
+        await this.applyStatus(sql, route, status.data, recipients);
+        return;
+      }
+      case 'errors':
+        await this.recordErrors(t, route, item.raw);
+        return;
+      case 'change':
+        await this.applyChange(t, route, item);
+        return;
     }
   }
 
-  private async applyMessage(sql: SqlRunner, route: ChannelRoute, m: MetaInboundMessage, profileName: string | undefined): Promise<void> {
-    const known = await sql.all('select 1 from messages where wamid = ?', [m.id]);
-    if (known.length) return;
-    let phone: string;
-    try {
-      phone = toE164(m.from);
-    } catch {
-      this.logger.warn({ wamid: m.id }, 'inbound message from an unparseable number; ignored');
-      return;
-    }
-    const now = this.clock.now();
-    const sentAt = Number.isFinite(Number(m.timestamp)) ? new Date(Number(m.timestamp) * 1000) : now;
-    const org = route.organizationId;
-
-    const [contact] = await sql.all<{ id: string }>(
-      `insert into contacts (id, organization_id, phone, wa_id, name, fields, opted_out, last_inbound_at, created_at, updated_at)
-       values (?, ?, ?, ?, ?, '{}', false, ?, ?, ?)
-       on conflict (organization_id, phone) where phone is not null do update set
-         wa_id = excluded.wa_id,
-         name = coalesce(excluded.name, contacts.name),
-         last_inbound_at = greatest(contacts.last_inbound_at, excluded.last_inbound_at),
-         updated_at = excluded.updated_at
-       returning id`,
-      [newId(), org, phone, m.from, profileName ?? null, sentAt, now, now],
-    );
-
-    const conversation = await this.openConversation(sql, org, contact!.id, route.channelId, now);
-    const parsed = parseInboundMessage(m);
-    const messageId = newId();
-    const inserted = await sql.all(
-      `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, status_updated_at, created_at)
-       values (?, ?, ?, ?, 'inbound', 'contact', false, ?, ?::jsonb, ?, 'received', 0, ?, ?)
-       on conflict (wamid) where wamid is not null do nothing returning id`,
-      [messageId, org, conversation.id, route.channelId, parsed.type, JSON.stringify(parsed.content), m.id, now, sentAt],
-    );
-    if (!inserted.length) return;
-
-    await sql.run(
-      `update conversations set
-         last_inbound_at = greatest(last_inbound_at, ?),
-         last_message_preview = case when last_message_at is null or last_message_at <= ? then ? else last_message_preview end,
-         last_message_at = greatest(last_message_at, ?),
-         unread_count = unread_count + 1,
-         channel_id = coalesce(channel_id, ?),
-         updated_at = ?
-       where id = ?`,
-      [sentAt, sentAt, parsed.preview.slice(0, 200), sentAt, route.channelId, now, conversation.id],
-    );
-
-    if (parsed.type === 'text' || parsed.type === 'button') {
-      const text = parsed.type === 'text' ? String(parsed.content.text) : String((parsed.content.button as { text?: string }).text ?? '');
-      await applyConsentKeyword(sql, { organizationId: org, contactId: contact!.id, conversationId: conversation.id, channelId: route.channelId, text, wamid: m.id, at: now });
-    }
+  /** Finds (or creates) the contact an item names and its open conversation. */
+  private async contactAndConversation(
+    t: TenantSql,
+    route: ChannelRoute,
+    sender: SenderIdentity,
+    at: { lastInboundAt: Date | null; now: Date; reopen: boolean },
+  ) {
+    const phone = sender.waId ? phoneFromWaId(sender.waId) : null;
+    const contact = await findOrCreateContactByIdentity(t, sender, phone, at);
+    const conversation = await openConversation(t, contact.id, { channelId: route.channelId, reopen: at.reopen, now: at.now });
     if (conversation.created) {
-      await recordEvent(sql, org, 'conversation.create', { conversationId: conversation.id, contactId: contact!.id, status: 'active' }, now);
+      await recordEvent(t.sql, t.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, at.now);
     } else if (conversation.reopened) {
       // Same shape as the API's conversation.update: what changed, and what it was before.
-      await recordEvent(sql, org, 'conversation.update', { conversationId: conversation.id, changes: { status: 'active' }, previous: { status: 'resolved' } }, now);
+      await recordEvent(t.sql, t.organizationId, 'conversation.update', { conversationId: conversation.id, changes: { status: 'active' }, previous: { status: 'resolved' } }, at.now);
     }
-    await recordEvent(
-      sql,
-      org,
-      'message.create.contact.chat.contact',
-      {
-        message: {
-          id: messageId,
-          conversationId: conversation.id,
-          direction: 'inbound',
-          role: 'contact',
-          touchpoint: 'whatsapp',
-          type: parsed.type,
-          content: parsed.content,
-          status: 'received',
-          wamid: m.id,
-          ai: false,
-          createdAt: sentAt.toISOString(),
-        },
-        contact: { id: contact!.id, phone, name: profileName ?? null },
-      },
-      now,
-    );
+    return { contact, conversation };
   }
 
-  /** The contact's open conversation: reopened if resolved, created if there is none (closed ones stay closed). */
-  private async openConversation(
-    sql: SqlRunner,
-    org: string,
-    contactId: string,
-    channelId: string,
-    now: Date,
-  ): Promise<{ id: string; created: boolean; reopened: boolean }> {
-    const created = await sql.all<{ id: string }>(
-      `insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, created_at, updated_at)
-       values (?, ?, ?, ?, 'active', 0, ?, ?)
-       on conflict (organization_id, contact_id) where status <> 'closed' do nothing returning id`,
-      [newId(), org, contactId, channelId, now, now],
-    );
-    if (created[0]) return { id: created[0].id, created: true, reopened: false };
-    const [open] = await sql.all<{ id: string; status: string }>(
-      `select id, status from conversations where organization_id = ? and contact_id = ? and status <> 'closed' for update`,
-      [org, contactId],
-    );
-    if (!open) throw new Error('open conversation vanished while applying an inbound message');
-    if (open.status === 'resolved') {
-      await sql.run(`update conversations set status = 'active', updated_at = ? where id = ?`, [now, open.id]);
-      return { id: open.id, created: false, reopened: true };
+  private async applyInbound(t: TenantSql, route: ChannelRoute, item: InboundItem): Promise<void> {
+    const now = this.clock.now();
+    const sentAt = item.sentAt ?? now;
+    switch (item.kind) {
+      case 'message': {
+        if (await findMessageByWamid(t, item.wamid)) return;
+        const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true });
+        const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: item.message.type, content: item.message.content, wamid: item.wamid, sentAt, now });
+        if (!row) return;
+        await noteInboundMessage(t, conversation.id, { sentAt, preview: item.message.preview, channelId: route.channelId, unread: true, now });
+        const text = item.message.type === 'text' ? str(item.message.content.text) : item.message.type === 'button' ? str(obj(item.message.content.button).text) : undefined;
+        if (text !== undefined) {
+          await applyConsentKeyword(t.sql, { organizationId: t.organizationId, contactId: contact.id, conversationId: conversation.id, channelId: route.channelId, text, wamid: item.wamid, at: now });
+        }
+        await recordEvent(
+          t.sql,
+          t.organizationId,
+          'message.create.contact.chat.contact',
+          { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } },
+          now,
+        );
+        return;
+      }
+      case 'edit':
+      case 'revoke':
+        await this.applyRevision(t, route, item, now);
+        return;
+      case 'welcome': {
+        // The person opened the chat: the conversation (and its window) opens, with no message in it.
+        const { conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true });
+        await noteInboundMessage(t, conversation.id, { sentAt, preview: null, channelId: route.channelId, unread: false, now });
+        return;
+      }
+      case 'identity':
+        await this.applyIdentity(t, route, item, sentAt, now);
+        return;
     }
-    return { id: open.id, created: false, reopened: false };
+  }
+
+  /** A message the business wrote in the WhatsApp Business app (coexistence), or its edit. */
+  private async applyEcho(t: TenantSql, route: ChannelRoute, item: InboundItem): Promise<void> {
+    const now = this.clock.now();
+    if (item.kind === 'edit' || item.kind === 'revoke') return this.applyRevision(t, route, item, now);
+    if (item.kind !== 'message') throw new InboundItemError(`a message echo of kind ${item.kind} has no meaning`);
+    if (await findMessageByWamid(t, item.wamid)) return;
+    const at = item.sentAt ?? now;
+    const { conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: null, now, reopen: false });
+    const row = await insertOutboundMessage(t, {
+      conversationId: conversation.id,
+      channelId: route.channelId,
+      role: 'agent',
+      type: item.message.type,
+      content: { ...item.message.content, source: 'whatsapp_business_app' },
+      status: 'sent',
+      sendState: 'accepted',
+      wamid: item.wamid,
+      at,
+    });
+    if (!row) return;
+    await noteOutboundMessage(t, conversation.id, { at, preview: item.message.preview, channelId: route.channelId });
+    await recordEvent(t.sql, t.organizationId, 'message.create.contact.chat.agent', { message: messageRowView(row) }, now);
+  }
+
+  private async applyRevision(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'edit' | 'revoke' }>, now: Date): Promise<void> {
+    const at = item.sentAt ?? now;
+    if (item.kind === 'edit') {
+      const row = await editMessage(t, item.originalWamid, { type: item.message.type, content: item.message.content, editWamid: item.wamid, at });
+      if (row) {
+        // The inbox row shows the edited text when the edited message is the newest one.
+        const channelId = row.channel_id ?? route.channelId;
+        if (row.direction === 'inbound') await noteInboundMessage(t, row.conversation_id, { sentAt: new Date(row.created_at), preview: item.message.preview, channelId, unread: false, now });
+        else await noteOutboundMessage(t, row.conversation_id, { at: new Date(row.created_at), preview: item.message.preview, channelId });
+        await recordEvent(t.sql, t.organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid: row.wamid, change: 'edited', message: messageRowView(row) }, now);
+        return;
+      }
+      // Already applied (a redelivery), or deleted meanwhile: nothing to do. Not known yet: later.
+      if (await findMessageByWamid(t, item.originalWamid)) return;
+      throw new NotYetError(`the edited message ${item.originalWamid} is not known yet`);
+    }
+    const revoked = await revokeMessage(t, item.originalWamid, { revokeWamid: item.wamid, at });
+    if (revoked === null) throw new NotYetError(`the deleted message ${item.originalWamid} is not known yet`);
+    if (revoked !== 'unchanged') {
+      await recordEvent(t.sql, t.organizationId, 'message.update', { messageId: revoked.id, conversationId: revoked.conversation_id, wamid: revoked.wamid, change: 'deleted', message: messageRowView(revoked) }, now);
+    }
+  }
+
+  /**
+   * WhatsApp's system messages: a person who changed number or business-scoped id keeps their
+   * contact, under the new ids. The notice itself is kept in the thread for the agents.
+   */
+  private async applyIdentity(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'identity' }>, sentAt: Date, now: Date): Promise<void> {
+    if (item.wamid && (await findMessageByWamid(t, item.wamid))) return;
+    const change = item.change;
+    const sender: SenderIdentity =
+      change.type === 'user_changed_user_id' && 'previousUserId' in change && change.previousUserId && !item.sender.waId
+        ? { ...item.sender, userId: change.previousUserId }
+        : item.sender;
+    const { contact, conversation } = await this.contactAndConversation(t, route, sender, { lastInboundAt: null, now, reopen: false });
+    if (change.type === 'user_changed_number' && 'newWaId' in change && change.newWaId) {
+      await changeContactIdentity(t, contact.id, { waId: change.newWaId, phone: phoneFromWaId(change.newWaId) }, now);
+    } else if (change.type === 'user_changed_user_id' && 'userId' in change && change.userId) {
+      await changeContactIdentity(t, contact.id, { userId: change.userId }, now);
+    }
+    if (!item.wamid) return;
+    const body = 'body' in change ? change.body : null;
+    const row = await insertInboundMessage(t, {
+      conversationId: conversation.id,
+      channelId: route.channelId,
+      type: 'system',
+      content: { system: change, ...(body ? { text: body } : {}) },
+      wamid: item.wamid,
+      sentAt,
+      now,
+    });
+    if (row) await recordEvent(t.sql, t.organizationId, 'message.create.contact.chat.contact', { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } }, now);
+  }
+
+  /** Meta's value-level errors (a rate limit, a blocked account) are kept on the channel. */
+  private async recordErrors(t: TenantSql, route: ChannelRoute, raw: unknown): Promise<void> {
+    const errors = Array.isArray(raw) ? raw : [raw];
+    const now = this.clock.now();
+    for (const e of errors) {
+      const error = obj(e);
+      const code = Number.isInteger(error.code) ? (error.code as number) : null;
+      await insertNotice(t, route.channelId, {
+        kind: 'error',
+        code,
+        title: str(error.title) ?? str(error.message) ?? null,
+        detail: str(obj(error.error_data).details) ?? str(error.message) ?? null,
+        data: error,
+        occurredAt: now,
+      });
+      this.logger.warn({ organizationId: t.organizationId, channelId: route.channelId, code }, 'meta reported an error on the channel');
+    }
+  }
+
+  /** Fields other than messages: template status changes, marketing preferences, account notices. */
+  private async applyChange(t: TenantSql, route: ChannelRoute, item: Item): Promise<void> {
+    const value = obj(item.raw);
+    const now = this.clock.now();
+    if (item.context.field === 'message_template_status_update') {
+      const name = str(value.message_template_name);
+      const language = str(value.message_template_language);
+      const event = str(value.event);
+      if (event && (str(value.message_template_id) || (name && language))) {
+        await t.sql.run(
+          `update templates set status = ?, updated_at = ? where organization_id = ? and channel_id in (select id from channels where waba_id = ? and organization_id = ?)
+             and (meta_template_id = ? or (name = ? and language = ?))`,
+          [event, now, t.organizationId, route.wabaId, t.organizationId, str(value.message_template_id) ?? '', name ?? '', language ?? ''],
+        );
+      }
+      await insertNotice(t, route.channelId, { kind: 'template_status', code: null, title: event ?? null, detail: [name, language, str(value.reason)].filter(Boolean).join(' ') || null, data: value, occurredAt: now });
+      return;
+    }
+    if (item.context.field === 'user_preferences' && Array.isArray(value.user_preferences)) {
+      for (const p of value.user_preferences) await this.applyMarketingPreference(t, route, obj(p), now);
+      return;
+    }
+    const kind = item.context.field === 'account_update' ? 'account_update' : 'unhandled';
+    await insertNotice(t, route.channelId, { kind, code: null, title: str(value.event) ?? item.context.field, detail: null, data: { field: item.context.field, value }, occurredAt: now });
+    this.logger.info({ organizationId: t.organizationId, channelId: route.channelId, field: item.context.field }, 'meta notice kept on the channel');
+  }
+
+  /** The person told WhatsApp to stop (or resume) marketing messages from this business. */
+  private async applyMarketingPreference(t: TenantSql, route: ChannelRoute, p: Loose, now: Date): Promise<void> {
+    const waId = str(p.wa_id);
+    if (str(p.category) !== 'marketing_messages' || !waId || !['stop', 'resume'].includes(str(p.value) ?? '')) {
+      await insertNotice(t, route.channelId, { kind: 'unhandled', code: null, title: 'user_preferences', detail: null, data: p, occurredAt: now });
+      return;
+    }
+    const contact = await findOrCreateContactByIdentity(t, { waId }, phoneFromWaId(waId), { lastInboundAt: null, now });
+    const stop = str(p.value) === 'stop';
+    const changed = await t.sql.all<{ id: string }>(
+      `update contacts set marketing_opted_out = ?, updated_at = ? where id = ? and organization_id = ? and marketing_opted_out <> ? returning id`,
+      [stop, now, contact.id, t.organizationId, stop],
+    );
+    if (changed.length) {
+      await t.sql.run(`insert into consent_events (id, organization_id, contact_id, change, cause, detail, created_at) values (?, ?, ?, ?, 'whatsapp_preferences', ?, ?)`, [
+        newId(),
+        t.organizationId,
+        contact.id,
+        stop ? 'marketing_opt_out' : 'marketing_opt_in',
+        str(p.detail) ?? null,
+        now,
+      ]);
+    }
   }
 
   /**
@@ -247,19 +563,13 @@ export class MetaInboundProcessor extends PollingJob {
     ]);
     if (!recipient) return;
     const now = this.clock.now();
-    const [contact] = await sql.all<{ id: string }>(
-      `insert into contacts (id, organization_id, phone, fields, opted_out, created_at, updated_at)
-       values (?, ?, ?, '{}', false, ?, ?)
-       on conflict (organization_id, phone) where phone is not null do update set updated_at = contacts.updated_at
-       returning id`,
-      [newId(), organizationId, recipient.phone, now, now],
-    );
-    await markMarketingOptOut(sql, { organizationId, contactId: contact!.id, detail: s.id, at: now });
+    const contact = await upsertContactByPhoneOrEmail(tenantSql(sql, organizationId), { phone: recipient.phone }, null, now);
+    await markMarketingOptOut(sql, { organizationId, contactId: contact.id, detail: s.id, at: now });
   }
 
   private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, recipients: RecipientStatuses): Promise<void> {
-    const status = s.status as MessageStatus;
-    if (!APPLIED_STATUSES.has(status)) return;
+    const status = (STATUS_ALIASES[s.status] ?? s.status) as MessageStatus;
+    if (!APPLIED_STATUSES.has(status)) throw new InboundItemError(`status "${s.status}" is not one Parley applies`);
     // Broadcast recipients carry their own monotonic status: a redelivery is a no-op update, so
     // the high-volume path skips the status-event ledger.
     if (recipients.add(route.organizationId, s, status)) {
@@ -275,11 +585,9 @@ export class MetaInboundProcessor extends PollingJob {
     );
     if (!recorded[0]) return;
     // A send whose outcome was lost (timeout, crash) learns its wamid from the tag it carried.
-    if (s.biz_opaque_callback_data?.startsWith('msg:')) {
-      await sql.run(
-        `update messages set wamid = ?, send_state = 'accepted' where id::text = ? and organization_id = ? and wamid is null`,
-        [s.id, s.biz_opaque_callback_data.slice(4), route.organizationId],
-      );
+    const tagged = s.biz_opaque_callback_data?.startsWith(CALLBACK_PREFIX) ? s.biz_opaque_callback_data.slice(CALLBACK_PREFIX.length) : null;
+    if (tagged && isId(tagged)) {
+      await sql.run(`update messages set wamid = ?, send_state = 'accepted' where id = ? and organization_id = ? and wamid is null`, [s.id, tagged, route.organizationId]);
     }
     if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) {
       const [owner] = await sql.all<{ contact_id: string }>(
@@ -291,6 +599,17 @@ export class MetaInboundProcessor extends PollingJob {
     const known = await applyStatusEvent(sql, this.clock, route.organizationId, s.id, status, s.errors, recorded[0].id);
     if (!known) await applyUntaggedRecipientStatus(sql, this.clock, route.organizationId, s, status, recorded[0].id);
   }
+}
+
+async function insertNotice(
+  t: TenantSql,
+  channelId: string,
+  n: { kind: string; code: number | null; title: string | null; detail: string | null; data: unknown; occurredAt: Date },
+): Promise<void> {
+  await t.sql.run(
+    `insert into channel_notices (id, organization_id, channel_id, kind, code, title, detail, data, occurred_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+    [newId(), t.organizationId, channelId, n.kind, n.code, n.title?.slice(0, 500) ?? null, n.detail?.slice(0, 2000) ?? null, JSON.stringify(n.data ?? {}), n.occurredAt, n.occurredAt],
+  );
 }
 
 /**

@@ -1,0 +1,155 @@
+import { newId } from '@parley/core';
+import type { MessageRevision, MessageRole, MessageStatus, SendState } from '@parley/db';
+import type { MessageView } from '../conversations';
+import type { TenantSql } from './tenant';
+
+/** A messages row as SQL returns it; `messageRowView` turns it into what the API shows. */
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  channel_id: string | null;
+  direction: 'inbound' | 'outbound';
+  role: MessageRole;
+  type: string;
+  content: Record<string, unknown>;
+  status: MessageStatus;
+  wamid: string | null;
+  error: { code: number; title: string; details?: string } | null;
+  ai: boolean;
+  author: string | null;
+  edited_at: Date | null;
+  revoked_at: Date | null;
+  history: MessageRevision[] | null;
+  status_updated_at: Date;
+  created_at: Date;
+}
+
+const COLUMNS = `id, conversation_id, channel_id, direction, role, type, content, status, wamid, error, ai, author, edited_at, revoked_at, history, status_updated_at, created_at`;
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+export function messageRowView(r: MessageRow): MessageView {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    channelId: r.channel_id,
+    touchpoint: 'whatsapp',
+    direction: r.direction,
+    role: r.role,
+    type: r.type,
+    content: r.content,
+    status: r.status,
+    wamid: r.wamid,
+    error: r.error,
+    ai: r.ai,
+    authorId: r.author,
+    editedAt: iso(r.edited_at),
+    deletedAt: iso(r.revoked_at),
+    history: r.history ?? [],
+    createdAt: iso(r.created_at)!,
+    statusUpdatedAt: iso(r.status_updated_at)!,
+  };
+}
+
+/** A contact's message, stored once: a wamid seen before creates nothing (answers null). */
+export async function insertInboundMessage(
+  t: TenantSql,
+  input: { conversationId: string; channelId: string; type: string; content: Record<string, unknown>; wamid: string; sentAt: Date; now: Date },
+): Promise<MessageRow | null> {
+  const [row] = await t.sql.all<MessageRow>(
+    `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, status_updated_at, created_at)
+     values (?, ?, ?, ?, 'inbound', 'contact', false, ?, ?::jsonb, ?, 'received', 0, ?, ?)
+     on conflict (wamid) where wamid is not null do nothing returning ${COLUMNS}`,
+    [newId(), t.organizationId, input.conversationId, input.channelId, input.type, JSON.stringify(input.content), input.wamid, input.now, input.sentAt],
+  );
+  return row ?? null;
+}
+
+/**
+ * A message the business sends or sent. Queued ones (`sendState: 'pending'`) are picked up by the
+ * outbox; one written in the WhatsApp Business app arrives already sent, with its wamid.
+ */
+export async function insertOutboundMessage(
+  t: TenantSql,
+  input: {
+    id?: string;
+    conversationId: string;
+    channelId: string | null;
+    role: MessageRole;
+    author?: string | null;
+    ai?: boolean;
+    type: string;
+    content: Record<string, unknown>;
+    status: MessageStatus;
+    sendState: SendState;
+    wamid?: string | null;
+    at: Date;
+  },
+): Promise<MessageRow | null> {
+  const rank = input.status === 'queued' ? 0 : input.status === 'sent' ? 1 : 0;
+  const [row] = await t.sql.all<MessageRow>(
+    `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, author, ai, type, content, wamid, status, status_rank, send_state, send_attempts, status_updated_at, created_at)
+     values (?, ?, ?, ?, 'outbound', ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0, ?, ?)
+     on conflict (wamid) where wamid is not null do nothing returning ${COLUMNS}`,
+    [
+      input.id ?? newId(),
+      t.organizationId,
+      input.conversationId,
+      input.channelId,
+      input.role,
+      input.author ?? null,
+      input.ai ?? false,
+      input.type,
+      JSON.stringify(input.content),
+      input.wamid ?? null,
+      input.status,
+      rank,
+      input.sendState,
+      input.at,
+      input.at,
+    ],
+  );
+  return row ?? null;
+}
+
+/**
+ * The contact (or the business, from its app) edited a message: it takes the new content and the
+ * old one joins its history. Answers null when the original is not known (yet).
+ */
+export async function editMessage(
+  t: TenantSql,
+  originalWamid: string,
+  input: { type: string; content: Record<string, unknown>; editWamid: string; at: Date },
+): Promise<MessageRow | null> {
+  const [row] = await t.sql.all<MessageRow>(
+    `update messages m set
+       history = coalesce(m.history, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('type', m.type, 'content', m.content, 'replacedAt', ?::text, 'by', ?::text)),
+       type = ?, content = ?::jsonb, edited_at = ?
+     where m.wamid = ? and m.organization_id = ? and m.revoked_at is null
+       and not coalesce(m.history, '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('by', ?::text))
+     returning ${COLUMNS}`,
+    [input.at.toISOString(), input.editWamid, input.type, JSON.stringify(input.content), input.at, originalWamid, t.organizationId, input.editWamid],
+  );
+  return row ?? null;
+}
+
+/**
+ * The contact deleted a message for everyone: its content is cleared from the message (and
+ * from its history), and the message stays in the thread marked deleted. Answers the row when
+ * it changed, `unchanged` when it was already deleted, null when the original is not known.
+ */
+export async function revokeMessage(t: TenantSql, originalWamid: string, input: { revokeWamid: string; at: Date }): Promise<MessageRow | 'unchanged' | null> {
+  const [row] = await t.sql.all<MessageRow>(
+    `update messages m set content = '{}'::jsonb, history = null, revoked_at = ?
+     where m.wamid = ? and m.organization_id = ? and m.revoked_at is null returning ${COLUMNS}`,
+    [input.at, originalWamid, t.organizationId],
+  );
+  if (row) return row;
+  const known = await t.sql.all('select 1 from messages where wamid = ? and organization_id = ?', [originalWamid, t.organizationId]);
+  return known.length ? 'unchanged' : null;
+}
+
+export async function findMessageByWamid(t: TenantSql, wamid: string): Promise<MessageRow | null> {
+  const [row] = await t.sql.all<MessageRow>(`select ${COLUMNS} from messages where wamid = ? and organization_id = ?`, [wamid, t.organizationId]);
+  return row ?? null;
+}
