@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactError } from './safe-error';
 
 export type { DestinationStream, Logger };
 
@@ -42,6 +43,8 @@ export function createLogger(options: { level?: string; name?: string; destinati
     name: options.name,
     base: { service: options.name },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Database errors carry their statement, bound values inlined, in message and stack.
+    serializers: { err: (err: unknown) => pino.stdSerializers.err(redactError(err) as Error) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
