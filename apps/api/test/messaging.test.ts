@@ -230,6 +230,44 @@ describe('POST /v1/conversations (upsert)', () => {
     expect(await outboundCount(org.orgId)).toBe(2);
   });
 
+  it('accepts the bot-store guide’s item verbatim (text naming meta.template) and a template given by its id, sending the template only', async () => {
+    const org = await newOrg(api);
+    const synced = await insertTemplate(api, org, { name: 'order_update', language: 'en' });
+    const guide = { type: 'chat', role: 'agent', touchpoint: 'whatsapp', text: 'order_update', meta: { template: 'order_update', language: 'en', 1: 'Ana', 2: 'A-1001' } };
+    const res = await upsert(org, contactBody({ name: 'Ana', telephone: '+50212340009' }, [guide]));
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.messages).toEqual([expect.objectContaining({ type: 'template', status: 'queued', role: 'agent' })]);
+
+    const byOurId = await upsert(org, contactBody({ telephone: '+50212340009' }, [{ type: 'chat', text: synced.id, meta: { template: synced.id, 1: 'Bo', 2: 'A-1002' } }]));
+    expect(byOurId.status, byOurId.text).toBe(200);
+    const byMetaId = await upsert(org, contactBody({ telephone: '+50212340009' }, [{ ...guide, meta: { ...guide.meta, template: synced.metaTemplateId, 2: 'A-1003' } }]));
+    expect(byMetaId.status, byMetaId.text).toBe(200);
+    for (const r of [byOurId, byMetaId]) expect(r.body.messages[0].content.template).toMatchObject({ name: 'order_update', language: 'en' });
+
+    const graph = new FakeGraph();
+    await newSender(api, graph).settle();
+    const payloads = graph.callsFor(org.channel).map((c) => c.payload);
+    // Three templates went out and no free text: the guide's `text` is only the template's name.
+    expect(payloads.map((p) => p.type)).toEqual(['template', 'template', 'template']);
+    expect(payloads.map((p) => (p as { template: { name: string; language: { code: string }; components: { parameters: { text: string }[] }[] } }).template)).toEqual(
+      ['A-1001', 'A-1002', 'A-1003'].map((order, i) => ({
+        name: 'order_update',
+        language: { code: 'en' },
+        components: [{ type: 'body', parameters: [{ type: 'text', text: ['Ana', 'Bo', 'Ana'][i] }, { type: 'text', text: order }] }],
+      })),
+    );
+
+    // Text that names another template, an id of no synced template, or a language the id contradicts: 400, nothing sent.
+    const otherText = await upsert(org, contactBody({ telephone: '+50212340009' }, [{ ...guide, text: 'Your order shipped!' }]));
+    expectProblem(otherText, 400, 'validation_error');
+    expect(otherText.body.errors).toEqual([{ path: 'messages.0.text', message: expect.any(String) }]);
+    expectProblem(await upsert(org, contactBody({ telephone: '+50212340009' }, [{ type: 'chat', meta: { template: '0190a5c8-0000-7000-8000-000000000000', 1: 'A', 2: 'B' } }])), 400, 'template_not_found');
+    const wrongLanguage = await upsert(org, contactBody({ telephone: '+50212340009' }, [{ type: 'chat', meta: { template: synced.id, language: 'es', 1: 'A', 2: 'B' } }]));
+    expectProblem(wrongLanguage, 400, 'validation_error');
+    expect(wrongLanguage.body.errors).toEqual([{ path: 'messages.0.meta.language', message: expect.any(String) }]);
+    expect(await outboundCount(org.orgId)).toBe(3);
+  });
+
   it('creates exactly one contact and one open conversation under 50 concurrent upserts of one phone, and of one email', async () => {
     const org = await newOrg(api);
     const byPhone = await Promise.all(Array.from({ length: 50 }, () => upsert(org, contactBody({ telephone: '+50212340006' }))));

@@ -13,6 +13,7 @@ export * from './meta';
 export * from './message-content';
 export * from './sql';
 export * from './transaction';
+export * from './transaction';
 export * from './conversations';
 export * from './consent';
 export * from './messaging';

@@ -92,9 +92,10 @@ function bearer(ctx: Koa.Context): string {
 export interface RouteServices {
   authenticate(em: EntityManager, token: string): Promise<Principal>;
   idempotency: {
+    /** Runs `produce` with the EntityManager of the transaction that also keeps the key. */
     run(
-      input: { scope: string; key: string; method: string; path: string; body: unknown },
-      produce: () => Promise<Reply>,
+      input: { scope: string; key: string; method: string; path: string; body: unknown; em: EntityManager },
+      produce: (em: EntityManager) => Promise<Reply>,
     ): Promise<Reply & { replayed: boolean }>;
   };
 }
@@ -120,20 +121,20 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
       const params = parse(def.params, ctx.params, 'params');
       const query = parse(def.query, { ...ctx.query }, 'query');
       const body = parse(def.body, ctx.state.body ?? (def.body ? {} : undefined), 'body');
-      const tenant = (): TenantScope => {
+      const tenant = (em: EntityManager = ctx.state.em): TenantScope => {
         if (!principal || principal.kind === 'operator') throw new Error(`${def.operationId} has no tenant`);
-        return { em: ctx.state.em, organizationId: principal.organizationId, principal };
+        return { em, organizationId: principal.organizationId, principal };
       };
-      const run = () =>
+      const run = (em?: EntityManager) =>
         def.handler({
           body,
           query,
           params,
           get em() {
-            return ctx.state.em;
+            return em ?? ctx.state.em;
           },
           principal,
-          tenant,
+          tenant: () => tenant(em),
           ctx,
         });
 
@@ -142,7 +143,7 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
       if (def.idempotent && key) {
         const scope = principal && principal.kind !== 'operator' ? `${principal.organizationId}:${actorId(principal)}` : 'operator';
         reply = await services.idempotency.run(
-          { scope, key, method: def.method, path: ctx.path, body: ctx.state.body ?? null },
+          { scope, key, method: def.method, path: ctx.path, body: ctx.state.body ?? null, em: ctx.state.em },
           run,
         );
         if (reply.replayed) ctx.set('Idempotency-Replayed', 'true');

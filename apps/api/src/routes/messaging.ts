@@ -180,7 +180,7 @@ const chatItem = z
       .optional(),
   })
   .strict()
-  .refine((m) => !!m.text !== !!m.meta, { message: 'Give text or meta.template, not both.' });
+  .refine((m) => !!m.text || !!m.meta, { message: 'Give text, or meta.template (text beside it names the template).' });
 
 const upsertBody = z
   .object({
@@ -221,7 +221,7 @@ export function messagingRoutes(s: Services) {
       operationId: 'upsertConversation',
       summary: 'Find or create the conversation of a contact (by telephone, else email), set fields and send',
       description:
-        '201 when the contact or conversation was created, 200 when both existed. Field items (`.licenseplate XX-99-WZ`) set contact fields; chat items send text or a template (`meta: {template, language?, ...params}`). Everything happens in one transaction: a refused send (window, opt-out, template mismatch) changes nothing.',
+        '201 when the contact or conversation was created, 200 when both existed. Field items (`.licenseplate XX-99-WZ`) set contact fields; chat items send text or a template (`meta: {template, language?, ...params}`, where `template` is the synced template’s name, its `id` or its `metaTemplateId`; `text` beside `meta.template`, as in the bot-store integration guide, names the template and is not sent). Everything happens in one transaction: a refused send (window, opt-out, template mismatch) changes nothing.',
       tag: 'Conversations',
       auth: 'tenant',
       permission: 'conversations:write',
