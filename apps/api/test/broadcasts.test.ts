@@ -206,6 +206,40 @@ describe('broadcasts end to end (Temporal, sandbox Graph API)', () => {
     expect(late.status).toBe(409);
   });
 
+  it('lists each phone once (compared in E.164), at creation and across appends, and a retried append with its Idempotency-Key adds nothing', async () => {
+    const { tenant } = await onboard();
+    const token = tenant.adminToken;
+    const body = {
+      template: { name: 'hello_world', language: 'en_US' },
+      // One number three ways, another twice; an unparseable number still fails on its own.
+      users: [{ phone: '+1 415 555 6100' }, { phone: '+14155556101' }, { phone: '+1 (415) 555-6100' }, { phone: '14155556101' }, { phone: '+14155556100' }, { phone: 'nope' }],
+      hold: true,
+    };
+    const created = await p.api.call('POST', '/v1/broadcasts', { token, body });
+    expect(created.status, created.text).toBe(202);
+    expect(created.body).toMatchObject({ status: 'draft', added: 3, duplicates: 3 });
+    const id = created.body.id;
+
+    const append = (users: { phone: string }[], key?: string) =>
+      p.api.call('POST', `/v1/broadcasts/${id}/users`, { token, body: { users }, headers: key ? { 'idempotency-key': key } : {} });
+    const more = [{ phone: '+1 415-555-6101' }, { phone: '+14155556102' }, { phone: '+14155556102' }, { phone: '+14155556103' }];
+    const first = await append(more, `append-${id}`);
+    expect(first.status, first.text).toBe(200);
+    expect(first.body).toEqual({ id, total: 5, added: 2, duplicates: 2 });
+    const retried = await append(more, `append-${id}`);
+    expect(retried.body).toEqual(first.body);
+    expect(retried.headers.get('idempotency-replayed')).toBe('true');
+    expect((await append([{ phone: '+14155556104' }], `append-${id}`)).status).toBe(422);
+    // Without a key, the same phones again are all duplicates.
+    expect((await append(more)).body).toEqual({ id, total: 5, added: 0, duplicates: 4 });
+
+    expect((await p.api.call('POST', `/v1/broadcasts/${id}/start`, { token })).status).toBe(202);
+    const done = await finished(tenant, id);
+    expect(done.statistics).toMatchObject({ total: 5, failed: 1 });
+    for (const phone of ['+14155556100', '+14155556101', '+14155556102', '+14155556103']) expect(p.sandbox.sends({ to: phone })).toHaveLength(1);
+    expect(done.statuses.map((r: { phone: string }) => r.phone).sort()).toEqual(['+14155556100', '+14155556101', '+14155556102', '+14155556103', 'nope']);
+  });
+
   it('needs broadcasts:write to create and broadcasts:read to read; another tenant gets 404', async () => {
     const { tenant } = await onboard();
     const res = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155557000' }] } });

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { decodeSequenceCursor } from '@parley/domain';
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
@@ -45,7 +46,7 @@ export function broadcastRoutes(s: Services) {
       operationId: 'createBroadcast',
       summary: 'Send a template to many recipients',
       description:
-        'Validates the template and every recipient’s params (400 `template_params_mismatch`, each problem by path), then runs the send as a Temporal workflow and answers 202. A phone that cannot be parsed fails that recipient, not the broadcast. With `hold: true` the broadcast stays a draft: append users with POST /v1/broadcasts/:id/users (bodies are limited to 1 MiB) and start it with POST /v1/broadcasts/:id/start.',
+        'Validates the template and every recipient’s params (400 `template_params_mismatch`, each problem by path), then runs the send as a Temporal workflow and answers 202. A phone that cannot be parsed fails that recipient, not the broadcast. Recipients are deduplicated by phone (in E.164): a phone listed again is sent once, with the params of its first listing; `added` and `duplicates` count them. With `hold: true` the broadcast stays a draft: append users with POST /v1/broadcasts/:id/users (bodies are limited to 1 MiB) and start it with POST /v1/broadcasts/:id/start.',
       tag: 'Broadcasts',
       auth: 'tenant',
       permission: 'broadcasts:write',
@@ -61,7 +62,12 @@ export function broadcastRoutes(s: Services) {
           hold: z.boolean().optional(),
         })
         .strict(),
-      responses: { 202: { description: 'Running (or held as a draft)', schema: z.object({ id: z.string(), status: z.enum(['running', 'draft']) }) } },
+      responses: {
+        202: {
+          description: 'Running (or held as a draft)',
+          schema: z.object({ id: z.string(), status: z.enum(['running', 'draft']), added: z.number().int(), duplicates: z.number().int() }),
+        },
+      },
       handler: async ({ body, tenant }) => ({ status: 202, body: await s.broadcasts.create(tenant(), body) }),
     }),
     route({
@@ -69,12 +75,20 @@ export function broadcastRoutes(s: Services) {
       path: '/v1/broadcasts/:id/users',
       operationId: 'appendBroadcastUsers',
       summary: 'Append recipients to a held broadcast',
+      description:
+        'Phones the broadcast already holds, or that the list repeats (compared in E.164), are not added again: `added` counts the new recipients, `duplicates` the ones left out, `total` all of the broadcast’s. Honours `Idempotency-Key`, so a retried append adds nothing twice.',
       tag: 'Broadcasts',
       auth: 'tenant',
       permission: 'broadcasts:write',
+      idempotent: true,
       params: idParams,
       body: z.object({ users }).strict(),
-      responses: { 200: { description: 'Appended', schema: z.object({ id: z.string(), total: z.number().int() }) } },
+      responses: {
+        200: {
+          description: 'Appended',
+          schema: z.object({ id: z.string(), total: z.number().int(), added: z.number().int(), duplicates: z.number().int() }),
+        },
+      },
       handler: async ({ params: p, body, tenant }) => ({ status: 200, body: await s.broadcasts.addUsers(tenant(), p.id, body.users) }),
     }),
     route({
@@ -116,6 +130,8 @@ export function broadcastRoutes(s: Services) {
       },
       handler: async ({ params: p, query, tenant }) => {
         const scope = tenant();
+        // Recipient pages are keyed by a bigint sequence: a cursor outside its range is bad input.
+        decodeSequenceCursor(query.cursor);
         const [view, page] = [await s.broadcasts.get(scope, p.id), await s.broadcasts.statuses(scope, p.id, query)];
         return { status: 200, body: { ...view, statuses: page.data, nextCursor: page.nextCursor } };
       },

@@ -70,6 +70,7 @@ export const BroadcastRecipientSchema = new EntitySchema<BroadcastRecipient>({
   tableName: 'broadcast_recipients',
   indexes: [
     { name: 'broadcast_recipients_broadcast_status', properties: ['broadcast', 'status'] },
+    { name: 'broadcast_recipients_broadcast_phone', properties: ['broadcast', 'phone'] },
     // The claim walks pending recipients in order; without this it sorts the whole broadcast each time.
     {
       name: 'broadcast_recipients_pending',

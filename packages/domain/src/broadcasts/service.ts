@@ -1,9 +1,11 @@
+import { LockMode } from '@mikro-orm/core';
 import { type Clock, ConflictError, type Logger, isId, NotFoundError, toE164, ValidationError, type FieldProblem } from '@parley/core';
 import { Broadcast, type BroadcastStatus, Channel, Template } from '@parley/db';
 import { recordEvent } from '../events';
 import { keysetWhere, type PageRequest } from '../pagination';
 import type { TenantScope } from '../scope';
 import { sqlRunner } from '../sql';
+import { afterCommit } from '../transaction';
 import { TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from '../templates';
 import { type BroadcastStatistics, broadcastStatistics } from './stats';
 
@@ -54,10 +56,11 @@ export class BroadcastService {
   /**
    * Validates the template and every recipient's params against the synced template (a mismatch
    * refuses the whole request, listing each path), stores the recipients, and starts the
-   * workflow. A phone that cannot be parsed fails that recipient only. `hold` keeps it a draft,
-   * so lists beyond one request body can be appended before `start`.
+   * workflow. A phone that cannot be parsed fails that recipient only; a phone listed again (in
+   * E.164) is counted as a duplicate and sent once. `hold` keeps it a draft, so lists beyond one
+   * request body can be appended before `start`.
    */
-  async create(scope: TenantScope, input: BroadcastInput & { hold?: boolean | undefined }): Promise<{ id: string; status: BroadcastStatus }> {
+  async create(scope: TenantScope, input: BroadcastInput & { hold?: boolean | undefined }): Promise<{ id: string; status: BroadcastStatus; added: number; duplicates: number }> {
     const { channel, template } = await this.templateFor(scope, input);
     const recipients = this.checkRecipients(template, input, 0);
     const broadcast = await scope.em.fork().transactional(async (tx) => {
@@ -69,17 +72,17 @@ export class BroadcastService {
       );
       b.status = input.hold ? 'draft' : 'running';
       b.createdBy = scope.principal.kind === 'user' ? `user:${scope.principal.userId}` : `installation:${scope.principal.installationId}`;
-      b.total = recipients.length;
       tx.persist(b);
       await tx.flush();
-      await this.insertRecipients(tx, scope.organizationId, b.id, recipients);
+      b.total = await this.insertRecipients(tx, scope.organizationId, b.id, recipients);
+      await tx.flush();
       if (!input.hold) {
         await recordEvent(sqlRunner(tx), scope.organizationId, 'broadcast.update', { broadcastId: b.id, status: 'running' }, this.clock.now());
       }
       return b;
     });
-    if (!input.hold) await this.startOrLeaveToResume(broadcast);
-    return { id: broadcast.id, status: broadcast.status };
+    if (!input.hold) await afterCommit(scope.em, () => this.startOrLeaveToResume(broadcast));
+    return { id: broadcast.id, status: broadcast.status, added: broadcast.total, duplicates: input.users.length - broadcast.total };
   }
 
   /**
@@ -95,18 +98,21 @@ export class BroadcastService {
     }
   }
 
-  /** Appends recipients to a draft. */
-  async addUsers(scope: TenantScope, id: string, users: BroadcastInput['users']): Promise<{ id: string; total: number }> {
+  /**
+   * Appends recipients to a draft; phones it already holds (in E.164) count as duplicates. Appends
+   * to one broadcast take turns, so two of them cannot both add one phone.
+   */
+  async addUsers(scope: TenantScope, id: string, users: BroadcastInput['users']): Promise<{ id: string; total: number; added: number; duplicates: number }> {
     return scope.em.fork().transactional(async (tx) => {
-      const b = await this.find(scope, id, tx);
+      const b = await this.find(scope, id, tx, LockMode.PESSIMISTIC_WRITE);
       if (b.status !== 'draft') throw new ConflictError('broadcast_not_draft', 'Recipients can only be added before the broadcast starts.');
       const template = await tx.findOne(Template, { channel: b.channel, name: b.template.name, language: b.template.language });
       if (!template) throw new TemplateNotFoundError(b.template.name, b.template.language);
       const recipients = this.checkRecipients(template, { template: b.template as BroadcastInput['template'], params: b.params, users }, 0);
-      await this.insertRecipients(tx, scope.organizationId, b.id, recipients);
-      b.total += recipients.length;
+      const added = await this.insertRecipients(tx, scope.organizationId, b.id, recipients);
+      b.total += added;
       await tx.flush();
-      return { id: b.id, total: b.total };
+      return { id: b.id, total: b.total, added, duplicates: users.length - added };
     });
   }
 
@@ -120,7 +126,7 @@ export class BroadcastService {
       }
       return b;
     });
-    if (b.status === 'running') await this.startOrLeaveToResume(b);
+    if (b.status === 'running') await afterCommit(scope.em, () => this.startOrLeaveToResume(b));
     return { id: b.id, status: b.status };
   }
 
@@ -205,8 +211,8 @@ export class BroadcastService {
     };
   }
 
-  private async find(scope: TenantScope, id: string, em = scope.em): Promise<Broadcast> {
-    const b = isId(id) ? await em.findOne(Broadcast, { id }) : null;
+  private async find(scope: TenantScope, id: string, em = scope.em, lockMode?: LockMode): Promise<Broadcast> {
+    const b = isId(id) ? await em.findOne(Broadcast, { id }, lockMode ? { lockMode } : {}) : null;
     if (!b) throw new NotFoundError('broadcast');
     return b;
   }
@@ -244,15 +250,32 @@ export class BroadcastService {
     return recipients;
   }
 
-  private async insertRecipients(tx: TenantScope['em'], organizationId: string, broadcastId: string, recipients: { raw: string; phone: string | null; params: Record<string, string> }[]) {
+  /**
+   * Stores the recipients whose phone the broadcast does not hold yet (the first of a repeated
+   * phone wins); answers how many were stored. Unparseable phones are each stored, to fail.
+   */
+  private async insertRecipients(
+    tx: TenantScope['em'],
+    organizationId: string,
+    broadcastId: string,
+    recipients: { raw: string; phone: string | null; params: Record<string, string> }[],
+  ): Promise<number> {
     const sql = sqlRunner(tx);
     const now = this.clock.now();
-    for (let i = 0; i < recipients.length; i += INSERT_CHUNK) {
-      const chunk = recipients.slice(i, i + INSERT_CHUNK);
-      await sql.run(
-        `insert into broadcast_recipients (organization_id, broadcast_id, phone, params, status, status_rank, error, attempts, updated_at)
-         select ?, ?, p.phone, p.params, p.status, case when p.status = 'failed' then 4 else 0 end, p.error, 0, ?
-           from jsonb_to_recordset(?::jsonb) as p(phone text, params jsonb, status text, error jsonb)`,
+    const seen = new Set<string>();
+    const unique = recipients.filter((r) => r.phone === null || (!seen.has(r.phone) && !!seen.add(r.phone)));
+    let added = 0;
+    for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
+      const chunk = unique.slice(i, i + INSERT_CHUNK);
+      const [row] = await sql.all<{ n: number }>(
+        `with inserted as (
+           insert into broadcast_recipients (organization_id, broadcast_id, phone, params, status, status_rank, error, attempts, updated_at)
+           select ?, ?, p.phone, p.params, p.status, case when p.status = 'failed' then 4 else 0 end, p.error, 0, ?
+             from jsonb_to_recordset(?::jsonb) as p(phone text, params jsonb, status text, error jsonb)
+            where p.status = 'failed' or not exists (select 1 from broadcast_recipients r where r.broadcast_id = ? and r.phone = p.phone)
+           returning 1
+         )
+         select count(*)::int as n from inserted`,
         [
           organizationId,
           broadcastId,
@@ -264,9 +287,12 @@ export class BroadcastService {
                 : { phone: r.raw, params: r.params, status: 'failed', error: { code: 'invalid_phone', title: 'The phone number cannot be parsed.' } },
             ),
           ),
+          broadcastId,
         ],
       );
+      added += row?.n ?? 0;
     }
+    return added;
   }
 }
 
