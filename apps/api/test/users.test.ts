@@ -186,7 +186,7 @@ describe('GET /v1/users', () => {
 
     const badCursor = await api.call('GET', '/v1/users?cursor=nonsense', { token: t.adminToken });
     expectProblem(badCursor, 400, 'validation_error');
-    expect(badCursor.body.errors).toEqual([expect.objectContaining({ path: 'cursor' })]);
+    expect(badCursor.body.errors).toEqual([expect.objectContaining({ path: 'query.cursor' })]);
 
     const unknown = await api.call('GET', '/v1/users?offset=10', { token: t.adminToken });
     expectProblem(unknown, 400, 'validation_error');

@@ -1,4 +1,4 @@
-import { ValidationError } from '@parley/core';
+import { isId, ValidationError } from '@parley/core';
 
 /**
  * Keyset paging over time-ordered ids, newest first. The cursor is opaque to clients: the last id
@@ -16,14 +16,40 @@ export interface Page<T> {
 
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string' && /^[0-9a-f-]{36}$/.test(parsed.after)) return parsed.after;
-  } catch {
-    // fall through to the validation error
-  }
-  throw new ValidationError([{ path: 'cursor', message: 'Unknown or malformed cursor.' }]);
+  const parsed = parseJson(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const after = parsed && typeof parsed === 'object' ? (parsed as { after?: unknown }).after : undefined;
+  // Only an id can reach the database: anything else would fail there as a cast, not as bad input.
+  if (typeof after === 'string' && isId(after)) return after;
+  throw malformedCursor();
 }
+
+/** The largest id a Postgres bigint holds. */
+const MAX_SEQUENCE = 2n ** 63n - 1n;
+
+/**
+ * Cursors over rows kept in their insertion order (a bigint sequence id, such as a broadcast's
+ * recipients): the last id of a page. Anything but an id a bigint column holds is refused here.
+ */
+export function decodeSequenceCursor(cursor: string | undefined): bigint | undefined {
+  if (cursor === undefined) return undefined;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (/^\d{1,19}$/.test(text) && BigInt(text) <= MAX_SEQUENCE) return BigInt(text);
+  throw malformedCursor();
+}
+
+export function encodeSequenceCursor(lastId: bigint | string): string {
+  return Buffer.from(String(lastId)).toString('base64url');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const malformedCursor = () => new ValidationError([{ path: 'query.cursor', message: 'Unknown or malformed cursor.' }]);
 
 export function encodeCursor(lastId: string): string {
   return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');

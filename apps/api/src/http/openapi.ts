@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_JSON_DEPTH } from './input-guard';
 import type { RouteDef } from './route';
 import { problem } from '../routes/schemas';
 
@@ -8,7 +9,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 }
 
 const problemResponses: Record<string, { code: string; description: string }> = {
-  '400': { code: 'validation_error', description: 'Malformed JSON, wrong types or unknown fields (`errors` lists each path).' },
+  '400': { code: 'validation_error', description: `Malformed JSON, wrong types, unknown fields or a malformed \`cursor\` (\`validation_error\`); text holding NUL characters or unpaired UTF-16 surrogates (\`invalid_characters\`); JSON nested deeper than ${MAX_JSON_DEPTH} levels (\`nesting_too_deep\`). \`errors\` lists each path.` },
   '401': { code: 'unauthorized', description: 'Missing or invalid token (`unauthorized`), or expired (`token_expired`).' },
   '403': { code: 'forbidden', description: 'The token lacks the scope or role.' },
   '404': { code: 'not_found', description: 'No such resource in this organization.' },

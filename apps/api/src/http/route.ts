@@ -5,6 +5,7 @@ import { scopeToOrganization } from '@parley/db';
 import { actorId, hasPermission, type Permission, type Principal, type TenantScope } from '@parley/domain';
 import type Koa from 'koa';
 import { z } from 'zod';
+import { assertSafeInput } from './input-guard';
 import type { AppState } from './state';
 
 export type AuthMode = 'none' | 'operator' | 'tenant';
@@ -117,7 +118,12 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
           }
         }
       }
-      if (ctx.state.bodyError && !def.ownsBody) throw ctx.state.bodyError;
+      if (!def.ownsBody) {
+        if (ctx.state.bodyError) throw ctx.state.bodyError;
+        assertSafeInput(ctx.state.body);
+      }
+      assertSafeInput(ctx.params, 'params');
+      assertSafeInput(ctx.query, 'query');
       const params = parse(def.params, ctx.params, 'params');
       const query = parse(def.query, { ...ctx.query }, 'query');
       const body = parse(def.body, ctx.state.body ?? (def.body ? {} : undefined), 'body');
