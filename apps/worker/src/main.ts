@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '@parley/config';
 import { createLogger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
-import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirectory } from '@parley/domain';
+import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirectory, WAKE_CHANNELS, WakeListener } from '@parley/domain';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalLogger } from './logging';
@@ -32,10 +32,18 @@ inbound.start();
 // The outbox of conversation messages: queued by the API, sent in order per conversation.
 const outbound = new OutboundSender(orm, graph, config.encryptionKey, systemClock, logger.child({ component: 'outbound' }));
 outbound.start();
+// Both start as soon as their work commits; their timers stay as the fallback.
+const wake = new WakeListener(
+  config.database.url,
+  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick() },
+  logger.child({ component: 'wake' }),
+);
+wake.start();
 logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
 try {
   await worker.run();
 } finally {
+  await wake.stop();
   await inbound.stop();
   await outbound.stop();
   await connection.close();
