@@ -7,6 +7,7 @@ import { Migration20261122003632_broadcast_pending_index } from './Migration2026
 import { Migration20261122014731_broadcast_send_window } from './Migration20261122014731_broadcast_send_window';
 import { Migration20261129170500_inbound_fidelity } from './Migration20261129170500_inbound_fidelity';
 import { Migration20261129174213_wake_notifications } from './Migration20261129174213_wake_notifications';
+import { Migration20261129171342_sign_in_attempts } from './Migration20261129171342_sign_in_attempts';
 import { Migration20261129175533_broadcast_recipient_phone } from './Migration20261129175533_broadcast_recipient_phone';
 // @imports
 
@@ -20,6 +21,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122014731_broadcast_send_window', class: Migration20261122014731_broadcast_send_window },
   { name: 'Migration20261129170500_inbound_fidelity', class: Migration20261129170500_inbound_fidelity },
   { name: 'Migration20261129174213_wake_notifications', class: Migration20261129174213_wake_notifications },
+  { name: 'Migration20261129171342_sign_in_attempts', class: Migration20261129171342_sign_in_attempts },
   { name: 'Migration20261129175533_broadcast_recipient_phone', class: Migration20261129175533_broadcast_recipient_phone },
   // @list
 ];

@@ -48,7 +48,10 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];
 
-  const koa = new Koa<AppState>({ proxy: false });
+  // Behind N trusted proxies, ctx.ip is the address the outermost one saw (the Nth entry from the
+  // right of X-Forwarded-For); entries further left are whatever the client wrote.
+  const hops = deps.config.trustedProxyHops;
+  const koa = new Koa<AppState>({ proxy: hops > 0, maxIpsCount: hops });
   koa.silent = true;
   const router = new Router<AppState>();
   mount(router, routes, { authenticate: (em, token) => services.tokens.authenticate(em, token), idempotency: services.idempotency });

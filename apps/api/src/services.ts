@@ -17,6 +17,7 @@ import {
   MetaWebhookIngest,
   OrganizationService,
   PhoneNumberDirectory,
+  SignInService,
   TokenService,
   UserService,
 } from '@parley/domain';
@@ -27,6 +28,7 @@ export interface Services {
   tokens: TokenService;
   organizations: OrganizationService;
   users: UserService;
+  signIn: SignInService;
   apps: AppService;
   installations: InstallationService;
   idempotency: IdempotencyService;
@@ -57,6 +59,7 @@ export function createServices(deps: ServiceDeps): Services {
   const graph = deps.graph ?? graphClientFor(deps.config, deps.logger);
   const secrets = new SecretBox(deps.config.encryptionKey);
   const passwords = new PasswordHasher(deps.config.passwordHashCost);
+  const users = new UserService(tokens, passwords);
   const directory = new PhoneNumberDirectory(deps.orm);
   const channels = new ChannelService(graph, secrets, deps.clock, directory);
   const conversations = new ConversationService(channels, graph, deps.clock);
@@ -64,7 +67,8 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     tokens,
     organizations: new OrganizationService(passwords),
-    users: new UserService(tokens, passwords),
+    users,
+    signIn: new SignInService(users, tokens),
     apps,
     installations: new InstallationService(apps, tokens, deps.clock),
     idempotency: new IdempotencyService(deps.orm, deps.clock),

@@ -7,6 +7,7 @@ export * from './scope';
 export * from './tokens';
 export * from './unique';
 export * from './users';
+export * from './sign-in';
 export * from './channels';
 export * from './events';
 export * from './meta';

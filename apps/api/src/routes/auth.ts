@@ -1,9 +1,26 @@
 import { ForbiddenError, UnauthorizedError } from '@parley/core';
-import { SCOPES } from '@parley/domain';
+import { SCOPES, SIGN_IN_LIMITS, SIGN_IN_WINDOW_SECONDS } from '@parley/domain';
 import { z } from 'zod';
 import { route } from '../http/route';
 import type { Services } from '../services';
-import { email, tokenPair } from './schemas';
+import { email, problem, tokenPair } from './schemas';
+
+/** The refusals of the attempt limits, with the seconds to wait in `Retry-After`. */
+const signInRefusals = {
+  429: {
+    description:
+      'Too many failed attempts for this account or from this address in the current window (`too_many_requests`). `Retry-After` gives the seconds until the window ends.',
+    schema: problem,
+    contentType: 'application/problem+json',
+  },
+  503: {
+    description: 'Too many passwords are being checked at once (`service_unavailable`); `Retry-After` gives the seconds to wait.',
+    schema: problem,
+    contentType: 'application/problem+json',
+  },
+};
+
+const WINDOW = `${SIGN_IN_WINDOW_SECONDS / 60} minutes`;
 
 export function authRoutes(s: Services) {
   return [
@@ -12,12 +29,12 @@ export function authRoutes(s: Services) {
       path: '/v1/auth/login',
       operationId: 'login',
       summary: 'Log a user in with email and password',
-      description: 'A wrong email and a wrong password get the same 401.',
+      description: `A wrong email and a wrong password get the same 401. Failed attempts are limited per account (${SIGN_IN_LIMITS['login:account']}) and per client address (${SIGN_IN_LIMITS['login:address']}) in ${WINDOW}; past either, 429 with \`Retry-After\`, for unknown emails exactly as for known ones. A success does not clear earlier failures.`,
       tag: 'Auth',
       auth: 'none',
       body: z.object({ email, password: z.string().min(1).max(1024) }).strict(),
-      responses: { 200: { description: 'Tokens', schema: tokenPair } },
-      handler: async ({ body, em }) => ({ status: 200, body: await s.users.login(em, body.email, body.password) }),
+      responses: { 200: { description: 'Tokens', schema: tokenPair }, ...signInRefusals },
+      handler: async ({ body, em, ctx }) => ({ status: 200, body: await s.signIn.login(em, body.email, body.password, ctx.ip) }),
     }),
     route({
       method: 'post',
@@ -25,12 +42,12 @@ export function authRoutes(s: Services) {
       operationId: 'refreshToken',
       summary: 'Exchange a refresh token for a new token pair',
       description:
-        'The presented refresh token is retired. Presenting a retired refresh token again revokes every token of its user or installation and answers 401 `refresh_token_reused`.',
+        `The presented refresh token is retired. Presenting a retired refresh token again revokes every token of its user or installation and answers 401 \`refresh_token_reused\`. Failed attempts are limited per user or installation (${SIGN_IN_LIMITS['refresh:holder']}) and per client address (${SIGN_IN_LIMITS['refresh:address']}) in ${WINDOW}; past either, 429 with \`Retry-After\`.`,
       tag: 'Auth',
       auth: 'none',
       body: z.object({ grant_type: z.literal('refresh_token'), refresh_token: z.string().min(1).max(512) }).strict(),
-      responses: { 200: { description: 'A new token pair', schema: tokenPair } },
-      handler: async ({ body, em }) => ({ status: 200, body: await s.tokens.refresh(em, body.refresh_token) }),
+      responses: { 200: { description: 'A new token pair', schema: tokenPair }, 429: signInRefusals[429] },
+      handler: async ({ body, em, ctx }) => ({ status: 200, body: await s.signIn.refresh(em, body.refresh_token, ctx.ip) }),
     }),
     route({
       method: 'get',

@@ -9,6 +9,7 @@ import { InstallationSchema } from './installation';
 import { MessageSchema } from './message';
 import { OrganizationSchema } from './organization';
 import { TemplateSchema } from './template';
+import { SignInAttemptSchema } from './sign-in-attempt';
 import { RefreshTokenSchema, TokenFamilySchema } from './token';
 import { UserSchema } from './user';
 import { InboundFailureSchema, MessageStatusEventSchema, MetaWebhookDeliverySchema } from './webhook-inbox';
@@ -23,6 +24,7 @@ export * from './idempotency';
 export * from './installation';
 export * from './message';
 export * from './organization';
+export * from './sign-in-attempt';
 export * from './template';
 export * from './token';
 export * from './user';
@@ -36,6 +38,7 @@ export const entities = [
   TokenFamilySchema,
   RefreshTokenSchema,
   IdempotencyRecordSchema,
+  SignInAttemptSchema,
   ChannelSchema,
   TemplateSchema,
   ContactSchema,
