@@ -17,7 +17,7 @@ export interface RunningApi {
 
 export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
   if (!config.database.url) throw new Error('DATABASE_URL is not set');
-  const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax });
+  const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax, timeouts: config.database.timeouts });
   const applied = await migrate(orm);
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const temporal = createTemporalClient(config);

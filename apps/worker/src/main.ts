@@ -17,7 +17,7 @@ if (!config.database.url || !config.temporal.address) {
 // The worker drains in-flight activities on SIGTERM/SIGINT before run() resolves.
 const stopping = shutdownSignal();
 Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: temporalLogger(logger.child({ component: 'temporal' })) });
-const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax });
+const orm = await createOrm({ url: config.database.url, poolMax: config.database.poolMax, timeouts: config.database.timeouts });
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 await ensureSchedules(config);
 const graph = graphClientFor(config, logger);
