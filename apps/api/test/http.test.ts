@@ -477,7 +477,7 @@ describe('system endpoints', () => {
       const body = (await res.json()) as { status: string; checks: Record<string, string> };
       expect(body.status).toBe('unavailable');
       expect(body.checks.database).toBe('ok');
-      expect(body.checks.temporal).toMatch(/^unavailable: connection refused/);
+      expect(body.checks.temporal).toBe('unavailable');
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
