@@ -7,10 +7,15 @@ const { purgeExpiredRecords, resumeBroadcasts } = proxyActivities<Activities>({
 });
 
 /**
- * Platform housekeeping, run by a Temporal schedule: old idempotency records and refresh tokens,
- * and broadcasts whose workflow was never started.
+ * Platform housekeeping, run by a Temporal schedule: old idempotency records, refresh tokens and
+ * sign-in attempt windows, and broadcasts whose workflow was never started.
  */
-export async function maintenanceWorkflow(): Promise<{ idempotencyKeys: number; refreshTokens: number; resumedBroadcasts: number }> {
+export async function maintenanceWorkflow(): Promise<{
+  idempotencyKeys: number;
+  refreshTokens: number;
+  signInWindows: number;
+  resumedBroadcasts: number;
+}> {
   const purged = await purgeExpiredRecords();
   return { ...purged, resumedBroadcasts: await resumeBroadcasts() };
 }

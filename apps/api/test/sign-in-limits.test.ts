@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { PasswordHasher, sha256Hex } from '@parley/core';
+import { createLogger, newId, PasswordHasher, sha256Hex, systemClock } from '@parley/core';
 import { UNSCOPED, User } from '@parley/db';
 import { addressGroup, SIGN_IN_LIMITS, SIGN_IN_WINDOW_SECONDS } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, createTenant, installApp, PASSWORD, startTestApi, type TestApi, uniqueEmail } from '../../../test/support/api';
+import { createMaintenanceActivities } from '../../worker/src/activities/maintenance';
 import { expectProblem } from './helpers';
 
 // Behind one trusted proxy, each test names its own client address, so the tests (and other
@@ -128,6 +129,22 @@ describe('login attempt limits', () => {
     expectTooMany(await login(uniqueEmail('spray'), 'wrong password!', `${newAddress()}, ${address}`));
     // With no proxy configured, the header is ignored altogether: this comes from the socket's address.
     expectProblem(await login(uniqueEmail('direct'), 'wrong password!', address, direct), 401, 'unauthorized');
+  });
+});
+
+describe('sign-in windows', () => {
+  it('are deleted by maintenance once ended, and kept while running', async () => {
+    const [ended, running] = [sha256Hex(newId()), sha256Hex(newId())];
+    const sql = api.orm.em.fork().getConnection();
+    await sql.execute(
+      `insert into sign_in_attempts (kind, key, attempts, window_ends_at)
+       values ('login:account', ?, 3, now() - interval '1 second'), ('login:account', ?, 3, now() + interval '10 minutes')`,
+      [ended, running],
+    );
+    const purged = await createMaintenanceActivities({ orm: api.orm, clock: systemClock, logger: createLogger({ level: 'silent' }) }).purgeExpiredRecords();
+    expect(purged.signInWindows).toBeGreaterThanOrEqual(1);
+    const left = await sql.execute<{ key: string }[]>('select key from sign_in_attempts where key in (?, ?)', [ended, running]);
+    expect(left.map((r) => r.key)).toEqual([running]);
   });
 });
 

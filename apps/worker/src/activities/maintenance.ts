@@ -13,8 +13,8 @@ const REFRESH_TOKEN_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 
 export function createMaintenanceActivities(deps: MaintenanceDeps) {
   return {
-    /** Deletes idempotency records past their 24 hours and long-expired refresh tokens. */
-    async purgeExpiredRecords(): Promise<{ idempotencyKeys: number; refreshTokens: number }> {
+    /** Deletes idempotency records past their 24 hours, long-expired refresh tokens and ended sign-in windows. */
+    async purgeExpiredRecords(): Promise<{ idempotencyKeys: number; refreshTokens: number; signInWindows: number }> {
       const em = deps.orm.em.fork();
       const now = deps.clock.now();
       const idempotencyKeys = await em.nativeDelete(IdempotencyRecord, { expiresAt: { $lte: now } });
@@ -23,8 +23,14 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         { expiresAt: { $lte: new Date(now.getTime() - REFRESH_TOKEN_GRACE_MS) } },
         UNSCOPED,
       );
-      deps.logger.info({ idempotencyKeys, refreshTokens }, 'purged expired records');
-      return { idempotencyKeys, refreshTokens };
+      // Sign-in windows run on the database's clock, which every API process shares.
+      const signInWindows = await em.getConnection().execute<{ affectedRows: number }>(
+        'delete from sign_in_attempts where window_ends_at <= now()',
+        [],
+        'run',
+      );
+      deps.logger.info({ idempotencyKeys, refreshTokens, signInWindows: signInWindows.affectedRows }, 'purged expired records');
+      return { idempotencyKeys, refreshTokens, signInWindows: signInWindows.affectedRows };
     },
   };
 }
