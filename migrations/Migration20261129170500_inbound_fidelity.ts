@@ -30,6 +30,7 @@ export class Migration20261129170500_inbound_fidelity extends Migration {
       "item" jsonb not null,
       "context" jsonb not null default '{}',
       "reason" text not null,
+      "fingerprint" text not null,
       "state" text not null,
       "attempts" int not null default 1,
       "next_attempt_at" timestamptz null,
@@ -38,6 +39,8 @@ export class Migration20261129170500_inbound_fidelity extends Migration {
       "resolved_at" timestamptz null);`);
     this.addSql(`create index "meta_inbound_failures_open" on "meta_inbound_failures" ("state", "id");`);
     this.addSql(`create index "meta_inbound_failures_due" on "meta_inbound_failures" ("next_attempt_at") where "state" = 'retrying';`);
+    // Meta redelivers what it thinks was lost: an item already waiting is not set aside twice.
+    this.addSql(`create unique index "meta_inbound_failures_open_item" on "meta_inbound_failures" ("fingerprint") where "state" <> 'replayed';`);
 
     this.addSql(`create table "channel_notices" (
       "id" uuid primary key,
@@ -48,9 +51,12 @@ export class Migration20261129170500_inbound_fidelity extends Migration {
       "title" text null,
       "detail" text null,
       "data" jsonb not null default '{}',
+      "fingerprint" text not null,
       "occurred_at" timestamptz not null,
       "created_at" timestamptz not null);`);
     this.addSql(`create index "channel_notices_channel" on "channel_notices" ("channel_id", "id");`);
+    // A redelivered notice (same channel, same content, same day) is the same notice.
+    this.addSql(`create unique index "channel_notices_fingerprint" on "channel_notices" ("channel_id", "fingerprint");`);
   }
 
   override async down(): Promise<void> {

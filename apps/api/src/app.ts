@@ -14,6 +14,7 @@ import { conversationRoutes } from './routes/conversations';
 import { messagingRoutes } from './routes/messaging';
 import { metaWebhookRoutes } from './routes/meta-webhook';
 import { installationRoutes } from './routes/installations';
+import { operatorRoutes } from './routes/operator';
 import { organizationRoutes } from './routes/organizations';
 import { type ReadinessCheck, systemRoutes } from './routes/system';
 import { userRoutes } from './routes/users';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...conversationRoutes(services),
     ...messagingRoutes(services),
     ...broadcastRoutes(services),
+    ...operatorRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];
 

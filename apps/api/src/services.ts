@@ -10,6 +10,7 @@ import {
   ConversationService,
   type GraphPort,
   graphClientFor,
+  InboundFailureService,
   InstallationService,
   MessagingService,
   OrganizationSettingsService,
@@ -40,6 +41,7 @@ export interface Services {
   metaIngest: MetaWebhookIngest;
   /** Runs in the worker process; the API holds one only so tests can apply deliveries on demand. */
   metaProcessor: MetaInboundProcessor;
+  inboundFailures: InboundFailureService;
 }
 
 export interface ServiceDeps {
@@ -79,6 +81,7 @@ export function createServices(deps: ServiceDeps): Services {
     organizationSettings: new OrganizationSettingsService(deps.clock),
     metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),
     metaProcessor,
+    inboundFailures: new InboundFailureService(metaProcessor),
   };
 }
 

@@ -12,6 +12,17 @@ export function digitsOf(phone: string): string {
 }
 
 /**
+ * The WhatsApp id Meta answers a send with. For most numbers it is the number written to; a
+ * Brazilian mobile whose account predates the ninth digit keeps its old eight-digit form, so a
+ * send to `55 DD 9XXXX-XXXX` is answered with (and replied to from) `55 DD XXXX-XXXX`. The sandbox
+ * does that for every Brazilian mobile, so clients meet the case on every run.
+ */
+export function whatsappIdOf(waId: string): string {
+  const brazilianMobile = /^55(\d{2})9(\d{8})$/.exec(waId);
+  return brazilianMobile ? `55${brazilianMobile[1]}${brazilianMobile[2]}` : waId;
+}
+
+/**
  * A unique message id in Meta's look (`wamid.` + base64 of a protobuf-like frame holding the
  * contact's number), cheap enough for the send path: no hashing, one small buffer.
  */

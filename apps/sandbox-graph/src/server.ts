@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type DeliveryResult, WebhookSender } from './delivery';
 import { GraphError, invalidParameter, metaErrorBody } from './errors';
-import { defaultWabaIdFor, digitsOf, displayDigitsFor, formatDisplayNumber, isSignedBusinessToken, newBusinessToken, newNumericId, newWamid, unixSeconds } from './ids';
+import { defaultWabaIdFor, digitsOf, displayDigitsFor, formatDisplayNumber, isSignedBusinessToken, newBusinessToken, newNumericId, newWamid, unixSeconds, whatsappIdOf } from './ids';
 import { BoundedLog } from './log';
 import { parseMultipart, placeholderBytes, storedMedia, type StoredMedia } from './media';
 import { paginate, seedTemplateInputs, toTemplate, type MessageTemplate, type TemplateCategory, type TemplateInput } from './templates';
@@ -892,7 +892,8 @@ class Sandbox implements SandboxGraph {
 
   private async send(ctx: Context, phoneId: string): Promise<Outcome> {
     const phone = this.resolvePhone(ctx, phoneId);
-    const { waId, type } = validateSend(ctx.body);
+    const { waId: written, type } = validateSend(ctx.body);
+    const waId = whatsappIdOf(written);
     const body = ctx.body as Json;
     const wabaId = this.wabaIdOf(phone);
     let template: MessageTemplate | undefined;

@@ -5,12 +5,14 @@ import { recordEvent } from './events';
 import { PollingJob } from './polling';
 import { applyStatusEvent, markMarketingOptOut } from './meta/processor';
 import { type SqlRunner, sqlRunner } from './sql';
+import { rememberContactWaId, tenantSql } from './repositories';
 
 export type SendPort = Pick<GraphClient, 'sendMessage'>;
 
 interface Claimed {
   id: string;
   organization_id: string;
+  contact_id: string;
   conversation_id: string;
   channel_id: string;
   type: string;
@@ -24,6 +26,13 @@ interface Claimed {
 const MAX_ATTEMPTS = 8;
 /** A claim older than this belongs to a sender that died mid-request. */
 const CLAIM_TIMEOUT_MS = 2 * 60 * 1000;
+/**
+ * A send whose outcome is unknown and that no status webhook has settled within this time is
+ * failed (`unknown_outcome`). Meta's `sent` status follows an accepted send within seconds, and
+ * the agent or partner must be told, to decide whether to send again, rather than wait forever.
+ */
+export const UNKNOWN_OUTCOME_AFTER_MS = 60 * 60 * 1000;
+const UNKNOWN_SWEEP_EVERY_MS = 60 * 1000;
 /** Tag carried by every send, so a status webhook can name the message even without a wamid. */
 export const CALLBACK_PREFIX = 'msg:';
 
@@ -73,13 +82,15 @@ export class OutboundSender extends PollingJob {
 
   async drain(): Promise<number> {
     let sent = 0;
-    for (;;) {
+    // Once the worker stops, nothing new is claimed; the batch out is finished and recorded.
+    while (!this.stopping) {
       await this.expireClaims();
       const batch = await this.claim(this.options.concurrency ?? 16);
       if (!batch.length) return sent;
       await Promise.all(batch.map((m) => this.deliver(m)));
       sent += batch.length;
     }
+    return sent;
   }
 
   private async expireClaims(): Promise<void> {
@@ -88,6 +99,30 @@ export class OutboundSender extends PollingJob {
       .fork()
       .getConnection()
       .execute(`update messages set send_state = 'unknown' where send_state = 'sending' and claimed_at < ?`, [cutoff], 'run');
+    if (this.clock.now().getTime() - this.sweptAt >= UNKNOWN_SWEEP_EVERY_MS) {
+      this.sweptAt = this.clock.now().getTime();
+      await this.failUnknownOutcomes();
+    }
+  }
+
+  private sweptAt = Number.NEGATIVE_INFINITY;
+
+  /** Fails the sends left `unknown`, with no status from Meta, for UNKNOWN_OUTCOME_AFTER_MS. */
+  private async failUnknownOutcomes(): Promise<void> {
+    const now = this.clock.now();
+    const error = { code: 'unknown_outcome', title: 'Meta never confirmed this send.', details: 'The request may or may not have reached Meta, and no status arrived for it within an hour; it is not sent again.' };
+    await this.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      const failed = await sql.all<{ id: string; organization_id: string; conversation_id: string }>(
+        `update messages set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb
+          where send_state = 'unknown' and status_rank = 0 and claimed_at < ?
+          returning id, organization_id, conversation_id`,
+        [now, JSON.stringify(error), new Date(now.getTime() - UNKNOWN_OUTCOME_AFTER_MS)],
+      );
+      for (const m of failed) {
+        await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, status: 'failed', error }, now);
+      }
+    });
   }
 
   /** The oldest pending message of up to `limit` conversations that have nothing in flight. */
@@ -97,7 +132,7 @@ export class OutboundSender extends PollingJob {
       const sql = sqlRunner(tx);
       const rows = await sql.all<Claimed>(
         `select m.id, m.organization_id, m.conversation_id, m.channel_id, m.type, m.content, m.send_attempts,
-                ct.phone, ch.phone_number_id, ch.business_token_ciphertext
+                ct.phone, ct.id as contact_id, ch.phone_number_id, ch.business_token_ciphertext
          from messages m
          join conversations cv on cv.id = m.conversation_id
          join contacts ct on ct.id = cv.contact_id
@@ -119,11 +154,12 @@ export class OutboundSender extends PollingJob {
   }
 
   private async deliver(m: Claimed): Promise<void> {
-    let outcome: { wamid: string } | { error: GraphError } | { unknown: true };
+    let outcome: { wamid: string; contactWaId?: string | undefined } | { error: GraphError } | { unknown: true };
     try {
       const token = this.secrets.decrypt(m.business_token_ciphertext, m.channel_id);
       if (!token) throw new GraphError({ status: 0, code: 0, message: 'The channel is disconnected.', classification: 'permanent' });
-      outcome = { wamid: (await this.graph.sendMessage(token, m.phone_number_id, metaPayload(m.phone, m.type, m.content, m.id))).wamid };
+      const sent = await this.graph.sendMessage(token, m.phone_number_id, metaPayload(m.phone, m.type, m.content, m.id));
+      outcome = { wamid: sent.wamid, contactWaId: sent.contactWaId };
     } catch (err) {
       if (err instanceof GraphError) {
         // A send that may have reached Meta (timeout, connection lost after sending) is not repeated.
@@ -149,6 +185,9 @@ export class OutboundSender extends PollingJob {
           await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, wamid: outcome.wamid, status: 'sent' }, now);
         }
         await applyPendingStatuses(sql, this.clock, m.organization_id, outcome.wamid);
+        // The person's replies come from the wa_id Meta answered with, which may differ from the
+        // number written to (Brazil's ninth digit): kept, so they land in this conversation.
+        if (outcome.contactWaId) await rememberContactWaId(tenantSql(sql, m.organization_id), m.contact_id, outcome.contactWaId, now);
       } else if ('unknown' in outcome) {
         await sql.run(`update messages set send_state = 'unknown', send_attempts = send_attempts + 1 where id = ?`, [m.id]);
       } else if (outcome.error.retryable && m.send_attempts + 1 < MAX_ATTEMPTS) {

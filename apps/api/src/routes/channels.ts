@@ -1,7 +1,19 @@
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
+import { listChannelNotices } from '@parley/domain';
 import type { Services } from '../services';
 import { isoTime } from './schemas';
+
+const channelNotice = z.object({
+  id: z.string(),
+  channelId: z.string(),
+  kind: z.enum(['error', 'account_update', 'template_status', 'unhandled']),
+  code: z.number().int().nullable().describe('Meta’s error code, for errors.'),
+  title: z.string().nullable(),
+  detail: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()).describe('What Meta sent.'),
+  occurredAt: isoTime,
+});
 
 const channel = z.object({
   id: z.string(),
@@ -80,6 +92,21 @@ export function channelRoutes(s: Services) {
       params: idParams,
       responses: { 200: { description: 'The channel', schema: channel } },
       handler: async ({ params, tenant }) => ({ status: 200, body: await s.channels.get(tenant(), params.id) }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/channels/:id/notices',
+      operationId: 'listChannelNotices',
+      summary: 'What Meta said about the channel besides messages',
+      description:
+        'Meta’s value-level errors (`kind: error`, with its code, such as 130429 for the throughput limit), account updates, template status changes, and fields Parley keeps but does not act on (`unhandled`), newest first.',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'channels:read',
+      params: idParams,
+      query: pageQuery.extend({ kind: z.enum(['error', 'account_update', 'template_status', 'unhandled']).optional() }),
+      responses: { 200: { description: 'A page of notices', schema: pageOf(channelNotice) } },
+      handler: async ({ params, query, tenant }) => ({ status: 200, body: await listChannelNotices(tenant(), params.id, query) }),
     }),
     route({
       method: 'patch',

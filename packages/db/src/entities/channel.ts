@@ -69,6 +69,8 @@ export class ChannelNotice {
   title?: string | null = null;
   detail?: string | null = null;
   data: Record<string, unknown> = {};
+  /** Same channel, content and day: a redelivery of the same notice, kept once. */
+  fingerprint = '';
   occurredAt: Date = new Date();
   createdAt: Date = new Date();
 
@@ -92,6 +94,7 @@ export const ChannelNoticeSchema = new EntitySchema<ChannelNotice>({
     title: { type: 'text', nullable: true },
     detail: { type: 'text', nullable: true },
     data: { type: 'json' },
+    fingerprint: { type: 'text' },
     occurredAt: { type: 'timestamptz', fieldName: 'occurred_at' },
     createdAt: { type: 'timestamptz', fieldName: 'created_at' },
   },

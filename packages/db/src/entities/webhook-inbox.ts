@@ -58,6 +58,8 @@ export class InboundFailure {
   /** What applying the item needs besides itself (the change's contacts, the field). */
   context!: Record<string, unknown>;
   reason!: string;
+  /** The item's identity: the same item redelivered while it waits is not set aside twice. */
+  fingerprint!: string;
   state!: InboundFailureState;
   attempts!: number;
   nextAttemptAt?: Date | null;
@@ -79,6 +81,7 @@ export const InboundFailureSchema = new EntitySchema<InboundFailure>({
     item: { type: 'json' },
     context: { type: 'json' },
     reason: { type: 'text' },
+    fingerprint: { type: 'text' },
     state: { type: 'text' },
     attempts: { type: 'int', default: 1 },
     nextAttemptAt: { type: 'timestamptz', fieldName: 'next_attempt_at', nullable: true },

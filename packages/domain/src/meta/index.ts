@@ -4,3 +4,4 @@ export * from './parse';
 export * from './payload';
 export * from './processor';
 export * from './batcher';
+export * from './failures';

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Clock, isId, type Logger, newId, phoneFromWaId, safeErrorMessage } from '@parley/core';
+import { type Clock, isId, type Logger, newId, phoneFromWaId, safeErrorMessage, sha256Hex } from '@parley/core';
 import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { type InboundItem, InboundItemError, parseInboundItem, type SenderIdentity } from './parse';
@@ -222,26 +222,30 @@ export class MetaInboundProcessor extends PollingJob {
     const reason = err instanceof InboundItemError ? err.reason : err instanceof NotYetError ? err.message : safeErrorMessage(err);
     const delay = permanent ? null : retryDelayMs(1);
     const route = await this.route(sql, item.context).catch(() => undefined);
+    const raw = JSON.stringify(item.raw ?? null);
     const [row] = await sql.all<{ id: string }>(
-      `insert into meta_inbound_failures (delivery_id, organization_id, channel_id, phone_number_id, item_kind, item, context, reason, state, attempts, next_attempt_at, created_at, updated_at)
-       values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, 1, ?, ?, ?) returning id`,
+      `insert into meta_inbound_failures (delivery_id, organization_id, channel_id, phone_number_id, item_kind, item, context, reason, fingerprint, state, attempts, next_attempt_at, created_at, updated_at)
+       values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, 1, ?, ?, ?)
+       on conflict (fingerprint) where state <> 'replayed' do nothing returning id`,
       [
         item.context.deliveryId ?? null,
         route?.organizationId ?? null,
         route?.channelId ?? null,
         item.context.phoneNumberId,
         item.kind,
-        JSON.stringify(item.raw ?? null),
+        raw,
         JSON.stringify({ ...item.context, deliveryId: undefined }),
         reason.slice(0, 2000),
+        sha256Hex(`${item.kind}\n${item.context.field}\n${item.context.phoneNumberId ?? item.context.wabaId ?? ''}\n${raw}`),
         delay === null ? 'parked' : 'retrying',
         delay === null ? null : new Date(now.getTime() + delay),
         now,
         now,
       ],
     );
+    if (!row) return; // the same item already waits (Meta redelivered it)
     this.logger.warn(
-      { deliveryId: item.context.deliveryId, failureId: row?.id, kind: item.kind, field: item.context.field, reason, organizationId: route?.organizationId },
+      { deliveryId: item.context.deliveryId, failureId: row.id, kind: item.kind, field: item.context.field, reason, organizationId: route?.organizationId },
       permanent ? 'meta item set aside for the operator' : 'meta item set aside; will retry',
     );
   }
@@ -606,9 +610,12 @@ async function insertNotice(
   channelId: string,
   n: { kind: string; code: number | null; title: string | null; detail: string | null; data: unknown; occurredAt: Date },
 ): Promise<void> {
+  const data = JSON.stringify(n.data ?? {});
+  const fingerprint = sha256Hex(`${n.kind}\n${n.occurredAt.toISOString().slice(0, 10)}\n${data}`);
   await t.sql.run(
-    `insert into channel_notices (id, organization_id, channel_id, kind, code, title, detail, data, occurred_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
-    [newId(), t.organizationId, channelId, n.kind, n.code, n.title?.slice(0, 500) ?? null, n.detail?.slice(0, 2000) ?? null, JSON.stringify(n.data ?? {}), n.occurredAt, n.occurredAt],
+    `insert into channel_notices (id, organization_id, channel_id, kind, code, title, detail, data, fingerprint, occurred_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)
+     on conflict (channel_id, fingerprint) do nothing`,
+    [newId(), t.organizationId, channelId, n.kind, n.code, n.title?.slice(0, 500) ?? null, n.detail?.slice(0, 2000) ?? null, data, fingerprint, n.occurredAt, n.occurredAt],
   );
 }
 
