@@ -9,6 +9,7 @@ import { Migration20261129170500_inbound_fidelity } from './Migration20261129170
 import { Migration20261129174213_wake_notifications } from './Migration20261129174213_wake_notifications';
 import { Migration20261129171342_sign_in_attempts } from './Migration20261129171342_sign_in_attempts';
 import { Migration20261129175533_broadcast_recipient_phone } from './Migration20261129175533_broadcast_recipient_phone';
+import { Migration20261129180419_message_unknown_outcome } from './Migration20261129180419_message_unknown_outcome';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -23,5 +24,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129174213_wake_notifications', class: Migration20261129174213_wake_notifications },
   { name: 'Migration20261129171342_sign_in_attempts', class: Migration20261129171342_sign_in_attempts },
   { name: 'Migration20261129175533_broadcast_recipient_phone', class: Migration20261129175533_broadcast_recipient_phone },
+  { name: 'Migration20261129180419_message_unknown_outcome', class: Migration20261129180419_message_unknown_outcome },
   // @list
 ];

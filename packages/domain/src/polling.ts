@@ -3,12 +3,14 @@ import type { Logger } from '@parley/core';
 /**
  * A background job that drains a table of work (stored deliveries, queued messages): on a timer,
  * or at once when kicked. Kicks during a drain fold into one more pass, so work is never left
- * waiting for the next tick and never drained twice at once in one process.
+ * waiting for the next tick and never drained twice at once in one process. Once stopped, it
+ * starts no drain, and a drain under way ends after the work it holds (see `stopping`).
  */
 export abstract class PollingJob {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   protected constructor(
     protected readonly logger: Logger,
@@ -19,19 +21,28 @@ export abstract class PollingJob {
   /** Works off everything that can be done now; answers how much was done. */
   abstract drain(): Promise<number>;
 
+  /** True once `stop()` was called: a drain takes no new work and returns. */
+  protected get stopping(): boolean {
+    return this.stopped;
+  }
+
   start(): void {
+    this.stopped = false;
     this.timer ??= setInterval(() => this.kick(), this.pollMs);
     this.timer.unref();
     this.kick();
   }
 
+  /** Returns once the drain under way has finished; none starts after that. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
+    while (this.running) await this.running;
   }
 
   kick(): void {
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;

@@ -85,6 +85,11 @@ export const MessageSchema = new EntitySchema<Message>({
       name: 'messages_outbox',
       expression: 'create index "messages_outbox" on "messages" ("conversation_id", "id") where "send_state" in (\'pending\', \'sending\')',
     },
+    // Sends left `unknown` with no status, failed by the outbox after an hour.
+    {
+      name: 'messages_unknown_outcome',
+      expression: 'create index "messages_unknown_outcome" on "messages" ("claimed_at") where "send_state" = \'unknown\' and "status_rank" = 0',
+    },
   ],
   properties: {
     id: { type: 'uuid', primary: true },
