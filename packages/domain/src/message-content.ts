@@ -19,7 +19,8 @@ export const messageContext = z
       .optional()
       .describe('The catalog product the contact asked about.'),
   })
-  .describe('Reply and forwarding context.');
+  .describe('Reply and forwarding context.')
+  .meta({ id: 'MessageContext' });
 
 export const messageReferral = z
   .object({
@@ -35,14 +36,17 @@ export const messageReferral = z
     ctwaClid: text.optional().describe('Click-to-WhatsApp click id, for conversion reporting.'),
     welcomeMessage: z.object({ text: text.optional() }).optional(),
   })
-  .describe('The ad or post (click to WhatsApp) the contact came from.');
+  .describe('The ad or post (click to WhatsApp) the contact came from.')
+  .meta({ id: 'MessageReferral' });
 
 /** Meta's own error objects, kept as Meta sent them. */
-export const metaErrors = z.array(
-  z
-    .object({ code: z.number().optional(), title: text.optional(), message: text.optional(), details: text.optional(), error_data: z.unknown().optional() })
-    .loose(),
-);
+export const metaErrors = z
+  .array(
+    z
+      .object({ code: z.number().optional(), title: text.optional(), message: text.optional(), details: text.optional(), error_data: z.unknown().optional() })
+      .loose(),
+  )
+  .meta({ id: 'MetaErrors' });
 
 const common = {
   source: z.literal('whatsapp_business_app').optional().describe('Written by the business in the WhatsApp Business app (a message echo).'),
@@ -65,7 +69,8 @@ const media = z
     voice: z.boolean().optional().describe('Audio recorded as a voice note.'),
     url: text.optional().describe('A download URL Meta sent along, when it did.'),
   })
-  .describe('Media, kept by Meta media id or link.');
+  .describe('Media, kept by Meta media id or link.')
+  .meta({ id: 'MessageMedia' });
 
 const interactiveReply = z.union([
   z.object({ kind: z.literal('button_reply'), id: text.optional(), title: text.optional() }).describe('A reply button was pressed.'),
@@ -169,23 +174,25 @@ const cleared = z.object({}).strict().describe('Emptied: the contact deleted the
 
 const variant = <T extends MessageType>(type: T) => z.object({ type: z.literal(type), content: z.union([MESSAGE_CONTENT[type], cleared]) });
 
-/** `{type, content}` of a message, discriminated by `type`. */
-export const typedMessageContent = z.discriminatedUnion('type', [
-  variant('text'),
-  variant('template'),
-  variant('image'),
-  variant('video'),
-  variant('audio'),
-  variant('document'),
-  variant('sticker'),
-  variant('location'),
-  variant('contacts'),
-  variant('interactive'),
-  variant('button'),
-  variant('reaction'),
-  variant('order'),
-  variant('system'),
-  variant('unsupported'),
-]);
+/** `{type, content}` of a message, discriminated by `type`. The OpenAPI document shares it as a component. */
+export const typedMessageContent = z
+  .discriminatedUnion('type', [
+    variant('text'),
+    variant('template'),
+    variant('image'),
+    variant('video'),
+    variant('audio'),
+    variant('document'),
+    variant('sticker'),
+    variant('location'),
+    variant('contacts'),
+    variant('interactive'),
+    variant('button'),
+    variant('reaction'),
+    variant('order'),
+    variant('system'),
+    variant('unsupported'),
+  ])
+  .meta({ id: 'MessageContent' });
 
 export type MessageContent = z.output<typeof typedMessageContent>;

@@ -3,9 +3,16 @@ import { MAX_JSON_DEPTH } from './input-guard';
 import type { RouteDef } from './route';
 import { problem } from '../routes/schemas';
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
-  return rest;
+/**
+ * Schemas named with `.meta({ id })` (such as MessageContent) become shared components: each is
+ * written once under components.schemas and referenced from every operation that uses it.
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', shared: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  if (!$defs) return rest;
+  const toComponents = <T>(v: T): T => JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', '"#/components/schemas/')) as T;
+  for (const [id, def] of Object.entries($defs as Record<string, unknown>)) shared[id] ??= toComponents(def);
+  return toComponents(rest);
 }
 
 const problemResponses: Record<string, { code: string; description: string }> = {
@@ -22,6 +29,7 @@ const problemResponses: Record<string, { code: string; description: string }> = 
  */
 export function buildOpenApi(routes: RouteDef[], info: { version: string; serverUrl?: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const shared: Record<string, unknown> = {};
   for (const r of routes) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [];
@@ -31,7 +39,7 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
     ] as const) {
       if (!schema || !(schema instanceof z.ZodObject)) continue;
       for (const [name, prop] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
-        const s = jsonSchema(prop, 'input');
+        const s = jsonSchema(prop, 'input', shared);
         parameters.push({
           name,
           in: where,
@@ -54,7 +62,7 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
     for (const [status, spec] of Object.entries(r.responses)) {
       responses[status] = {
         description: spec.description,
-        ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } } } : {}),
+        ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output', shared) } } } : {}),
       };
     }
     const problems = ['400', ...(r.auth !== 'none' ? ['401', '403'] : []), ...(r.params ? ['404'] : []), ...(r.body ? ['413'] : [])];
@@ -71,7 +79,7 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
       ...(r.auth === 'none' ? { security: [] } : { security: [{ bearer: [] }] }),
       ...(r.permission ? { 'x-required-permission': r.permission } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input', shared) } } } } : {}),
       responses,
     };
   }
@@ -93,7 +101,7 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
           description: 'A user access token, a partner (installation) access token, or the platform operator token.',
         },
       },
-      schemas: { Problem: jsonSchema(problem, 'output') },
+      schemas: { Problem: jsonSchema(problem, 'output', shared), ...shared },
     },
     paths,
   };

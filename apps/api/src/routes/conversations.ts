@@ -1,3 +1,4 @@
+import { typedMessageContent } from '@parley/domain';
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
@@ -18,15 +19,13 @@ export const conversation = z.object({
   updatedAt: isoTime,
 });
 
-export const message = z.object({
+const messageFields = z.object({
   id: z.string(),
   conversationId: z.string(),
   channelId: z.string().nullable(),
   touchpoint: z.literal('whatsapp'),
   direction: z.enum(['inbound', 'outbound']),
   role: z.enum(['contact', 'agent', 'bot']),
-  type: z.string(),
-  content: z.record(z.string(), z.unknown()),
   status: z.string(),
   wamid: z.string().nullable(),
   error: z.object({ code: z.number(), title: z.string(), details: z.string().optional() }).nullable(),
@@ -35,11 +34,14 @@ export const message = z.object({
   editedAt: isoTime.nullable().describe('When the contact last edited the message; its earlier contents are in `history`.'),
   deletedAt: isoTime.nullable().describe('When the contact deleted the message for everyone; its content is then empty.'),
   history: z
-    .array(z.object({ type: z.string(), content: z.record(z.string(), z.unknown()), replacedAt: isoTime, by: z.string().describe('wamid of the edit') }))
+    .array(typedMessageContent.and(z.object({ replacedAt: isoTime, by: z.string().describe('wamid of the edit') })))
     .describe('Earlier contents of an edited message, oldest first.'),
   createdAt: isoTime,
   statusUpdatedAt: isoTime,
 });
+
+/** A message, with its `content` described per `type` (packages/domain/src/message-content.ts). */
+export const message = messageFields.and(typedMessageContent);
 
 const messageParams = z.object({ id: z.string(), messageId: z.string() }).strict();
 
