@@ -8,6 +8,7 @@ export * from './tokens';
 export * from './unique';
 export * from './users';
 export * from './sign-in';
+export * from './secrets-at-rest';
 export * from './channels';
 export * from './events';
 export * from './meta';
