@@ -1,5 +1,3 @@
-import type { MetaInboundMessage } from './payload';
-
 /*
  * One element of a webhook change's `messages` (or `message_echoes`) becomes one typed inbound
  * item. Meta's bodies are read leniently: a field of an unexpected shape is left out, never
@@ -340,9 +338,4 @@ export function parseInboundItem(raw: unknown, contacts: unknown, options: { ech
 
 function requireSender(sender: SenderIdentity): void {
   if (!sender.waId && !sender.userId) throw new InboundItemError('The message names no sender (no from, from_user_id or matching contact).');
-}
-
-/** The content of one inbound message object, without its sender. Prefer parseInboundItem. */
-export function parseInboundMessage(m: MetaInboundMessage): ParsedMessage {
-  return parseMessage(m as Loose);
 }
