@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities } from '../../apps/worker/src/activities';
-import { WORKFLOWS_PATH } from '../../apps/worker/src/worker';
+import { activityInterceptors, WORKFLOWS_PATH } from '../../apps/worker/src/worker';
 import { startTestApi, TEST_SECRETS, type TestApi } from './api';
 
 export interface TestPlatform {
@@ -44,6 +44,7 @@ export async function startTestPlatform(options: { worker?: boolean } = {}): Pro
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       activities: createActivities({ orm: api.orm, clock: systemClock, logger, config: api.config, graph, temporal }),
+      interceptors: { activity: activityInterceptors },
     });
     running = worker.run();
   }

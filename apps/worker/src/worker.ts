@@ -2,9 +2,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '@parley/config';
-import type { Clock, Logger } from '@parley/core';
+import { type Clock, type Logger, redactError } from '@parley/core';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import { type ActivityInterceptorsFactory, type NativeConnection, Worker } from '@temporalio/worker';
 import type { GraphPort, SendPort } from '@parley/domain';
 import { createActivities } from './activities';
 
@@ -35,6 +35,25 @@ export function shutdownSignal(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']
   return controller.signal;
 }
 
+/**
+ * Activity failures are kept in the workflow's history. A database error's message and stack carry
+ * its statement with the bound values (phones, message texts) inlined, so such a failure is
+ * recorded with the server's message and code only.
+ */
+export const activityInterceptors: ActivityInterceptorsFactory[] = [
+  () => ({
+    inbound: {
+      execute: async (input, next) => {
+        try {
+          return await next(input);
+        } catch (err) {
+          throw redactError(err);
+        }
+      },
+    },
+  }),
+];
+
 export async function createWorker(deps: WorkerDeps, connection: NativeConnection): Promise<Worker> {
   return Worker.create({
     connection,
@@ -42,6 +61,7 @@ export async function createWorker(deps: WorkerDeps, connection: NativeConnectio
     taskQueue: deps.config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
+    interceptors: { activity: activityInterceptors },
     // On SIGTERM running activities get this long to finish before they are cancelled.
     shutdownGraceTime: '30s',
   });
