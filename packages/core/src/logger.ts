@@ -36,6 +36,8 @@ export const REDACT_PATHS = [
   '*.businessToken',
 ];
 
+const serializeError = (err: unknown) => pino.stdSerializers.err(redactError(err) as Error);
+
 /** `destination` defaults to stdout; tests pass a stream to read what would be logged. */
 export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const pinoOptions = {
@@ -43,8 +45,9 @@ export function createLogger(options: { level?: string; name?: string; destinati
     name: options.name,
     base: { service: options.name },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    // Database errors carry their statement, bound values inlined, in message and stack.
-    serializers: { err: (err: unknown) => pino.stdSerializers.err(redactError(err) as Error) },
+    // Database errors carry their statement, bound values inlined, in message and stack. `error`
+    // is where the Temporal SDK puts the errors it logs.
+    serializers: { err: serializeError, error: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);

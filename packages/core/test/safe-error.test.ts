@@ -85,8 +85,10 @@ describe('the logger', () => {
     for (const { run } of Object.values(FAILURES)) log.error({ err: await failure(run) }, 'statement failed');
     log.warn({ err: new Error('could not store the delivery', { cause: converted }) }, 'wrapped');
     log.error(await failure(FAILURES['a value PostgreSQL quotes back'].run), 'as the first argument');
+    // The Temporal SDK logs its errors under `error`.
+    log.warn({ error: converted }, 'Activity failed');
 
-    expect(lines).toHaveLength(7);
+    expect(lines).toHaveLength(8);
     const output = lines.join('\n');
     expect(output).not.toContain('+1415');
     expect(output).not.toContain('4111');
@@ -102,5 +104,6 @@ describe('the logger', () => {
     const wrapped = JSON.parse(lines[5]!) as { err: { message: string; stack: string } };
     expect(wrapped.err.message).toContain('could not store the delivery');
     expect(wrapped.err.stack).toContain('caused by: UniqueConstraintViolationException: duplicate key value');
+    expect((JSON.parse(lines[7]!) as { error: { code: string } }).error.code).toBe('23505');
   });
 });
