@@ -514,9 +514,9 @@ export class MetaInboundProcessor extends PollingJob {
       const event = str(value.event);
       if (event && (str(value.message_template_id) || (name && language))) {
         await t.sql.run(
-          `update templates set status = ?, updated_at = ? where organization_id = ? and channel_id in (select id from channels where waba_id = ? and organization_id = ?)
+          `update templates set status = ? where organization_id = ? and channel_id in (select id from channels where waba_id = ? and organization_id = ?)
              and (meta_template_id = ? or (name = ? and language = ?))`,
-          [event, now, t.organizationId, route.wabaId, t.organizationId, str(value.message_template_id) ?? '', name ?? '', language ?? ''],
+          [event, t.organizationId, route.wabaId, t.organizationId, str(value.message_template_id) ?? '', name ?? '', language ?? ''],
         );
       }
       await insertNotice(t, route.channelId, { kind: 'template_status', code: null, title: event ?? null, detail: [name, language, str(value.reason)].filter(Boolean).join(' ') || null, data: value, occurredAt: now });
