@@ -766,6 +766,13 @@ describe('parseInboundItem rules', () => {
     expect(untyped.kind === 'message' && untyped.message.content).toEqual({ metaType: null, errors: [] });
   });
 
+  it('reads a kind’s object only from the message itself, never from inherited names', () => {
+    const proto = asItem(outcome({ raw: { from: '1', id: 'wamid.X', type: '__proto__' }, contacts: [] }));
+    expect(proto.kind === 'message' && proto.message).toEqual({ type: 'unsupported', content: { metaType: '__proto__', errors: [] }, preview: '[__proto__]' });
+    const inherited = asItem(outcome({ raw: { from: '1', id: 'wamid.Y', type: 'interactive', interactive: { type: 'constructor' } }, contacts: [] }));
+    expect(inherited.kind === 'message' && inherited.message.content).toEqual({ metaType: 'interactive', errors: [], raw: { type: 'constructor' } });
+  });
+
   it('keeps message-level errors beside readable content', () => {
     const raw = { from: '1', id: 'wamid.I', type: 'image', image: { id: 'M1', caption: 'Mira' }, errors: [{ code: 131052, title: 'Media download error' }] };
     const item = asItem(outcome({ raw, contacts: [] }));

@@ -51,6 +51,8 @@ type Loose = Record<string, unknown>;
 const isObj = (v: unknown): v is Loose => !!v && typeof v === 'object' && !Array.isArray(v);
 const obj = (v: unknown): Loose => (isObj(v) ? v : {});
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** A field named by Meta's data (a type): only the object's own, never one inherited (`__proto__`, `constructor`). */
+const own = (o: Loose, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const clean = (o: Loose): Loose => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const nonEmpty = (o: Loose): Loose | undefined => (Object.keys(o).length ? o : undefined);
@@ -144,7 +146,7 @@ function metaTypeOf(m: Loose): string | null {
 }
 
 function unsupported(m: Loose, metaType: string | null, common: Loose): ParsedMessage {
-  const raw = metaType ? m[metaType] : undefined;
+  const raw = metaType ? own(m, metaType) : undefined;
   return {
     type: 'unsupported',
     content: clean({ ...common, metaType, errors: errorsOf(m) ?? [], raw: isObj(raw) ? raw : undefined }),
@@ -154,8 +156,8 @@ function unsupported(m: Loose, metaType: string | null, common: Loose): ParsedMe
 
 function parseInteractive(i: Loose): { interactive: Loose; preview: string } | undefined {
   const kind = str(i.type);
-  if (!kind || !isObj(i[kind])) return undefined;
-  const reply = i[kind];
+  const reply = kind ? own(i, kind) : undefined;
+  if (!kind || !isObj(reply)) return undefined;
   switch (kind) {
     case 'button_reply':
     case 'list_reply': {
@@ -179,7 +181,7 @@ function parseInteractive(i: Loose): { interactive: Loose; preview: string } | u
 function parseMessage(m: Loose): ParsedMessage {
   const common = clean({ context: context(m), referral: referral(m), errors: errorsOf(m) });
   const metaType = metaTypeOf(m);
-  const body = metaType ? m[metaType] : undefined;
+  const body = metaType ? own(m, metaType) : undefined;
   const done = (type: string, content: Loose, preview: string): ParsedMessage => ({ type, content: { ...content, ...common }, preview: clip(preview) });
 
   switch (metaType) {
