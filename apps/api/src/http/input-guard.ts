@@ -1,4 +1,4 @@
-import { type FieldProblem, ValidationError } from '@parley/core';
+import { type FieldProblem, hasUnstorableText, replaceUnstorableText, ValidationError } from '@parley/core';
 
 /**
  * JSON deeper than this is refused before anything recursive (zod, the idempotency hash) walks it.
@@ -9,15 +9,8 @@ export const MAX_JSON_DEPTH = 32;
 /** Reported problems are capped: a body full of NULs needs one answer, not a megabyte of paths. */
 const MAX_REPORTED = 20;
 
-/**
- * Text that PostgreSQL cannot store (NUL) or that is not Unicode at all (an unpaired UTF-16
- * surrogate, which JSON's `\ud800` escape can smuggle in).
- */
-const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const UNSTORABLE_ALL = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 /** A field name made safe to echo in a problem's path. */
-const printable = (key: string) => key.replace(UNSTORABLE_ALL, '\ufffd');
+const printable = (key: string) => replaceUnstorableText(key, () => '\ufffd');
 
 /**
  * Refuses client input that no handler should ever see: nesting deeper than MAX_JSON_DEPTH (400
@@ -35,9 +28,9 @@ export function assertSafeInput(value: unknown, where?: 'query' | 'params'): voi
   const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
   for (let item = stack.pop(); item; item = stack.pop()) {
     const { value: v, path, depth, key } = item;
-    if (key !== undefined && UNSTORABLE.test(key)) report(path, 'Field names must not contain NUL characters or unpaired UTF-16 surrogates.');
+    if (key !== undefined && hasUnstorableText(key)) report(path, 'Field names must not contain NUL characters or unpaired UTF-16 surrogates.');
     if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) report(path, 'Text must not contain NUL characters or unpaired UTF-16 surrogates.');
+      if (hasUnstorableText(v)) report(path, 'Text must not contain NUL characters or unpaired UTF-16 surrogates.');
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
