@@ -139,7 +139,7 @@ describe('POST /webhooks/meta (signature and storage)', () => {
       interactive: { kind: 'list_reply', id: 'row-2', title: 'Envío', description: 'Estado del envío' },
     });
     expect((await byKind('button')).content).toEqual({ button: { text: 'Stop promotions', payload: 'STOP_PROMO' } });
-    expect((await byKind('reaction')).content).toEqual({ reaction: { messageId: 'wamid.ORIGINAL', emoji: '👍' } });
+    expect((await byKind('reaction')).content).toEqual({ reaction: { messageId: 'wamid.ORIGINAL', emoji: '👍', removed: false } });
     expect((await byKind('unsupported')).type).toBe('unsupported');
   });
 
