@@ -1,4 +1,5 @@
 import { DomainEvent, UNSCOPED } from '@parley/db';
+import { broadcastWorkflowId } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type Tenant } from '../../../test/support/api';
 import { eventually, startTestPlatform, type TestPlatform } from '../../../test/support/platform';
@@ -239,6 +240,53 @@ describe('broadcasts end to end (Temporal, sandbox Graph API)', () => {
     for (const phone of ['+14155556100', '+14155556101', '+14155556102', '+14155556103']) expect(p.sandbox.sends({ to: phone })).toHaveLength(1);
     expect(done.statuses.map((r: { phone: string }) => r.phone).sort()).toEqual(['+14155556100', '+14155556101', '+14155556102', '+14155556103', 'nope']);
   });
+
+  it('ends failed, with its reason, when the channel’s business token cannot be decrypted; nothing is sent', async () => {
+    const { tenant, channelId } = await onboard();
+    const held = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155556200' }], hold: true } });
+    // As if ENCRYPTION_KEY had been replaced without keeping the old key readable.
+    await p.api.orm.em.fork().getConnection().execute(`update channels set business_token_ciphertext = 'v1:unknown-key:AAAA:BBBB:CCCC' where id = ?`, [channelId]);
+    expect((await p.api.call('POST', `/v1/broadcasts/${held.body.id}/start`, { token: tenant.adminToken })).status).toBe(202);
+    const done = await finished(tenant, held.body.id, 'failed');
+    expect(done.failureReason).toMatch(/cannot be decrypted/);
+    expect(done.finishedAt).not.toBeNull();
+    expect(done.statistics).toMatchObject({ total: 1, pending: 1, sent: 0 });
+    expect(p.sandbox.sends({ to: '+14155556200' })).toHaveLength(0);
+    const events = await p.api.orm.em.fork().find(DomainEvent, { organization: tenant.organizationId, type: 'broadcast.update' }, UNSCOPED);
+    expect(events.map((e) => e.data.status)).toEqual(['running', 'failed']);
+  });
+
+  it('ends failed when its channel was disconnected before it could send', async () => {
+    const { tenant, channelId } = await onboard();
+    const held = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155556201' }], hold: true } });
+    expect((await p.api.call('DELETE', `/v1/channels/${channelId}`, { token: tenant.adminToken })).status).toBe(204);
+    expect((await p.api.call('POST', `/v1/broadcasts/${held.body.id}/start`, { token: tenant.adminToken })).status).toBe(202);
+    const done = await finished(tenant, held.body.id, 'failed');
+    expect(done.failureReason).toMatch(/disconnected/);
+    expect(p.sandbox.sends({ to: '+14155556201' })).toHaveLength(0);
+  });
+
+  it('keeps heartbeating while the channel’s budget is held by other senders for longer than the heartbeat timeout', async () => {
+    const { tenant, channelId } = await onboard({ messagesPerSecond: 10 });
+    // Another sender holds the whole budget for the next 18 s (the activity's heartbeat timeout is 15 s).
+    await p.api.orm.em
+      .fork()
+      .getConnection()
+      .execute(`insert into channel_send_log (channel_id, drawn_at, count) values (?, clock_timestamp() + interval '17 seconds', 1000)`, [channelId]);
+    const created = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155556202' }] } });
+    expect(created.status).toBe(202);
+    const done = await eventually(async () => {
+      const res = await p.api.call('GET', `/v1/broadcasts/${created.body.id}`, { token: tenant.adminToken });
+      return res.body.status === 'completed' ? res.body : undefined;
+    }, 40_000, 'broadcast completed');
+    expect(done.statistics).toMatchObject({ total: 1, unknown: 0, failed: 0 });
+    const history = await p.temporal.workflow.getHandle(broadcastWorkflowId(tenant.organizationId, created.body.id)).fetchHistory();
+    // Retries are not in the history, but each activity's started event records its last attempt.
+    const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.every((a) => a === 1)).toBe(true);
+    expect(p.sandbox.sends({ to: '+14155556202' })).toHaveLength(1);
+  }, 60_000);
 
   it('needs broadcasts:write to create and broadcasts:read to read; another tenant gets 404', async () => {
     const { tenant } = await onboard();

@@ -31,6 +31,10 @@ const broadcast = z.object({
   statistics,
   createdAt: isoTime,
   finishedAt: isoTime.nullable(),
+  failureReason: z
+    .string()
+    .nullable()
+    .describe('Why a `failed` broadcast could not be sent (its channel was disconnected, or its business token cannot be decrypted); null otherwise.'),
 });
 const params = z.record(z.string().max(128), z.string().max(1024));
 const users = z

@@ -1,17 +1,23 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock, Logger } from '@parley/core';
 import { Broadcast, UNSCOPED } from '@parley/db';
-import { type BroadcastSender, broadcastWorkflowId } from '@parley/domain';
+import { BroadcastCannotProceed, type BroadcastSender, broadcastWorkflowId } from '@parley/domain';
 import { Context } from '@temporalio/activity';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 
 /**
  * How long one activity sends. Each hand-over between activities costs a few hundred ms of
- * sending (a workflow task, a fresh load), so calls are long; heartbeats after every group keep a
- * dead worker's activity noticed within the heartbeat timeout regardless.
+ * sending (a workflow task, a fresh load), so calls are long; heartbeats keep a dead worker's
+ * activity noticed within the heartbeat timeout regardless.
  */
 const BATCH_BUDGET_MS = 60_000;
+/**
+ * Heartbeats go out on this timer as well as after every group: a group held up by slow sends,
+ * or a wait for a budget other senders are using, must not look like a dead worker (the
+ * workflow's heartbeat timeout is 15 s; the SDK throttles what reaches the server).
+ */
+export const HEARTBEAT_EVERY_MS = 2_000;
 
 export interface BroadcastActivityDeps {
   orm: MikroORM;
@@ -21,6 +27,7 @@ export interface BroadcastActivityDeps {
   taskQueue: string;
   temporal?: Client | undefined;
   stopping?: AbortSignal | undefined;
+  heartbeatEveryMs?: number | undefined;
 }
 
 export function createBroadcastActivities(deps: BroadcastActivityDeps) {
@@ -32,10 +39,24 @@ export function createBroadcastActivities(deps: BroadcastActivityDeps) {
       // When this worker shuts down (or the activity is cancelled) the batch ends cleanly and the
       // workflow's next call runs wherever a worker is left.
       const stop = deps.stopping ? AbortSignal.any([activity.cancellationSignal, deps.stopping]) : activity.cancellationSignal;
-      return deps.sender.sendBatch({ ...input, budgetMs: BATCH_BUDGET_MS, stop }, (details) => activity.heartbeat(details));
+      let progress: unknown = { processed: 0 };
+      const beat = () => activity.heartbeat(progress);
+      beat();
+      const timer = setInterval(beat, deps.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
+      try {
+        return await deps.sender.sendBatch({ ...input, budgetMs: BATCH_BUDGET_MS, stop }, (details) => {
+          progress = details;
+          beat();
+        });
+      } catch (err) {
+        if (err instanceof BroadcastCannotProceed) throw ApplicationFailure.nonRetryable(err.message, 'BroadcastCannotProceed');
+        throw err;
+      } finally {
+        clearInterval(timer);
+      }
     },
 
-    async finishBroadcast(input: { organizationId: string; broadcastId: string; status: 'completed' | 'cancelled' | 'failed' }) {
+    async finishBroadcast(input: { organizationId: string; broadcastId: string; status: 'completed' | 'cancelled' | 'failed'; reason?: string }) {
       await deps.sender.finish(input);
     },
 

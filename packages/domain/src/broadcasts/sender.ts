@@ -12,6 +12,14 @@ import { LOCK_IN_ORDER, RECIPIENT_CALLBACK_PREFIX } from './statuses';
 
 const MAX_RETRIES = 5;
 
+/**
+ * A broadcast that no retry can move on (its channel was disconnected, or its business token
+ * cannot be decrypted): the workflow ends it `failed` with this message as its reason.
+ */
+export class BroadcastCannotProceed extends Error {
+  override readonly name = 'BroadcastCannotProceed';
+}
+
 export interface BatchResult {
   /** Recipients whose send was settled in this call. */
   processed: number;
@@ -39,6 +47,7 @@ interface BroadcastRow {
   params: Record<string, string>;
   phone_number_id: string;
   business_token_ciphertext: string;
+  channel_status: string;
   messages_per_second: number;
   definition: { name: string; language: string; status: string; category: string; parameter_format: 'POSITIONAL' | 'NAMED'; components: unknown[] } | null;
 }
@@ -74,7 +83,7 @@ export class BroadcastSender {
   private async load(organizationId: string, broadcastId: string): Promise<BroadcastRow> {
     const [row] = await this.sql().all<BroadcastRow>(
       `select b.id, b.organization_id, b.channel_id, b.status, b.template, b.params,
-              ch.phone_number_id, ch.business_token_ciphertext, ch.messages_per_second,
+              ch.phone_number_id, ch.business_token_ciphertext, ch.status as channel_status, ch.messages_per_second,
               (select json_build_object('name', t.name, 'language', t.language, 'status', t.status, 'category', t.category,
                                         'parameter_format', t.parameter_format, 'components', t.components)
                  from templates t where t.channel_id = b.channel_id and t.name = b.template->>'name' and t.language = b.template->>'language') as definition
@@ -104,7 +113,7 @@ export class BroadcastSender {
       [this.clock.now(), b.id],
     );
     if (b.status !== 'running') return { processed: 0, done: false, cancelled: b.status === 'cancelled', retryInMs: null };
-    const token = this.secrets.decrypt(b.business_token_ciphertext, b.channel_id);
+    const token = this.channelToken(b);
     const deadline = Date.now() + (input.budgetMs ?? 30_000);
     const concurrency = input.concurrency ?? 512;
     let processed = 0;
@@ -191,6 +200,20 @@ export class BroadcastSender {
       cancelled,
       retryInMs: retryAt === null ? null : Math.max(0, retryAt - this.clock.now().getTime()),
     };
+  }
+
+  /** The channel's business token, or why the broadcast can never be sent. */
+  private channelToken(b: BroadcastRow): string {
+    if (b.channel_status !== 'active') throw new BroadcastCannotProceed('The channel was disconnected; connect it again and create a new broadcast.');
+    let token: string;
+    try {
+      token = this.secrets.decrypt(b.business_token_ciphertext, b.channel_id);
+    } catch (err) {
+      this.logger.error({ err, broadcastId: b.id, channelId: b.channel_id }, 'the channel’s business token cannot be decrypted');
+      throw new BroadcastCannotProceed('The channel’s business token cannot be decrypted with the configured keys; reconnect the channel.');
+    }
+    if (!token) throw new BroadcastCannotProceed('The channel has no business token; reconnect the channel.');
+    return token;
   }
 
   /**

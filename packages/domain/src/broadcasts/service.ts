@@ -42,6 +42,8 @@ export interface BroadcastView {
   statistics: BroadcastStatistics;
   createdAt: string;
   finishedAt: string | null;
+  /** Why a `failed` broadcast could not be sent. */
+  failureReason: string | null;
 }
 
 const INSERT_CHUNK = 1000;
@@ -208,6 +210,7 @@ export class BroadcastService {
       statistics: await broadcastStatistics(sqlRunner(scope.em), b.id),
       createdAt: b.createdAt.toISOString(),
       finishedAt: b.finishedAt?.toISOString() ?? null,
+      failureReason: b.failureReason ?? null,
     };
   }
 
