@@ -9,7 +9,7 @@ const inboundFailure = z.object({
   organizationId: z.string().nullable(),
   channelId: z.string().nullable(),
   phoneNumberId: z.string().nullable(),
-  kind: z.enum(['message', 'echo', 'status', 'errors', 'change']),
+  kind: z.enum(['message', 'echo', 'history', 'status', 'errors', 'change']),
   field: z.string().nullable().describe('The webhook field of the change (`messages`, `smb_message_echoes`, ...).'),
   item: z.unknown().describe('The item as Meta sent it.'),
   reason: z.string(),

@@ -48,7 +48,7 @@ export function retryDelayMs(attempts: number): number | null {
 }
 
 /** The kinds of item a delivery is cut into; each is applied, or set aside, on its own. */
-export type InboundItemKind = 'message' | 'echo' | 'status' | 'errors' | 'change';
+export type InboundItemKind = 'message' | 'echo' | 'history' | 'status' | 'errors' | 'change';
 
 /** What applying an item needs besides the item itself; stored with a set-aside item for its replay. */
 export interface ItemContext {
@@ -56,6 +56,8 @@ export interface ItemContext {
   phoneNumberId: string | null;
   wabaId: string | null;
   contacts?: unknown;
+  /** History sync: the thread (the contact's wa_id) a message belongs to. */
+  threadId?: string;
   deliveryId?: string | null;
 }
 
@@ -95,6 +97,19 @@ export function itemsOf(payload: unknown, deliveryId: string | null): Item[] {
         const known = ['messaging_product', 'metadata', 'contacts', 'messages', 'message_echoes', 'statuses', 'errors'];
         const rest = Object.keys(value).filter((k) => !known.includes(k));
         if (rest.length) items.push({ kind: 'change', raw: Object.fromEntries(rest.map((k) => [k, value[k]])), context });
+      } else if (change.field === 'history' && Array.isArray(value.history)) {
+        // Coexistence onboarding: the number's past threads from the WhatsApp Business app.
+        for (const chunk of value.history) {
+          for (const thread of Array.isArray(obj(chunk).threads) ? (obj(chunk).threads as unknown[]) : []) {
+            const threadId = str(obj(thread).id);
+            const messages = obj(thread).messages;
+            if (!threadId || !Array.isArray(messages)) {
+              items.push({ kind: 'change', raw: thread, context });
+              continue;
+            }
+            for (const m of messages) items.push({ kind: 'history', raw: m, context: { ...context, threadId, contacts: [{ wa_id: threadId }] } });
+          }
+        }
       } else {
         const { errors: _errors, ...rest } = value;
         if (Object.keys(rest).some((k) => k !== 'messaging_product' && k !== 'metadata')) items.push({ kind: 'change', raw: rest, context });
@@ -334,6 +349,9 @@ export class MetaInboundProcessor extends PollingJob {
         else await this.applyInbound(t, route, parsed);
         return;
       }
+      case 'history':
+        await this.applyHistory(t, route, item);
+        return;
       case 'status': {
         const status = metaStatus.safeParse(item.raw);
         if (!status.success) throw new InboundItemError(`status without a usable id, status or timestamp: ${status.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
@@ -429,6 +447,30 @@ export class MetaInboundProcessor extends PollingJob {
     if (!row) return;
     await noteOutboundMessage(t, conversation.id, { at, preview: item.message.preview, channelId: route.channelId });
     await recordEvent(t.sql, t.organizationId, 'message.create.contact.chat.agent', { message: messageRowView(row) }, now);
+  }
+
+  /**
+   * A message of the number's past, imported at onboarding: kept in the contact's conversation
+   * as it was, marked `source: history`, without counting as unread, answering keywords, or
+   * telling partners about events long gone.
+   */
+  private async applyHistory(t: TenantSql, route: ChannelRoute, item: Item): Promise<void> {
+    const raw = obj(item.raw);
+    const fromContact = str(raw.from) === item.context.threadId;
+    const parsed = parseInboundItem(fromContact ? item.raw : { ...raw, to: raw.to ?? item.context.threadId }, item.context.contacts, { echo: !fromContact });
+    if (parsed.kind !== 'message') throw new InboundItemError(`a history message of kind ${parsed.kind} is not imported`);
+    if (await findMessageByWamid(t, parsed.wamid)) return;
+    const now = this.clock.now();
+    const at = parsed.sentAt ?? now;
+    const { conversation } = await this.contactAndConversation(t, route, parsed.sender, { lastInboundAt: fromContact ? at : null, now, reopen: false });
+    const content = { ...parsed.message.content, source: 'history' };
+    if (fromContact) {
+      const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: parsed.message.type, content, wamid: parsed.wamid, sentAt: at, now });
+      if (row) await noteInboundMessage(t, conversation.id, { sentAt: at, preview: parsed.message.preview, channelId: route.channelId, unread: false, now });
+      return;
+    }
+    const row = await insertOutboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, role: 'agent', type: parsed.message.type, content, status: 'sent', sendState: 'accepted', wamid: parsed.wamid, at });
+    if (row) await noteOutboundMessage(t, conversation.id, { at, preview: parsed.message.preview, channelId: route.channelId });
   }
 
   private async applyRevision(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'edit' | 'revoke' }>, now: Date): Promise<void> {
