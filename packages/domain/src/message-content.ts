@@ -49,7 +49,10 @@ export const metaErrors = z
   .meta({ id: 'MetaErrors' });
 
 const common = {
-  source: z.literal('whatsapp_business_app').optional().describe('Written by the business in the WhatsApp Business app (a message echo).'),
+  source: z
+    .enum(['whatsapp_business_app', 'history'])
+    .optional()
+    .describe('`whatsapp_business_app`: written by the business in the WhatsApp Business app; `history`: imported from the number’s past at onboarding.'),
   context: messageContext.optional(),
   referral: messageReferral.optional(),
   errors: metaErrors.optional().describe('Errors Meta reported with this message (for example a media download that failed).'),

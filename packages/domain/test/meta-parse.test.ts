@@ -801,6 +801,7 @@ describe('the OpenAPI description of message content', () => {
     { type: 'text', content: { text: 'Hi', previewUrl: true, context: { messageId: 'wamid.X' } } },
     { type: 'text', content: { text: 'You will no longer receive messages.', consent: 'opt_out' } },
     { type: 'text', content: { text: 'From the app', source: 'whatsapp_business_app' } },
+    { type: 'image', content: { media: { caption: 'foto antigua', mimeType: 'image/jpeg', sha256: 'abc' }, source: 'history' } },
     { type: 'template', content: { template: { name: 'hello_world', language: 'en_US', category: 'UTILITY', components: [{ type: 'body', parameters: [] }] } } },
     { type: 'image', content: { media: { link: 'https://example.com/a.png', caption: 'A' } } },
     { type: 'document', content: { media: { id: '123', filename: 'a.pdf' } } },
