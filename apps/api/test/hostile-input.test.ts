@@ -176,6 +176,9 @@ describe('list cursors', () => {
       }
       const nul = await api.call('GET', `${path}?cursor=%00`, { token });
       expectProblem(nul, 400, 'invalid_characters');
+      for (const repeated of ['cursor=a&cursor=b', 'limit=1&limit=2']) {
+        expectProblem(await api.call('GET', `${path}?${repeated}`, { token }), 400, 'validation_error');
+      }
     }
     expect(failures).toEqual([]);
   });
