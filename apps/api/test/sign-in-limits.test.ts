@@ -170,6 +170,18 @@ describe('refresh attempt limits', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('lists the 429 of login and refresh, with Retry-After', async () => {
+    const doc = (await api.call('GET', '/openapi.json')).body;
+    for (const path of ['/v1/auth/login', '/v1/auth/token']) {
+      const tooMany = doc.paths[path].post.responses['429'];
+      expect(tooMany.content['application/problem+json']).toBeDefined();
+      expect(tooMany.headers['Retry-After']).toEqual({ description: expect.any(String), schema: { type: 'integer' } });
+    }
+    expect(doc.paths['/v1/auth/login'].post.responses['503'].headers['Retry-After']).toBeDefined();
+  });
+});
+
 describe('password hashes', () => {
   it('upgrade on login when stored at a weaker cost', async () => {
     const t = await createTenant(api);

@@ -63,6 +63,9 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
       responses[status] = {
         description: spec.description,
         ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output', shared) } } } : {}),
+        ...(spec.headers
+          ? { headers: Object.fromEntries(Object.entries(spec.headers).map(([name, h]) => [name, { description: h.description, schema: { type: h.type } }])) }
+          : {}),
       };
     }
     const problems = ['400', ...(r.auth !== 'none' ? ['401', '403'] : []), ...(r.params ? ['404'] : []), ...(r.body ? ['413'] : [])];

@@ -31,6 +31,8 @@ export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
   contentType?: string;
+  /** Response headers the client may rely on, by name. */
+  headers?: Record<string, { description: string; type: 'integer' | 'string' }>;
 }
 
 export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> {

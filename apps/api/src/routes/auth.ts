@@ -5,6 +5,8 @@ import { route } from '../http/route';
 import type { Services } from '../services';
 import { email, problem, tokenPair } from './schemas';
 
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', type: 'integer' as const } };
+
 /** The refusals of the attempt limits, with the seconds to wait in `Retry-After`. */
 const signInRefusals = {
   429: {
@@ -12,11 +14,13 @@ const signInRefusals = {
       'Too many failed attempts for this account or from this address in the current window (`too_many_requests`). `Retry-After` gives the seconds until the window ends.',
     schema: problem,
     contentType: 'application/problem+json',
+    headers: retryAfter,
   },
   503: {
     description: 'Too many passwords are being checked at once (`service_unavailable`); `Retry-After` gives the seconds to wait.',
     schema: problem,
     contentType: 'application/problem+json',
+    headers: retryAfter,
   },
 };
 
