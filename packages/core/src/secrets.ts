@@ -105,7 +105,8 @@ export class PasswordHasher {
   /** `logN` comes from `PASSWORD_HASH_COST` (17, OWASP's, unless a test suite lowers it). */
   constructor(logN: number, options: { concurrency?: number; maxWaitMs?: number } = {}) {
     this.cost = { N: 2 ** logN, r: SCRYPT_R, p: SCRYPT_P };
-    this.gate = new HashGate(options.concurrency ?? 4, options.maxWaitMs ?? 2000);
+    // Two at OWASP's cost is 256 MiB outside the JavaScript heap; the API's memory limit allows for it.
+    this.gate = new HashGate(options.concurrency ?? 2, options.maxWaitMs ?? 2000);
   }
 
   async hash(password: string): Promise<string> {
