@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Clock, Logger } from '@parley/core';
+import { type Clock, type Logger, replaceUnstorableText } from '@parley/core';
 import type { MessageStatus } from '@parley/db';
 import { recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import { sqlRunner } from '../sql';
@@ -72,8 +72,6 @@ export class MetaWebhookIngest {
 }
 
 const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
-// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * The delivery as PostgreSQL's jsonb can hold it. jsonb refuses NUL characters and lone UTF-16
@@ -82,7 +80,7 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
  */
 export function storableJson(raw: string, parsed: unknown): string {
   if (!UNSTORABLE_ESCAPE.test(raw)) return raw;
-  const escape = (text: string) => text.replace(UNSTORABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escape = (text: string) => replaceUnstorableText(text, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return JSON.stringify(parsed, function (this: unknown, _key, value: unknown) {
     if (typeof value === 'string') return escape(value);
     if (value && typeof value === 'object' && !Array.isArray(value)) {
