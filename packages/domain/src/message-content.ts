@@ -7,6 +7,7 @@ import { z } from 'zod';
  */
 
 const text = z.string();
+const rawObject = z.record(z.string(), z.unknown());
 
 export const messageContext = z
   .object({
@@ -39,13 +40,9 @@ export const messageReferral = z
   .describe('The ad or post (click to WhatsApp) the contact came from.')
   .meta({ id: 'MessageReferral' });
 
-/** Meta's own error objects, kept as Meta sent them. */
+/** Meta's own error objects, kept exactly as Meta sent them (their fields vary between versions). */
 export const metaErrors = z
-  .array(
-    z
-      .object({ code: z.number().optional(), title: text.optional(), message: text.optional(), details: text.optional(), error_data: z.unknown().optional() })
-      .loose(),
-  )
+  .array(rawObject.describe('Usually `{ code, title, message, error_data: { details } }`.'))
   .meta({ id: 'MetaErrors' });
 
 const common = {
@@ -57,8 +54,6 @@ const common = {
   referral: messageReferral.optional(),
   errors: metaErrors.optional().describe('Errors Meta reported with this message (for example a media download that failed).'),
 };
-
-const rawObject = z.record(z.string(), z.unknown());
 
 const media = z
   .object({

@@ -774,10 +774,11 @@ describe('parseInboundItem rules', () => {
   });
 
   it('keeps message-level errors beside readable content', () => {
-    const raw = { from: '1', id: 'wamid.I', type: 'image', image: { id: 'M1', caption: 'Mira' }, errors: [{ code: 131052, title: 'Media download error' }] };
+    const errors = [{ code: 131052, title: 'Media download error' }, { code: '400', details: ['as', 'sent'] }];
+    const raw = { from: '1', id: 'wamid.I', type: 'image', image: { id: 'M1', caption: 'Mira' }, errors };
     const item = asItem(outcome({ raw, contacts: [] }));
     if (item.kind !== 'message') throw new Error('expected a message');
-    expect(item.message.content).toEqual({ media: { id: 'M1', caption: 'Mira' }, errors: [{ code: 131052, title: 'Media download error' }] });
+    expect(item.message.content).toEqual({ media: { id: 'M1', caption: 'Mira' }, errors });
     expectDocumented(item.message);
   });
 
