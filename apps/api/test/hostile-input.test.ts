@@ -57,6 +57,16 @@ describe('text PostgreSQL cannot store', () => {
     expect(await countRows(api, 'select count(*)::int as n from contacts where organization_id = ? and phone = ?', [t.organizationId, '+14155550150'])).toBe(0);
   });
 
+  it('echoes at most 20 problems, each path cut short, whatever the body holds', async () => {
+    const longName = 'k'.repeat(100_000);
+    const body = { [longName]: Array.from({ length: 1000 }, () => ({ text: 'a\u0000' })) };
+    const res = await api.call('POST', '/v1/users', { token: t.adminToken, body });
+    expectProblem(res, 400, 'invalid_characters');
+    expect(res.body.errors).toHaveLength(20);
+    for (const e of res.body.errors as { path: string }[]) expect(e.path.length).toBeLessThanOrEqual(201);
+    expect(res.text.length).toBeLessThan(10_000);
+  });
+
   it('a surrogate pair (an emoji) is fine', async () => {
     const name = `Agent 😀 ${newId()}`;
     const res = await api.call('POST', '/v1/users', { token: t.adminToken, body: { email: uniqueEmail('emoji'), password: PASSWORD, name, role: 'agent' } });

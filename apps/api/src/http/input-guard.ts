@@ -8,6 +8,8 @@ export const MAX_JSON_DEPTH = 32;
 
 /** Reported problems are capped: a body full of NULs needs one answer, not a megabyte of paths. */
 const MAX_REPORTED = 20;
+/** Field names are the client's text: a path echoed back is cut at this length. */
+const MAX_PATH = 200;
 
 /** A field name made safe to echo in a problem's path. */
 const printable = (key: string) => replaceUnstorableText(key, () => '\ufffd');
@@ -21,7 +23,7 @@ const printable = (key: string) => replaceUnstorableText(key, () => '\ufffd');
 export function assertSafeInput(value: unknown, where?: 'query' | 'params'): void {
   const problems: FieldProblem[] = [];
   const report = (path: string, message: string) => {
-    if (problems.length < MAX_REPORTED) problems.push({ path, message });
+    if (problems.length < MAX_REPORTED) problems.push({ path: path.length > MAX_PATH ? `${path.slice(0, MAX_PATH)}…` : path, message });
   };
   // Pushed in reverse, so problems come out in document order.
   const stack: { value: unknown; path: string; depth: number; key?: string }[] = [{ value, path: where ?? '', depth: 0 }];
