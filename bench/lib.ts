@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -15,89 +17,170 @@ export interface LoadResult {
   statusCounts: Record<string, number>;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/**
- * Closed-loop load: `connections` keep-alive connections each send the next request as soon as
- * the previous answer arrives, for `seconds`. `next()` builds each request body and headers.
- */
-export async function closedLoop(options: {
-  url: string;
-  connections: number;
-  seconds: number;
-  next: (i: number) => { body: string; headers: Record<string, string> };
-  onAck?: (i: number) => void;
-}): Promise<LoadResult> {
-  const target = new URL(options.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
-  const latencies: number[] = [];
-  const statusCounts: Record<string, number> = {};
-  let sent = 0;
-  let acknowledged = 0;
-  let failed = 0;
-  const started = performance.now();
-  const deadline = started + options.seconds * 1000;
+type Next = (i: number) => { body: string; headers: Record<string, string> };
 
-  const one = (i: number) =>
-    new Promise<void>((resolve) => {
-      const { body, headers } = options.next(i);
+/** Posts requests over keep-alive connections and keeps the tally of their answers. */
+class Poster {
+  private readonly target: URL;
+  private readonly agent: Agent;
+  private readonly latencies: number[] = [];
+  private readonly statusCounts: Record<string, number> = {};
+  private readonly started = performance.now();
+  sent = 0;
+  private acknowledged = 0;
+  private failed = 0;
+
+  constructor(
+    url: string,
+    connections: number,
+    private readonly next: Next,
+    private readonly onAck?: (i: number, at: number) => void,
+  ) {
+    this.target = new URL(url);
+    this.agent = new Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  /** Sends request number `sent` and resolves once it is answered or failed. */
+  post(): Promise<void> {
+    const i = this.sent++;
+    return new Promise<void>((resolve) => {
+      const { body, headers } = this.next(i);
       const t0 = performance.now();
       const req = request(
         {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
+          agent: this.agent,
+          host: this.target.hostname,
+          port: this.target.port,
+          path: this.target.pathname,
           method: 'POST',
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
         },
         (res) => {
           res.resume();
           res.on('end', () => {
-            latencies.push(performance.now() - t0);
+            const at = performance.now();
+            this.latencies.push(at - t0);
             const key = String(res.statusCode);
-            statusCounts[key] = (statusCounts[key] ?? 0) + 1;
+            this.statusCounts[key] = (this.statusCounts[key] ?? 0) + 1;
             if (res.statusCode === 200) {
-              acknowledged++;
-              options.onAck?.(i);
-            } else failed++;
+              this.acknowledged++;
+              this.onAck?.(i, at);
+            } else this.failed++;
             resolve();
           });
         },
       );
       req.on('error', () => {
-        failed++;
-        statusCounts.error = (statusCounts.error ?? 0) + 1;
+        this.failed++;
+        this.statusCounts.error = (this.statusCounts.error ?? 0) + 1;
         resolve();
       });
       req.end(body);
     });
+  }
 
+  result(): LoadResult {
+    const seconds = (performance.now() - this.started) / 1000;
+    this.agent.destroy();
+    const latencies = [...this.latencies].sort((a, b) => a - b);
+    return {
+      sent: this.sent,
+      acknowledged: this.acknowledged,
+      failed: this.failed,
+      seconds,
+      rps: this.acknowledged / seconds,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies[latencies.length - 1] ?? 0,
+      statusCounts: this.statusCounts,
+    };
+  }
+}
+
+/**
+ * Closed-loop load: `connections` keep-alive connections each send the next request as soon as
+ * the previous answer arrives, for `seconds` or until `limit` requests. `next()` builds each
+ * request body and headers; `onAck` learns when each 200 arrived (performance.now()).
+ */
+export async function closedLoop(options: {
+  url: string;
+  connections: number;
+  seconds: number;
+  limit?: number;
+  next: Next;
+  onAck?: (i: number, at: number) => void;
+}): Promise<LoadResult> {
+  const poster = new Poster(options.url, options.connections, options.next, options.onAck);
+  const deadline = performance.now() + options.seconds * 1000;
+  const limit = options.limit ?? Infinity;
   await Promise.all(
     Array.from({ length: options.connections }, async () => {
-      while (performance.now() < deadline) {
-        const i = sent++;
-        await one(i);
-      }
+      while (performance.now() < deadline && poster.sent < limit) await poster.post();
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
+  return poster.result();
+}
+
+/**
+ * Open-loop load: `rate` requests per second for `seconds`, sent on schedule whether or not
+ * earlier ones were answered (as Meta posts webhooks), over up to `connections` keep-alive
+ * connections.
+ */
+export async function openLoop(options: {
+  url: string;
+  rate: number;
+  seconds: number;
+  connections?: number;
+  next: Next;
+  onAck?: (i: number, at: number) => void;
+}): Promise<LoadResult> {
+  const poster = new Poster(options.url, options.connections ?? 128, options.next, options.onAck);
+  const started = performance.now();
+  const total = Math.round(options.rate * options.seconds);
+  const inFlight = new Set<Promise<void>>();
+  await new Promise<void>((done) => {
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.rate));
+      while (poster.sent < due) {
+        const p = poster.post();
+        inFlight.add(p);
+        void p.then(() => inFlight.delete(p));
+      }
+      if (poster.sent >= total) {
+        clearInterval(tick);
+        done();
+      }
+    }, 5);
+  });
+  await Promise.all(inFlight);
+  return poster.result();
+}
+
+/** A load result as the benchmarks report it. */
+export function loadSummary(r: LoadResult) {
   return {
-    sent,
-    acknowledged,
-    failed,
-    seconds,
-    rps: acknowledged / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies[latencies.length - 1] ?? 0,
-    statusCounts,
+    acknowledgedPerSecond: Math.round(r.rps),
+    p50Ms: Number(r.p50.toFixed(2)),
+    p99Ms: Number(r.p99.toFixed(2)),
+    maxMs: Number(r.max.toFixed(2)),
+    acknowledged: r.acknowledged,
+    failed: r.failed,
+    statusCounts: r.statusCounts,
   };
+}
+
+/** Stops the platform's processes (SIGTERM, so each drains as in production) and waits for them. */
+export async function stopProcesses(children: ChildProcess[]): Promise<void> {
+  for (const child of children) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
 }
 
 export type { IncomingHttpHeaders };
@@ -140,4 +223,33 @@ export async function benchDatabase(name: string): Promise<{ url: string; orm: M
       await admin.end();
     },
   };
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user, system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number | undefined): [number, number] {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return [Number(fields[11]) / TICKS_PER_SECOND, Number(fields[12]) / TICKS_PER_SECOND];
+  } catch {
+    return [0, 0];
+  }
+}
+
+/** CPU seconds of every process whose command is `name` (PostgreSQL's backends, the Temporal server). */
+export function cpuSecondsByName(name: string): [number, number] {
+  const total: [number, number] = [0, 0];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== name) continue;
+      const [user, system] = cpuSeconds(Number(pid));
+      total[0] += user;
+      total[1] += system;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }

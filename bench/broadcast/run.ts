@@ -6,14 +6,14 @@
  *   npm run bench:broadcast [-- --recipients 100000 --rate 1000 --latency 50]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { startSandboxGraph } from '@parley/sandbox-graph';
-import { benchDatabase, busiestWindow } from '../lib';
+import { benchDatabase, busiestWindow, cpuSeconds, cpuSecondsByName, stopProcesses } from '../lib';
 import { Client, Connection } from '@temporalio/client';
 
 const { values } = parseArgs({
@@ -35,35 +35,6 @@ const secrets = {
   ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
   JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123456789',
 };
-
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user, system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): [number, number] {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return [Number(fields[11]) / TICKS_PER_SECOND, Number(fields[12]) / TICKS_PER_SECOND];
-  } catch {
-    return [0, 0];
-  }
-}
-
-/** CPU seconds of every process whose command is `name` (PostgreSQL's backends, the Temporal server). */
-function cpuSecondsByName(name: string): [number, number] {
-  const total: [number, number] = [0, 0];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== name) continue;
-      const [user, system] = cpuSeconds(Number(pid));
-      total[0] += user;
-      total[1] += system;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
 
 function peakRssMiB(pid: number | undefined): number | null {
   try {
@@ -236,10 +207,7 @@ async function main() {
     console.log(JSON.stringify(report, null, 2));
     if (report.recipientsSentTwice > 0 || sends.length !== total) process.exitCode = 1;
   } finally {
-    for (const c of children) {
-      c.kill('SIGTERM');
-      await new Promise((r) => c.once('exit', r));
-    }
+    await stopProcesses(children);
     await connection.close();
     await sandbox.stop();
     await temporalServer.stop();

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { newId, SecretBox } from '@parley/core';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
-import { benchDatabase, closedLoop, type LoadResult } from '../lib';
+import { benchDatabase, closedLoop, loadSummary, stopProcesses, type LoadResult } from '../lib';
 
 const { values } = parseArgs({
   options: {
@@ -153,8 +153,8 @@ async function main() {
       date: new Date().toISOString(),
       connections,
       seconds,
-      parley: summary(parley),
-      ceiling: summary(ceiling),
+      parley: loadSummary(parley),
+      ceiling: loadSummary(ceiling),
       ratioToCeiling: Number((parley.rps / ceiling.rps).toFixed(3)),
       exactlyOnce: {
         acknowledgedDeliveries: parley.acknowledged,
@@ -171,25 +171,10 @@ async function main() {
     console.log(JSON.stringify(report, null, 2));
     if (!report.exactlyOnce.ok) process.exitCode = 1;
   } finally {
-    for (const child of [api, worker]) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    await stopProcesses([api, worker]);
     await temporal.stop();
     await database.drop();
   }
-}
-
-function summary(r: LoadResult) {
-  return {
-    acknowledgedPerSecond: Math.round(r.rps),
-    p50Ms: Number(r.p50.toFixed(2)),
-    p99Ms: Number(r.p99.toFixed(2)),
-    maxMs: Number(r.max.toFixed(2)),
-    acknowledged: r.acknowledged,
-    failed: r.failed,
-    statusCounts: r.statusCounts,
-  };
 }
 
 async function bareCeiling(delivery: (i: number) => { body: string; headers: Record<string, string> }): Promise<LoadResult> {
