@@ -40,9 +40,11 @@ function redactValues(message: string): string {
 function serverMessage(err: DatabaseErrorLike): string {
   const kept = err[DATABASE_MESSAGE];
   if (typeof kept === 'string') return redactValues(kept);
-  // Without the kept message, the server's text is what follows the statement's " - ". A value
-  // holding " - " could leave part of itself behind, so an unbalanced quote gives up on the text.
-  const tail = err.message.slice(err.message.lastIndexOf(' - ') + 3);
+  // Without the kept message (a client other than the ORM's pool), the server's text is what
+  // follows the statement's " - ", if any. A value holding " - " could leave part of itself behind,
+  // so an unbalanced quote gives up on the text.
+  const cut = err.message.lastIndexOf(' - ');
+  const tail = cut < 0 ? err.message : err.message.slice(cut + 3);
   return (tail.match(/"/g)?.length ?? 0) % 2 === 0 ? redactValues(tail) : 'database error';
 }
 

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { createLogger, safeErrorMessage } from '@parley/core';
 import { createOrm, type MikroORM } from '@parley/db';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /** What a customer wrote, and who: neither may leave the database in an error. */
@@ -62,6 +63,28 @@ describe('safeErrorMessage', () => {
       expect(message).not.toContain('4111');
     });
   }
+
+  it('reads errors of a plain pg client (no kept message) the same way', async () => {
+    const client = new pg.Client({ connectionString: inject('databaseUrl') });
+    await client.connect();
+    try {
+      const raw = await failure(() => client.query(`insert into ${table} (id, phone, body) values (4, $1, $2)`, [PHONE, TEXT]));
+      expect(safeErrorMessage(raw)).toBe(`duplicate key value violates unique constraint "${table}_phone_key" (23505)`);
+      const quoted = await failure(() => client.query('select $1::uuid', [PHONE]));
+      expect(safeErrorMessage(quoted)).toBe('invalid input syntax for type uuid: "…" (22P02)');
+      // Without the kept message a " - " cannot be told from the statement's: nothing of the value is kept.
+      const dashed = await failure(() => client.query('select $1::uuid', [`${PHONE} - ${TEXT}`]));
+      expect(safeErrorMessage(dashed)).toBe('database error (22P02)');
+    } finally {
+      await client.end();
+    }
+    // Through a query builder that prefixed the statement, a value holding " - " leaves an unbalanced quote.
+    const prefixed = Object.assign(new Error(`select '${PHONE} - ${TEXT}'::uuid - invalid input syntax for type uuid: "${PHONE} - ${TEXT}"`), {
+      code: '22P02',
+      severity: 'ERROR',
+    });
+    expect(safeErrorMessage(prefixed)).toBe('database error (22P02)');
+  });
 
   it('leaves other errors as they are', () => {
     expect(safeErrorMessage(new TypeError('x is not a function'))).toBe('x is not a function');
