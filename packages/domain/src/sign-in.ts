@@ -8,9 +8,9 @@ import { normalizeEmail, type UserService } from './users';
 export const SIGN_IN_WINDOW_SECONDS = 15 * 60;
 
 /**
- * Failed attempts allowed per fixed window (SIGN_IN_WINDOW_SECONDS). Per account, so guessing one password is
- * slow from anywhere; per client address, so spraying many accounts is slow too. Refresh tokens
- * cannot be guessed, so their limits only stop runaway clients and floods.
+ * Failed attempts allowed per fixed window of SIGN_IN_WINDOW_SECONDS. Per account, so guessing
+ * one password is slow from anywhere; per client address, so spraying many accounts is slow too.
+ * Refresh tokens cannot be guessed, so their limits only stop runaway clients and floods.
  */
 export const SIGN_IN_LIMITS = {
   'login:account': 10,
@@ -46,8 +46,8 @@ export function addressGroup(ip: string): string {
 /**
  * Counts sign-in attempts in PostgreSQL, so the limits hold across every API process. An attempt
  * is counted before any password is checked (concurrent guesses cannot all slip under the limit)
- * and given back once it succeeds or fails for a reason other than the credentials. A success
- * gives back only its own attempt: it never clears the failures counted before it.
+ * and given back unless the credentials were checked and wrong. A success gives back only its
+ * own attempt: it never clears the failures counted before it.
  */
 export class SignInThrottle {
   async guard<T>(em: EntityManager, keys: ThrottleKey[], work: () => Promise<T>): Promise<T> {
@@ -78,6 +78,9 @@ export class SignInThrottle {
     );
     const over = counted.filter((c) => c.attempts > SIGN_IN_LIMITS[c.kind]);
     if (over.length) {
+      // A refused attempt checked nothing: it costs no key anything, so a blocked address
+      // cannot lock out the accounts tried from it.
+      await this.giveBack(em, rows);
       throw new RetryLaterError(
         429,
         'too_many_requests',
