@@ -6,7 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities } from '../../apps/worker/src/activities';
 import { activityInterceptors, WORKFLOWS_PATH } from '../../apps/worker/src/worker';
-import { startTestApi, TEST_SECRETS, type TestApi } from './api';
+import { createTenant, startTestApi, TEST_SECRETS, type Tenant, type TestApi } from './api';
 
 export interface TestPlatform {
   api: TestApi;
@@ -21,12 +21,15 @@ export interface TestPlatform {
  * the inbound processor and outbound sender running as in the worker process, and the sandbox
  * Graph API (a real HTTP server) posting signed status webhooks back to the API.
  */
-export async function startTestPlatform(options: { worker?: boolean } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(options: { worker?: boolean; databaseUrl?: string } = {}): Promise<TestPlatform> {
   const taskQueue = `test-${newId()}`;
   const sandbox = await startSandboxGraph({ port: 0, appId: 'test-app', appSecret: TEST_SECRETS.META_APP_SECRET, statusDelaysMs: { sent: 5, delivered: 10, read: 20 } });
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection });
-  const api = await startTestApi({ env: { META_GRAPH_URL: sandbox.url, META_APP_ID: 'test-app', TEMPORAL_TASK_QUEUE: taskQueue }, temporal });
+  const api = await startTestApi({
+    env: { META_GRAPH_URL: sandbox.url, META_APP_ID: 'test-app', TEMPORAL_TASK_QUEUE: taskQueue, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}) },
+    temporal,
+  });
   sandbox.setWebhookUrl(`${api.url}/webhooks/meta`);
   const logger = createLogger({ level: 'silent' });
   const graph = graphClientFor(api.config, logger);
@@ -63,6 +66,25 @@ export async function startTestPlatform(options: { worker?: boolean } = {}): Pro
       await sandbox.stop();
     },
   };
+}
+
+let numberSeq = 0;
+
+/** A tenant with a WhatsApp channel onboarded through the sandbox (templates synced from it). */
+export async function onboardChannel(
+  p: TestPlatform,
+  options: { messagesPerSecond?: number } = {},
+): Promise<{ tenant: Tenant; channelId: string; route: { wabaId: string; phoneNumberId: string } }> {
+  const tenant = await createTenant(p.api);
+  const suffix = String(Date.now()).slice(-6) + String(numberSeq++).padStart(3, '0');
+  const route = { wabaId: `5${suffix}`, phoneNumberId: `7${suffix}` };
+  const res = await p.api.call('POST', '/v1/channels/whatsapp', { token: tenant.adminToken, body: { code: `code-${suffix}`, ...route, label: 'Line' } });
+  if (res.status !== 201) throw new Error(`channel not connected: ${res.status} ${res.text}`);
+  if (options.messagesPerSecond) {
+    const patched = await p.api.call('PATCH', `/v1/channels/${res.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: options.messagesPerSecond } });
+    if (patched.status !== 200) throw new Error(`limit not set: ${patched.status} ${patched.text}`);
+  }
+  return { tenant, channelId: res.body.id, route };
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */

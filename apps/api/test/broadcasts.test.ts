@@ -2,7 +2,7 @@ import { DomainEvent, UNSCOPED } from '@parley/db';
 import { broadcastWorkflowId } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, type Tenant } from '../../../test/support/api';
-import { eventually, startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import { eventually, onboardChannel, startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 
 let p: TestPlatform;
 beforeAll(async () => {
@@ -10,22 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => p.close());
 
-let numberSeq = 0;
-/** A tenant with a WhatsApp channel onboarded through the sandbox (templates synced from it). */
-async function onboard(options: { messagesPerSecond?: number } = {}): Promise<{ tenant: Tenant; channelId: string }> {
-  const tenant = await createTenant(p.api);
-  const suffix = String(Date.now()).slice(-6) + String(numberSeq++).padStart(3, '0');
-  const res = await p.api.call('POST', '/v1/channels/whatsapp', {
-    token: tenant.adminToken,
-    body: { code: `code-${suffix}`, wabaId: `5${suffix}`, phoneNumberId: `7${suffix}`, label: 'Line' },
-  });
-  expect(res.status).toBe(201);
-  if (options.messagesPerSecond) {
-    const patched = await p.api.call('PATCH', `/v1/channels/${res.body.id}`, { token: tenant.adminToken, body: { messagesPerSecond: options.messagesPerSecond } });
-    expect(patched.status).toBe(200);
-  }
-  return { tenant, channelId: res.body.id };
-}
+const onboard = (options: { messagesPerSecond?: number } = {}) => onboardChannel(p, options);
 
 const orderUpdate = (name = '{{ name }}', state = '{{ state }}') => ({
   name: 'order_update',

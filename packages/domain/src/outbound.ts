@@ -4,6 +4,7 @@ import { type GraphClient, GraphError, type SendMessagePayload } from '@parley/g
 import { recordEvent } from './events';
 import { PollingJob } from './polling';
 import { applyStatusEvent, markMarketingOptOut } from './meta/processor';
+import { DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, LATE_DISPATCH_MS, settleDraw } from './broadcasts/rate';
 import { type SqlRunner, sqlRunner } from './sql';
 import { rememberContactWaId, tenantSql } from './repositories';
 
@@ -33,6 +34,20 @@ const CLAIM_TIMEOUT_MS = 2 * 60 * 1000;
  */
 export const UNKNOWN_OUTCOME_AFTER_MS = 60 * 60 * 1000;
 const UNKNOWN_SWEEP_EVERY_MS = 60 * 1000;
+/**
+ * Messages looked at per claim: more than one claim sends, so that a channel waiting for its
+ * budget does not hold up the messages of other channels behind it.
+ */
+const CANDIDATES = 200;
+
+/** A draw from a channel's send budget, settled once its requests are out (see rate.ts). */
+interface OutboxDraw {
+  channelId: string;
+  messagesPerSecond: number;
+  logId: string;
+  startedAt: number;
+}
+
 /** Tag carried by every send, so a status webhook can name the message even without a wamid. */
 export const CALLBACK_PREFIX = 'msg:';
 
@@ -63,7 +78,9 @@ export function metaPayload(to: string, type: string, content: Record<string, un
  * Works the outbox: for each conversation, its oldest pending message, one at a time, so a
  * conversation's messages reach Meta in the order they were accepted. A message is claimed
  * (committed) before its request goes out; a claim that outlives its sender becomes `unknown`
- * and is never re-sent blindly, because Meta's send has no idempotency key.
+ * and is never re-sent blindly, because Meta's send has no idempotency key. Every message sent
+ * here (agent and partner messages, upsert sends, consent replies) draws from its channel's one
+ * send budget, shared with the channel's broadcasts.
  */
 export class OutboundSender extends PollingJob {
   private readonly secrets: SecretBox;
@@ -85,12 +102,28 @@ export class OutboundSender extends PollingJob {
     // Once the worker stops, nothing new is claimed; the batch out is finished and recorded.
     while (!this.stopping) {
       await this.expireClaims();
-      const batch = await this.claim(this.options.concurrency ?? 16);
-      if (!batch.length) return sent;
-      await Promise.all(batch.map((m) => this.deliver(m)));
+      const { batch, draws, retryInMs } = await this.claim(this.options.concurrency ?? 16);
+      if (!batch.length) {
+        // Messages wait for their channel's budget: draw again when it has refilled a little.
+        if (retryInMs === null) return sent;
+        await new Promise((r) => setTimeout(r, retryInMs));
+        continue;
+      }
+      const delivered = Promise.all(batch.map((m) => this.deliver(m)));
+      // The requests are out; a draw held up on its way (a slow commit, a busy CPU) is logged when they left.
+      await this.settleLateDraws(draws);
+      await delivered;
       sent += batch.length;
     }
     return sent;
+  }
+
+  private async settleLateDraws(draws: OutboxDraw[]): Promise<void> {
+    const sql = sqlRunner(this.orm.em.fork());
+    for (const d of draws) {
+      const lateMs = Date.now() - d.startedAt;
+      if (lateMs > LATE_DISPATCH_MS) await settleDraw(sql, { channelId: d.channelId, messagesPerSecond: d.messagesPerSecond, logId: d.logId, unused: 0, lateMs });
+    }
   }
 
   private async expireClaims(): Promise<void> {
@@ -125,14 +158,20 @@ export class OutboundSender extends PollingJob {
     });
   }
 
-  /** The oldest pending message of up to `limit` conversations that have nothing in flight. */
-  private async claim(limit: number): Promise<Claimed[]> {
+  /**
+   * The oldest pending message of up to `limit` conversations that have nothing in flight, as far
+   * as their channels' send budgets allow: each channel's messages draw from the budget its
+   * broadcasts draw from (broadcasts/rate.ts), in the claim's transaction, so the channel's
+   * messages-per-second holds for everything sent on it. `retryInMs` is set when messages were
+   * left waiting for their budget.
+   */
+  private async claim(limit: number): Promise<{ batch: Claimed[]; draws: OutboxDraw[]; retryInMs: number | null }> {
     const now = this.clock.now();
     return this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
-      const rows = await sql.all<Claimed>(
+      const candidates = await sql.all<Claimed & { messages_per_second: number }>(
         `select m.id, m.organization_id, m.conversation_id, m.channel_id, m.type, m.content, m.send_attempts,
-                ct.phone, ct.id as contact_id, ch.phone_number_id, ch.business_token_ciphertext
+                ct.phone, ct.id as contact_id, ch.phone_number_id, ch.business_token_ciphertext, ch.messages_per_second
          from messages m
          join conversations cv on cv.id = m.conversation_id
          join contacts ct on ct.id = cv.contact_id
@@ -144,12 +183,33 @@ export class OutboundSender extends PollingJob {
          order by m.id
          limit ?
          for update of m skip locked`,
-        [now, limit],
+        [now, CANDIDATES],
       );
-      if (rows.length) {
-        await sql.run(`update messages set send_state = 'sending', claimed_at = ? where id in (?)`, [now, rows.map((r) => r.id)]);
+      const byChannel = new Map<string, (Claimed & { messages_per_second: number })[]>();
+      for (const c of candidates) byChannel.set(c.channel_id, [...(byChannel.get(c.channel_id) ?? []), c]);
+      const batch: Claimed[] = [];
+      const draws: OutboxDraw[] = [];
+      let retryInMs: number | null = null;
+      // Budgets are locked in one order, so two senders never wait on each other's.
+      for (const channelId of [...byChannel.keys()].sort()) {
+        const waiting = byChannel.get(channelId)!;
+        const room = limit - batch.length;
+        if (room <= 0) break;
+        const messagesPerSecond = waiting[0]!.messages_per_second;
+        const startedAt = Date.now();
+        const [allowance] = await sql.all<{ n: number; log_id: string | null }>(
+          `with ${DRAW_ALLOWANCE} select n, log_id from allowance`,
+          drawAllowanceParams(channelId, messagesPerSecond, Math.min(room, waiting.length)),
+        );
+        const granted = allowance?.n ?? 0;
+        batch.push(...waiting.slice(0, granted));
+        if (allowance?.log_id) draws.push({ channelId, messagesPerSecond, logId: allowance.log_id, startedAt });
+        if (granted < waiting.length) retryInMs = Math.min(retryInMs ?? Infinity, drawIntervalMs(messagesPerSecond));
       }
-      return rows;
+      if (batch.length) {
+        await sql.run(`update messages set send_state = 'sending', claimed_at = ? where id in (?)`, [now, batch.map((r) => r.id)]);
+      }
+      return { batch, draws, retryInMs };
     });
   }
 
