@@ -55,7 +55,8 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
         in: 'header',
         required: false,
         schema: { type: 'string', maxLength: 255 },
-        description: 'Same key and body within 24 h replays the first answer; same key, other body: 422 `idempotency_key_reused`.',
+        description:
+          'Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer.',
       });
     }
     const responses: Record<string, unknown> = {};
