@@ -3,7 +3,9 @@ import { createLogger, ManualClock, RetryLaterError } from '@parley/core';
 import { GroupWriter, MetaInboundProcessor, PhoneNumberDirectory, RETRY_SCHEDULE_MS, storableJson } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, TEST_SECRETS } from '../../../test/support/api';
-import { envelope, inbound, sign, wamid } from '../../../test/fixtures/meta';
+import { envelope, inbound, sign, status, wamid } from '../../../test/fixtures/meta';
+import { insertChannel } from '../../../test/support/channels';
+import { Broadcast } from '@parley/db';
 import { countRows } from './helpers';
 import { contactWrites, FakeGraph, newOrg, newSender, type Org, postSigned } from './messaging-support';
 
@@ -148,7 +150,10 @@ describe('edits and deletions', () => {
   it('an edit changes the original and keeps its history; a revoke clears it and marks it deleted', async () => {
     const org = await newOrg(api);
     const from = `50232${randomInt(100_000, 999_999)}`;
-    const original = await contactWrites(api, org.route, from, 'Quiero 2 cajas');
+    const original = wamid();
+    const referral = { source_url: 'https://fb.me/ad', source_id: '120', source_type: 'ad', headline: 'Cajas', ctwa_clid: 'ARAkLkA8' };
+    await postSigned(api, inbound(org.route, from, { type: 'text', text: { body: 'Quiero 2 cajas' }, referral }, { id: original }).payload);
+    await settle();
     const ts = String(Math.floor(Date.now() / 1000));
     const edit = envelope(org.route, {
       contacts: [{ profile: { name: 'Ana' }, wa_id: from }],
@@ -159,9 +164,9 @@ describe('edits and deletions', () => {
     await settle();
     const [conversation] = await conversations(org);
     let [message] = await messagesOf(org, conversation!.id);
-    expect(message).toMatchObject({ wamid: original, type: 'text', content: { text: 'Quiero 3 cajas' } });
+    expect(message).toMatchObject({ wamid: original, type: 'text', content: { text: 'Quiero 3 cajas', referral: expect.objectContaining({ ctwaClid: 'ARAkLkA8' }) } });
     expect(message!.editedAt).not.toBeNull();
-    expect(message!.history).toEqual([expect.objectContaining({ type: 'text', content: { text: 'Quiero 2 cajas' } })]);
+    expect(message!.history).toEqual([expect.objectContaining({ type: 'text', content: expect.objectContaining({ text: 'Quiero 2 cajas' }) })]);
 
     await postSigned(api, envelope(org.route, { messages: [{ from, id: wamid(), timestamp: ts, type: 'revoke', revoke: { original_message_id: original } }] }));
     await settle();
@@ -279,7 +284,8 @@ describe('isolation and dead letters', () => {
     );
     const waits: number[] = [];
     for (let i = 0; i < 20; i++) {
-      await processor.retryDueFailures();
+      // What the scheduled retry does once the item is due (retryDueFailures), for this item alone.
+      await processor.replay(row!.id, false);
       const [f] = await api.orm.em.fork().getConnection().execute<{ state: string; next_attempt_at: Date | null; attempts: number }[]>(
         'select state, next_attempt_at, attempts from meta_inbound_failures where id = ?',
         [row!.id],
@@ -327,6 +333,81 @@ describe('isolation and dead letters', () => {
     await api.orm.em.fork().getConnection().execute(`update channels set status = 'deleted' where id = ?`, [org.channel.id]);
     await settle();
     expect(await countRows(api, 'select count(*)::int as n from messages where organization_id = ?', [org.orgId])).toBe(0);
+  });
+});
+
+describe('a number moved to another organization', () => {
+  it('is routed to its new organization at once: messages and broadcast receipts alike', async () => {
+    const before = await newOrg(api);
+    const from = `50239${randomInt(100_000, 999_999)}`;
+    // The API's directory caches the route of the number to its first organization.
+    await postSigned(api, inbound(before.route, from, { type: 'text', text: { body: 'to the old owner' } }).payload);
+    await settle();
+    await api.orm.em.fork().getConnection().execute(`update channels set status = 'deleted' where id = ?`, [before.channel.id]);
+    const after = await newOrg(api);
+    const channel = await insertChannel(api, after.orgId, { phoneNumberId: before.channel.phoneNumberId, wabaId: before.channel.wabaId });
+    const em = api.orm.em.fork();
+    const broadcast = new Broadcast(after.orgId, channel.id, { name: 'hello_world', language: 'en_US', category: 'UTILITY' }, {});
+    broadcast.total = 1;
+    await em.persistAndFlush(broadcast);
+    const sent = wamid();
+    const [recipient] = await em.getConnection().execute<{ id: string }[]>(
+      `insert into broadcast_recipients (organization_id, broadcast_id, phone, params, status, status_rank, wamid, attempts, updated_at)
+       values (?, ?, '+14155558000', '{}', 'sent', 1, ?, 1, now()) returning id`,
+      [after.orgId, broadcast.id, sent],
+    );
+    await postSigned(api, status(before.route, sent, 'read', { callback: `bcr:${recipient!.id}` }));
+    await postSigned(api, inbound(before.route, from, { type: 'text', text: { body: 'to the new owner' } }).payload);
+    await settle();
+    const [row] = await api.orm.em.fork().getConnection().execute<{ status: string }[]>('select status from broadcast_recipients where id = ?', [recipient!.id]);
+    expect(row!.status).toBe('read');
+    expect(await countRows(api, 'select count(*)::int as n from messages where organization_id = ?', [after.orgId])).toBe(1);
+    expect(await countRows(api, 'select count(*)::int as n from messages where organization_id = ?', [before.orgId])).toBe(1);
+  });
+});
+
+describe('a delivery that fails as a whole', () => {
+  it('is retried on the backoff and parked after the last try, for the operator to replay', async () => {
+    const org = await newOrg(api);
+    const from = `50241${randomInt(100_000, 999_999)}`;
+    const marker = `whole-${randomInt(1e9, 9e9)}`;
+    const conn = api.orm.em.fork().getConnection();
+    const fn = `refuse_${randomInt(1e9, 9e9)}`;
+    // The message is refused and so is setting it aside: nothing of the delivery can be applied.
+    await conn.execute(`create function ${fn}() returns trigger language plpgsql as $$ begin if new::text like '%${marker}%' then raise exception 'refused by test'; end if; return new; end $$`);
+    await conn.execute(`create trigger ${fn} before insert on messages for each row execute function ${fn}()`);
+    await conn.execute(`create trigger ${fn} before insert on meta_inbound_failures for each row execute function ${fn}()`);
+    const processor = api.app.services.metaProcessor;
+    let deliveryId = '';
+    try {
+      await postSigned(api, inbound(org.route, from, { type: 'text', text: { body: marker } }).payload);
+      const [stored] = await conn.execute<{ id: string }[]>(`select id from meta_webhook_deliveries where payload::text like ?`, [`%${marker}%`]);
+      deliveryId = stored!.id;
+      await processor.processBatch();
+      const [first] = await conn.execute<{ attempts: number; next_attempt_at: Date; last_error: string; parked_at: Date | null }[]>(
+        'select attempts, next_attempt_at, last_error, parked_at from meta_webhook_deliveries where id = ?',
+        [deliveryId],
+      );
+      expect(first!.attempts).toBeGreaterThanOrEqual(1);
+      expect(first!.parked_at).toBeNull();
+      expect(first!.last_error).toContain('refused by test');
+      expect(first!.last_error).not.toContain(marker);
+      // The last try: it is parked, listed, and replayable.
+      await conn.execute('update meta_webhook_deliveries set attempts = ?, next_attempt_at = null where id = ?', [RETRY_SCHEDULE_MS.length, deliveryId]);
+      await processor.processBatch();
+    } finally {
+      await conn.execute(`drop trigger ${fn} on messages`);
+      await conn.execute(`drop trigger ${fn} on meta_inbound_failures`);
+      await conn.execute(`drop function ${fn}()`);
+    }
+    const parked = await api.call('GET', '/v1/operator/meta-deliveries/parked?limit=200', operator);
+    expect(parked.status, parked.text).toBe(200);
+    expect((parked.body.data as { id: string }[]).map((d) => d.id)).toContain(String(deliveryId));
+    const replay = await api.call('POST', `/v1/operator/meta-deliveries/${deliveryId}/replay`, operator);
+    expect(replay.status, replay.text).toBe(200);
+    await settle();
+    const [conversation] = await conversations(org);
+    expect((await messagesOf(org, conversation!.id)).map((m) => m.content.text)).toEqual([marker]);
   });
 });
 

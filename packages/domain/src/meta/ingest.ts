@@ -2,10 +2,22 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Clock, type Logger, replaceUnstorableText } from '@parley/core';
 import type { MessageStatus } from '@parley/db';
 import { recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
-import { sqlRunner } from '../sql';
+import { type SqlRunner, sqlRunner } from '../sql';
 import { GroupWriter } from './batcher';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { metaChangeValue, phoneNumberIdsOf, type MetaWebhookPayload } from './payload';
+
+interface StoredDelivery {
+  receivedAt: Date;
+  raw: string;
+}
+
+interface ReceiptDelivery {
+  receipts: RecipientStatuses;
+  routes: ChannelRoute[];
+  /** The delivery to store instead, should its routes turn out stale. */
+  stored: StoredDelivery;
+}
 
 /** Progress receipts: applying them twice or late changes nothing, so they need no ledger. */
 const RECEIPTS = new Set<string>(['sent', 'delivered', 'read']);
@@ -20,8 +32,8 @@ const RECEIPTS = new Set<string>(['sent', 'delivered', 'read']);
  * only and idempotent, so Meta's redeliveries are harmless, and it commits before the 200.
  */
 export class MetaWebhookIngest {
-  private readonly writer: GroupWriter<{ receivedAt: Date; raw: string }>;
-  private readonly receipts: GroupWriter<RecipientStatuses>;
+  private readonly writer: GroupWriter<StoredDelivery>;
+  private readonly receipts: GroupWriter<ReceiptDelivery>;
 
   constructor(
     private readonly orm: MikroORM,
@@ -29,22 +41,30 @@ export class MetaWebhookIngest {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.writer = new GroupWriter(async (rows) => {
-      await this.orm.em
-        .fork()
-        .getConnection()
-        .execute(
-          `insert into meta_webhook_deliveries (received_at, payload) values ${rows.map(() => '(?, ?::jsonb)').join(', ')}`,
-          rows.flatMap((r) => [r.receivedAt, r.raw]),
-          'run',
-        );
-    });
-    this.receipts = new GroupWriter(async (groups) => {
+    this.writer = new GroupWriter((rows) => this.store(sqlRunner(this.orm.em.fork()), rows));
+    this.receipts = new GroupWriter(async (rows) => {
+      const sql = sqlRunner(this.orm.em.fork());
+      // The routes came from a cache: a number disconnected (or moved to another organization)
+      // since is routed afresh, and its receipts take the stored way instead.
+      const fresh = await this.directory.resolveFresh([...new Set(rows.flatMap((r) => r.routes.map((route) => route.phoneNumberId)))], sql);
       const all = new RecipientStatuses();
-      for (const g of groups) all.merge(g);
-      await all.flush(sqlRunner(this.orm.em.fork()), this.clock.now());
+      const stale: StoredDelivery[] = [];
+      for (const row of rows) {
+        const current = row.routes.every((r) => fresh.get(r.phoneNumberId)?.channelId === r.channelId && fresh.get(r.phoneNumberId)?.organizationId === r.organizationId);
+        if (current) all.merge(row.receipts);
+        else stale.push(row.stored);
+      }
+      await all.flush(sql, this.clock.now());
+      if (stale.length) await this.store(sql, stale);
       // Two at a time: groups grow while one commits, and fewer statements contend for the same rows.
     }, { maxConcurrent: 2, maxBatch: 500 });
+  }
+
+  private async store(sql: SqlRunner, rows: StoredDelivery[]): Promise<void> {
+    await sql.run(
+      `insert into meta_webhook_deliveries (received_at, payload) values ${rows.map(() => '(?, ?::jsonb)').join(', ')}`,
+      rows.flatMap((r) => [r.receivedAt, r.raw]),
+    );
   }
 
   async ingest(payload: MetaWebhookPayload, raw: string): Promise<{ stored: boolean }> {
@@ -55,9 +75,10 @@ export class MetaWebhookIngest {
       return { stored: false };
     }
     const receipts = routes.size ? broadcastReceiptsOnly(payload, routes) : null;
+    const stored = { receivedAt: this.clock.now(), raw: storableJson(raw, payload) };
     // Either way, resolves only after the commit that holds this delivery: the 200 is never ahead of the disk.
-    if (receipts) await this.receipts.add(receipts);
-    else await this.writer.add({ receivedAt: this.clock.now(), raw: storableJson(raw, payload) });
+    if (receipts) await this.receipts.add({ receipts, routes: [...routes.values()], stored });
+    else await this.writer.add(stored);
     return { stored: true };
   }
 

@@ -114,7 +114,8 @@ export async function insertOutboundMessage(
 
 /**
  * The contact (or the business, from its app) edited a message: it takes the new content and the
- * old one joins its history. Answers null when the original is not known (yet).
+ * old one joins its history; its reply context, ad referral and source stay. Answers null when
+ * the original is not known (yet).
  */
 export async function editMessage(
   t: TenantSql,
@@ -124,7 +125,10 @@ export async function editMessage(
   const [row] = await t.sql.all<MessageRow>(
     `update messages m set
        history = coalesce(m.history, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('type', m.type, 'content', m.content, 'replacedAt', ?::text, 'by', ?::text)),
-       type = ?, content = ?::jsonb, edited_at = ?
+       type = ?,
+       -- What the message was a reply to, the ad that started it, and where it came from stay with it.
+       content = ?::jsonb || jsonb_strip_nulls(jsonb_build_object('context', m.content->'context', 'referral', m.content->'referral', 'source', m.content->'source')),
+       edited_at = ?
      where m.wamid = ? and m.organization_id = ? and m.revoked_at is null
        and not coalesce(m.history, '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('by', ?::text))
      returning ${COLUMNS}`,
