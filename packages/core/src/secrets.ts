@@ -116,9 +116,18 @@ export class PasswordHasher {
     return ['scrypt', N, r, p, salt.toString('base64'), key.toString('base64')].join('$');
   }
 
+  /** Made once; a failed attempt (a full gate) is not kept, or every unknown email would fail alike. */
+  private decoyHash(): Promise<string> {
+    this.decoy ??= this.hash(randomBytes(16).toString('hex')).catch((err: unknown) => {
+      this.decoy = undefined;
+      throw err;
+    });
+    return this.decoy;
+  }
+
   /** With no stored hash (an unknown email) a decoy is checked, so timing does not tell which emails exist. */
   async verify(password: string, stored: string | undefined): Promise<PasswordCheck> {
-    const parsed = parseHash(stored ?? (await (this.decoy ??= this.hash(randomBytes(16).toString('hex')))));
+    const parsed = parseHash(stored ?? (await this.decoyHash()));
     if (!parsed) return { ok: false, stale: false };
     const key = await this.gate.run(() => scrypt(password, parsed.salt, parsed.key.length, scryptOptions(parsed.cost)));
     const ok = stored !== undefined && timingSafeEqual(key, parsed.key);

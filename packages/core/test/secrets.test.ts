@@ -192,6 +192,13 @@ describe('passwords', () => {
     // The slot was given back: the next one runs.
     expect(await narrow.verify('one password here', (first as PromiseFulfilledResult<string>).value)).toEqual({ ok: true, stale: false });
 
+    // An unknown user's check that found the gate full is refused the same way, and only that once.
+    const decoyFirst = new PasswordHasher(12, { concurrency: 1, maxWaitMs: 0 });
+    const [busy, refused] = await Promise.allSettled([decoyFirst.hash('keeps the slot'), decoyFirst.verify('any password', undefined)]);
+    expect(busy.status).toBe('fulfilled');
+    expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(RetryLaterError);
+    expect(await decoyFirst.verify('any password', undefined)).toEqual({ ok: false, stale: false });
+
     const patient = new PasswordHasher(12, { concurrency: 1, maxWaitMs: 10_000 });
     const hashes = await Promise.all(Array.from({ length: 4 }, (_, i) => patient.hash(`password number ${i}`)));
     expect(new Set(hashes).size).toBe(4);
