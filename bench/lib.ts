@@ -1,5 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -172,6 +173,18 @@ export function loadSummary(r: LoadResult) {
     failed: r.failed,
     statusCounts: r.statusCounts,
   };
+}
+
+/**
+ * Starts one of the platform's entry points as production runs it (plain node with tsx's loader),
+ * from the repository root. BENCH_PROFILE writes its CPU profile to /tmp/prof-<name>;
+ * BENCH_LOG_DIR keeps its log (stdout) as <dir>/<name>.log.
+ */
+export function startProcess(entry: string, name: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const root = path.resolve(import.meta.dirname, '..');
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=/tmp/prof-${name}`] : [];
+  const out = process.env.BENCH_LOG_DIR ? openSync(path.join(process.env.BENCH_LOG_DIR, `${name}.log`), 'w') : 'ignore';
+  return spawn(process.execPath, [...profile, '--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', out, 'inherit'] });
 }
 
 /** Stops the platform's processes (SIGTERM, so each drains as in production) and waits for them. */

@@ -5,7 +5,7 @@
  *
  *   npm run bench:broadcast [-- --recipients 100000 --rate 1000 --latency 50]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { startSandboxGraph } from '@parley/sandbox-graph';
-import { benchDatabase, busiestWindow, cpuSeconds, cpuSecondsByName, stopProcesses } from '../lib';
+import { benchDatabase, busiestWindow, cpuSeconds, cpuSecondsByName, startProcess, stopProcesses } from '../lib';
 import { Client, Connection } from '@temporalio/client';
 
 const { values } = parseArgs({
@@ -26,7 +26,6 @@ const { values } = parseArgs({
 });
 const total = Number(values.recipients);
 const rate = Number(values.rate);
-const root = path.resolve(import.meta.dirname, '../..');
 const secrets = {
   META_APP_ID: 'bench-app',
   META_APP_SECRET: 'bench-app-secret',
@@ -72,7 +71,7 @@ async function main() {
   };
   const children: ChildProcess[] = [];
   const run = (entry: string) => {
-    const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=/tmp/prof-${path.basename(path.dirname(path.dirname(entry)))}`] : []), '--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = startProcess(entry, path.basename(path.dirname(path.dirname(entry))), env);
     children.push(child);
     return child;
   };

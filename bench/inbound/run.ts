@@ -13,16 +13,16 @@
  *
  *   npm run bench:inbound [-- --rate 500 --seconds 40 --messages 1000000 --status-seconds 30]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHmac, randomInt } from 'node:crypto';
-import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { newWamid, startSandboxGraph } from '@parley/sandbox-graph';
 import pg from 'pg';
-import { benchDatabase, closedLoop, cpuSeconds, cpuSecondsByName, loadSummary, openLoop, percentile, stopProcesses } from '../lib';
+import { benchDatabase, closedLoop, cpuSeconds, cpuSecondsByName, loadSummary, openLoop, percentile, startProcess, stopProcesses } from '../lib';
 
 const { values } = parseArgs({
   options: {
@@ -493,14 +493,7 @@ async function main() {
     META_GRAPH_URL: sandbox.url,
   };
   const children: ChildProcess[] = [];
-  const run = (entry: string, name: string) => {
-    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=/tmp/prof-inbound-${name}`] : [];
-    // BENCH_LOG_DIR keeps each process's log (warnings and up) for a look afterwards.
-    const out = process.env.BENCH_LOG_DIR ? openSync(path.join(process.env.BENCH_LOG_DIR, `inbound-${name}.log`), 'w') : 'ignore';
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', out, 'inherit'] });
-    children.push(child);
-    return child;
-  };
+  const run = (entry: string, name: string) => children.push(startProcess(entry, name, env));
   try {
     run('apps/api/src/main.ts', 'api');
     await waitForPort(port, 60_000);
