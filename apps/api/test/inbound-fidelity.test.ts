@@ -378,7 +378,7 @@ describe('a delivery that fails as a whole', () => {
     await conn.execute(`create trigger ${fn} before insert on messages for each row execute function ${fn}()`);
     await conn.execute(`create trigger ${fn} before insert on meta_inbound_failures for each row execute function ${fn}()`);
     const processor = api.app.services.metaProcessor;
-    let deliveryId = '';
+    let deliveryId: string | undefined;
     try {
       await postSigned(api, inbound(org.route, from, { type: 'text', text: { body: marker } }).payload);
       const [stored] = await conn.execute<{ id: string }[]>(`select id from meta_webhook_deliveries where payload::text like ?`, [`%${marker}%`]);
