@@ -3,26 +3,7 @@ import { SCOPES, SIGN_IN_LIMITS, SIGN_IN_WINDOW_SECONDS } from '@parley/domain';
 import { z } from 'zod';
 import { route } from '../http/route';
 import type { Services } from '../services';
-import { email, problem, tokenPair } from './schemas';
-
-const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', type: 'integer' as const } };
-
-/** The refusals of the attempt limits, with the seconds to wait in `Retry-After`. */
-const signInRefusals = {
-  429: {
-    description:
-      'Too many failed attempts for this account or from this address in the current window (`too_many_requests`). `Retry-After` gives the seconds until the window ends.',
-    schema: problem,
-    contentType: 'application/problem+json',
-    headers: retryAfter,
-  },
-  503: {
-    description: 'Too many passwords are being checked at once (`service_unavailable`); `Retry-After` gives the seconds to wait.',
-    schema: problem,
-    contentType: 'application/problem+json',
-    headers: retryAfter,
-  },
-};
+import { email, hashingBusy, tokenPair, tooManyAttempts } from './schemas';
 
 const WINDOW = `${SIGN_IN_WINDOW_SECONDS / 60} minutes`;
 
@@ -37,7 +18,7 @@ export function authRoutes(s: Services) {
       tag: 'Auth',
       auth: 'none',
       body: z.object({ email, password: z.string().min(1).max(1024) }).strict(),
-      responses: { 200: { description: 'Tokens', schema: tokenPair }, ...signInRefusals },
+      responses: { 200: { description: 'Tokens', schema: tokenPair }, 429: tooManyAttempts, 503: hashingBusy },
       handler: async ({ body, em, ctx }) => ({ status: 200, body: await s.signIn.login(em, body.email, body.password, ctx.ip) }),
     }),
     route({
@@ -50,7 +31,7 @@ export function authRoutes(s: Services) {
       tag: 'Auth',
       auth: 'none',
       body: z.object({ grant_type: z.literal('refresh_token'), refresh_token: z.string().min(1).max(512) }).strict(),
-      responses: { 200: { description: 'A new token pair', schema: tokenPair }, 429: signInRefusals[429] },
+      responses: { 200: { description: 'A new token pair', schema: tokenPair }, 429: tooManyAttempts },
       handler: async ({ body, em, ctx }) => ({ status: 200, body: await s.signIn.refresh(em, body.refresh_token, ctx.ip) }),
     }),
     route({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idParams, route } from '../http/route';
 import type { Services } from '../services';
-import { email, organization, password, tags } from './schemas';
+import { email, hashingBusy, organization, password, tags } from './schemas';
 
 export function organizationRoutes(s: Services) {
   return [
@@ -20,7 +20,7 @@ export function organizationRoutes(s: Services) {
           admin: z.object({ email, password, name: z.string().trim().min(1).max(200).optional() }).strict(),
         })
         .strict(),
-      responses: { 201: { description: 'Created', schema: organization } },
+      responses: { 201: { description: 'Created', schema: organization }, 503: hashingBusy },
       handler: async ({ body, em }) => ({ status: 201, body: await s.organizations.create(em, body) }),
     }),
     route({

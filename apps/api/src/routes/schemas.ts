@@ -59,3 +59,22 @@ export const problem = z.object({
   instance: z.string().optional(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
+
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', type: 'integer' as const } };
+
+/** 503 of the routes that hash a password: too many hashes are running in this process. */
+export const hashingBusy = {
+  description: 'Too many passwords are being hashed at once (`service_unavailable`); `Retry-After` gives the seconds to wait.',
+  schema: problem,
+  contentType: 'application/problem+json',
+  headers: retryAfter,
+};
+
+/** 429 of login and refresh: too many failed attempts. */
+export const tooManyAttempts = {
+  description:
+    'Too many failed attempts for this account or from this address in the current window (`too_many_requests`). `Retry-After` gives the seconds until the window ends.',
+  schema: problem,
+  contentType: 'application/problem+json',
+  headers: retryAfter,
+};

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
-import { email, password, user } from './schemas';
+import { email, hashingBusy, password, user } from './schemas';
 
 export function userRoutes(s: Services) {
   return [
@@ -17,7 +17,7 @@ export function userRoutes(s: Services) {
       body: z
         .object({ email, password, name: z.string().trim().min(1).max(200), role: z.enum(['admin', 'agent']) })
         .strict(),
-      responses: { 201: { description: 'Created', schema: user } },
+      responses: { 201: { description: 'Created', schema: user }, 503: hashingBusy },
       handler: async ({ body, tenant }) => ({ status: 201, body: await s.users.create(tenant(), body) }),
     }),
     route({
