@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CipherKey, SecretBox } from '@parley/core';
+import { SecretBox } from '@parley/core';
 import { reencryptSecrets } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApi, type Tenant, type TestApi } from '../../../test/support/api';
 import { insertChannel } from '../../../test/support/channels';
+import { sealV1 } from '../../../test/support/legacy-secrets';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -25,14 +26,6 @@ beforeAll(async () => {
   t = await createTenant(api);
 });
 afterAll(async () => Promise.all([api.close(), before.close()]));
-
-/** What SecretBox wrote before records were bound: `v1`, no additional data. */
-function sealV1(k: CipherKey, plaintext: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', k.key, iv);
-  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', k.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
-}
 
 async function stored(channelId: string): Promise<string> {
   const [row] = await api.orm.em.fork().getConnection().execute<{ c: string }[]>('select business_token_ciphertext as c from channels where id = ?', [channelId]);

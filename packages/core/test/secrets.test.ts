@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +11,7 @@ import {
   sha256Hex,
   type CipherKey,
 } from '@parley/core';
+import { sealV1 } from '../../../test/support/legacy-secrets';
 
 // Tests read arbitrary fields of log lines.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,14 +21,6 @@ const key = (id: string): CipherKey => ({ id, key: randomBytes(32) });
 
 const OWNER = '01937c1e-5d3a-7000-8000-000000000001';
 const OTHER_OWNER = '01937c1e-5d3a-7000-8000-000000000002';
-
-/** What SecretBox wrote before owners were bound: `v1`, no additional data, a 16-byte tag. */
-function sealV1(k: CipherKey, plaintext: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', k.key, iv);
-  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', k.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
-}
 
 describe('SecretBox', () => {
   it('round-trips text, including unicode and the empty string', () => {
