@@ -61,7 +61,7 @@ export async function startTestApi(
   options: { clock?: Clock; env?: Record<string, string>; logger?: Logger; temporal?: Client } = {},
 ): Promise<TestApi> {
   const config = testConfig(options.env);
-  const orm = await createOrm({ url: config.database.url!, poolMax: 5 });
+  const orm = await createOrm({ url: config.database.url!, poolMax: 5, timeouts: config.database.timeouts });
   const app = createApp({
     config,
     orm,

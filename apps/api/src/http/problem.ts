@@ -1,4 +1,4 @@
-import { DomainError, RetryLaterError } from '@parley/core';
+import { DomainError, isDatabaseError, RetryLaterError } from '@parley/core';
 import type Koa from 'koa';
 import type { AppState } from './state';
 
@@ -20,6 +20,12 @@ export function problemDocument(err: DomainError, instance: string) {
   };
 }
 
+/**
+ * A statement or lock timeout, a deadlock or a serialization failure: the database was too busy for
+ * this request just now, which a retry may not be.
+ */
+const DATABASE_BUSY = new Set(['57014', '55P03', '40P01', '40001']);
+
 export function errorMiddleware(): Koa.Middleware<AppState> {
   return async (ctx, next) => {
     try {
@@ -35,6 +41,9 @@ export function errorMiddleware(): Koa.Middleware<AppState> {
       if (caught instanceof DomainError) {
         err = caught;
         if (err.status >= 500) ctx.state.log?.error({ err }, 'request failed');
+      } else if (isDatabaseError(caught) && DATABASE_BUSY.has(caught.code)) {
+        ctx.state.log?.warn({ err: caught }, 'database busy');
+        err = new RetryLaterError(503, 'database_busy', 'The database could not answer in time. Try again.', 1);
       } else {
         ctx.state.log?.error({ err: caught }, 'unhandled error');
         err = new DomainError(500, 'internal_error', 'Internal Server Error', 'Something went wrong on our side.');
