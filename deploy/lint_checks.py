@@ -384,7 +384,7 @@ def check_k8s() -> None:
             error(rel(K8S), f"variable {k} (ConfigMap/Secret) is not read by packages/config")
         for k in sorted(req - config_keys - set().union(*secret_keys.values())):
             error(rel(K8S), f"required variable {k} is in neither the ConfigMap nor the Secret template")
-        secret_names = {"META_APP_SECRET", "META_VERIFY_TOKEN", "PLATFORM_ADMIN_TOKEN", "ENCRYPTION_KEY", "JWT_SECRET", "OPENAI_API_KEY", "DATABASE_URL"}
+        secret_names = {"META_APP_SECRET", "META_VERIFY_TOKEN", "PLATFORM_ADMIN_TOKEN", "ENCRYPTION_KEY", "ENCRYPTION_KEYS_PREVIOUS", "JWT_SECRET", "OPENAI_API_KEY", "DATABASE_URL"}
         for k in sorted(config_keys & secret_names):
             error(rel(K8S), f"{k} is a secret and belongs in the Secret, not the ConfigMap")
     cm_values = {}
