@@ -332,6 +332,9 @@ describe('POST /v1/conversations/:id/messages', () => {
       error: null,
       ai: false,
       authorId: await meId(org.token),
+      editedAt: null,
+      deletedAt: null,
+      history: [],
       createdAt: expect.any(String),
       statusUpdatedAt: expect.any(String),
     });

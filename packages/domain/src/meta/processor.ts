@@ -131,6 +131,8 @@ export function itemsOf(payload: unknown, deliveryId: string | null): Item[] {
  */
 export class MetaInboundProcessor extends PollingJob {
   private readonly batchSize: number;
+  /** Routes read in a transaction, keyed by its runner, so they go with it. */
+  private readonly routesOf = new WeakMap<SqlRunner, Map<string, ChannelRoute | undefined>>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -328,9 +330,17 @@ export class MetaInboundProcessor extends PollingJob {
    * transaction, so a disconnected channel is never routed to.
    */
   private async route(sql: SqlRunner, context: ItemContext): Promise<ChannelRoute | undefined> {
-    if (context.phoneNumberId) return (await this.directory.resolveFresh([context.phoneNumberId], sql)).get(context.phoneNumberId);
-    if (context.wabaId) return this.directory.resolveWaba(context.wabaId, sql);
-    return undefined;
+    const key = context.phoneNumberId ? `phone:${context.phoneNumberId}` : context.wabaId ? `waba:${context.wabaId}` : null;
+    if (!key) return undefined;
+    // Asked once per transaction: the items of a batch mostly share a number.
+    let known = this.routesOf.get(sql);
+    if (!known) this.routesOf.set(sql, (known = new Map()));
+    if (known.has(key)) return known.get(key);
+    const route = context.phoneNumberId
+      ? (await this.directory.resolveFresh([context.phoneNumberId], sql)).get(context.phoneNumberId)
+      : await this.directory.resolveWaba(context.wabaId!, sql);
+    known.set(key, route);
+    return route;
   }
 
   private async applyItem(sql: SqlRunner, item: Item, recipients: RecipientStatuses): Promise<void> {
