@@ -1,9 +1,10 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * The worker is woken when its work commits (packages/domain/src/wake.ts): a stored Meta
- * delivery notifies `meta_inbound`, a message queued for sending notifies `outbox`. Triggers,
- * so every writer of these rows wakes it; NOTIFY is delivered only once the insert commits.
+ * A message queued for sending wakes the worker's outbox sender (packages/domain/src/wake.ts):
+ * a trigger, so every path that queues one does, and NOTIFY is delivered only once the insert
+ * commits. (Stored Meta deliveries are announced by the webhook after their commit instead: they
+ * come thousands a second, and a NOTIFY in their transaction would serialize those commits.)
  */
 export class Migration20261129174213_wake_notifications extends Migration {
 
@@ -14,15 +15,12 @@ begin
   return null;
 end
 $$;`);
-    this.addSql(`create trigger "meta_webhook_deliveries_wake" after insert on "meta_webhook_deliveries"
-  for each statement execute function "parley_wake"('meta_inbound');`);
     this.addSql(`create trigger "messages_outbox_wake" after insert on "messages"
   for each row when (new."send_state" = 'pending') execute function "parley_wake"('outbox');`);
   }
 
   override async down(): Promise<void> {
     this.addSql(`drop trigger "messages_outbox_wake" on "messages";`);
-    this.addSql(`drop trigger "meta_webhook_deliveries_wake" on "meta_webhook_deliveries";`);
     this.addSql(`drop function "parley_wake"();`);
   }
 

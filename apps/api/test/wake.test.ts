@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@parley/core';
-import { PollingJob, WAKE_CHANNELS, WakeListener } from '@parley/domain';
+import { PollingJob, WAKE_CHANNELS, WakeListener, WakeNotifier } from '@parley/domain';
 import { freePort } from '@parley/dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test/support/api';
@@ -98,6 +98,21 @@ describe('waking the worker', () => {
     const after = jobs.inbound.drains;
     await postSigned(api, inbound(org.route, newPhone(), { type: 'text', text: { body: 'Still there?' } }).payload);
     await vi.waitFor(() => expect(jobs.inbound.drains).toBeGreaterThan(after), { timeout: 5_000 });
+  });
+
+  it('announces a burst of commits with at most one notification in flight, and one more after it', async () => {
+    const jobs = await listening();
+    const connection = api.orm.em.getConnection();
+    const execute = vi.spyOn(connection, 'execute');
+    try {
+      const notifier = new WakeNotifier(api.orm, WAKE_CHANNELS.metaInbound, createLogger({ level: 'silent' }));
+      const before = jobs.inbound.drains;
+      for (let i = 0; i < 50; i++) notifier.notify();
+      await vi.waitFor(() => expect(jobs.inbound.drains).toBeGreaterThan(before), { timeout: 5_000 });
+      await vi.waitFor(() => expect(execute.mock.calls.filter(([sql]) => String(sql).includes('pg_notify'))).toHaveLength(2), { timeout: 5_000 });
+    } finally {
+      execute.mockRestore();
+    }
   });
 
   it('with no database to listen to, says so once, keeps trying, and stops cleanly', async () => {

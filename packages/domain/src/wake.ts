@@ -1,11 +1,53 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@parley/core';
 import pg from 'pg';
 
 /**
- * Channels the database notifies when work is committed (triggers of migration
- * 20261129174213_wake_notifications): a stored Meta delivery, a message queued for sending.
+ * Channels notified when work is committed: `meta_inbound` by the webhook once it stored
+ * deliveries (WakeNotifier), `outbox` by a trigger on messages queued for sending (migration
+ * 20261129174213_wake_notifications), whoever writes them.
  */
 export const WAKE_CHANNELS = { metaInbound: 'meta_inbound', outbox: 'outbox' } as const;
+
+/**
+ * Announces work already committed, from outside the transaction that wrote it. A NOTIFY inside
+ * that transaction would hold PostgreSQL's one cluster-wide notification lock through its WAL
+ * flush and so serialize such commits (four concurrent one-row inserts: about half the rows per
+ * second); sent afterwards, its transaction writes nothing and holds the lock only briefly. At
+ * most one is in flight, and calls meanwhile fold into one more, so none announces less than was
+ * committed before it. A lost notification only leaves the work to the next poll, so it never
+ * throws.
+ */
+export class WakeNotifier {
+  private sending = false;
+  private again = false;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  notify(): void {
+    if (this.sending) {
+      this.again = true;
+      return;
+    }
+    this.sending = true;
+    void this.orm.em
+      .fork()
+      .getConnection()
+      .execute('select pg_notify(?, ?)', [this.channel, ''])
+      .catch((err: unknown) => this.logger.debug({ err, channel: this.channel }, 'wake-up notification not sent; the poll will find the work'))
+      .finally(() => {
+        this.sending = false;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
+  }
+}
 
 export interface WakeBackoff {
   minMs: number;

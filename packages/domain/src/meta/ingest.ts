@@ -3,6 +3,7 @@ import { type Clock, type Logger, replaceUnstorableText } from '@parley/core';
 import type { MessageStatus } from '@parley/db';
 import { recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import { type SqlRunner, sqlRunner } from '../sql';
+import { WAKE_CHANNELS, WakeNotifier } from '../wake';
 import { GroupWriter } from './batcher';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { metaChangeValue, phoneNumberIdsOf, type MetaWebhookPayload } from './payload';
@@ -34,6 +35,7 @@ const RECEIPTS = new Set<string>(['sent', 'delivered', 'read']);
 export class MetaWebhookIngest {
   private readonly writer: GroupWriter<StoredDelivery>;
   private readonly receipts: GroupWriter<ReceiptDelivery>;
+  private readonly stored: WakeNotifier;
 
   constructor(
     private readonly orm: MikroORM,
@@ -41,6 +43,7 @@ export class MetaWebhookIngest {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
+    this.stored = new WakeNotifier(orm, WAKE_CHANNELS.metaInbound, logger);
     this.writer = new GroupWriter((rows) => this.store(sqlRunner(this.orm.em.fork()), rows));
     this.receipts = new GroupWriter(async (rows) => {
       const sql = sqlRunner(this.orm.em.fork());
@@ -65,6 +68,8 @@ export class MetaWebhookIngest {
       `insert into meta_webhook_deliveries (received_at, payload) values ${rows.map(() => '(?, ?::jsonb)').join(', ')}`,
       rows.flatMap((r) => [r.receivedAt, r.raw]),
     );
+    // Committed (the statement is its own transaction): the worker may start on it now.
+    this.stored.notify();
   }
 
   async ingest(payload: MetaWebhookPayload, raw: string): Promise<{ stored: boolean }> {
