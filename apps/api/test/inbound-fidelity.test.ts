@@ -450,6 +450,13 @@ describe('hostile Meta input', () => {
     await Promise.all(accepted);
   });
 
+  it('a signed delivery nested beyond reason is refused with 400 before anything recursive reads it', async () => {
+    const raw = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":${'['.repeat(5000)}${']'.repeat(5000)}}]}]}`;
+    const res = await api.call('POST', '/webhooks/meta', { raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(raw, api.config.meta.appSecret) } });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('nesting_too_deep');
+  });
+
   it('a delivery whose signature covers a broken envelope is answered, not retried forever', async () => {
     const raw = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 1, changes: [{ value: 'not an object' }] }] });
     const res = await api.call('POST', '/webhooks/meta', { raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(raw, api.config.meta.appSecret) } });

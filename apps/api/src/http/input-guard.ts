@@ -18,9 +18,11 @@ const printable = (key: string) => replaceUnstorableText(key, () => '\ufffd');
  * Refuses client input that no handler should ever see: nesting deeper than MAX_JSON_DEPTH (400
  * `nesting_too_deep`) and strings or field names holding NUL characters or unpaired surrogates (400
  * `invalid_characters`, with the path of each). The walk is iterative, so no input can exhaust the
- * stack; `where` prefixes the paths as the route's zod problems do (`query.cursor`).
+ * stack; `where` prefixes the paths as the route's zod problems do (`query.cursor`). Without
+ * `text`, only the nesting is judged (a signed Meta delivery keeps its characters, stored escaped).
  */
-export function assertSafeInput(value: unknown, where?: 'query' | 'params'): void {
+export function assertSafeInput(value: unknown, where?: 'query' | 'params', options: { text?: boolean } = {}): void {
+  const checkText = options.text ?? true;
   const problems: FieldProblem[] = [];
   const report = (path: string, message: string) => {
     if (problems.length < MAX_REPORTED) problems.push({ path: path.length > MAX_PATH ? `${path.slice(0, MAX_PATH)}…` : path, message });
@@ -30,9 +32,9 @@ export function assertSafeInput(value: unknown, where?: 'query' | 'params'): voi
   const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
   for (let item = stack.pop(); item; item = stack.pop()) {
     const { value: v, path, depth, key } = item;
-    if (key !== undefined && hasUnstorableText(key)) report(path, 'Field names must not contain NUL characters or unpaired UTF-16 surrogates.');
+    if (checkText && key !== undefined && hasUnstorableText(key)) report(path, 'Field names must not contain NUL characters or unpaired UTF-16 surrogates.');
     if (typeof v === 'string') {
-      if (hasUnstorableText(v)) report(path, 'Text must not contain NUL characters or unpaired UTF-16 surrogates.');
+      if (checkText && hasUnstorableText(v)) report(path, 'Text must not contain NUL characters or unpaired UTF-16 surrogates.');
       continue;
     }
     if (v === null || typeof v !== 'object') continue;

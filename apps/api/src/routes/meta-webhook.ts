@@ -2,6 +2,7 @@ import { constantTimeEqual, DomainError, UnauthorizedError, ValidationError } fr
 import { metaWebhookPayload } from '@parley/domain';
 import { verifyMetaSignature } from '@parley/graph';
 import { z } from 'zod';
+import { assertSafeInput } from '../http/input-guard';
 import { route, zodProblems } from '../http/route';
 import type { Services } from '../services';
 
@@ -45,6 +46,7 @@ export function metaWebhookRoutes(s: Services, secrets: { appSecret: string; ver
         }
         if (ctx.state.bodyError) throw ctx.state.bodyError;
         if (raw.length === 0) throw new ValidationError([], 'The request body is empty.', 'invalid_json');
+        assertSafeInput(ctx.state.body, undefined, { text: false });
         const payload = metaWebhookPayload.safeParse(ctx.state.body);
         if (!payload.success) throw new ValidationError(zodProblems(payload.error), 'Not a WhatsApp Business webhook payload.');
         await s.metaIngest.ingest(payload.data, raw.toString('utf8'));
