@@ -185,9 +185,7 @@ export class MetaInboundProcessor extends PollingJob {
           this.logger.warn({ err, deliveries: rows.length }, 'meta delivery batch failed; applying its items one by one');
           await sql.run('rollback to savepoint batch');
           for (const row of rows) {
-            const recipients = new RecipientStatuses();
-            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, recipients, true);
-            await recipients.flush(sql, this.clock.now());
+            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, null, true);
           }
         }
         await sql.run('update meta_webhook_deliveries set processed_at = ?, attempts = attempts + 1 where id in (?)', [this.clock.now(), claimedIds]);
@@ -216,14 +214,16 @@ export class MetaInboundProcessor extends PollingJob {
   }
 
   /**
-   * Applies one item; a bad item is recorded as a failure instead of failing its delivery. With
-   * `isolated`, the item runs in its own savepoint, so even an unexpected database error stays
-   * with the item.
+   * Applies one item; a bad item is recorded as a failure instead of failing its delivery. Given
+   * no `recipients` to add its broadcast receipts to, the item runs in its own savepoint with its
+   * own receipts, so even an unexpected database error stays with the item.
    */
-  private async applyOrSetAside(sql: SqlRunner, item: Item, recipients: RecipientStatuses, isolated: boolean): Promise<void> {
+  private async applyOrSetAside(sql: SqlRunner, item: Item, recipients: RecipientStatuses | null, isolated: boolean): Promise<void> {
     if (isolated) await sql.run('savepoint item');
     try {
-      await this.applyItem(sql, item, recipients);
+      const own = recipients ?? new RecipientStatuses();
+      await this.applyItem(sql, item, own);
+      if (!recipients) await own.flush(sql, this.clock.now());
       if (isolated) await sql.run('release savepoint item');
     } catch (err) {
       if (!isolated && !(err instanceof InboundItemError) && !(err instanceof NotYetError)) throw err;
