@@ -180,7 +180,7 @@ async function visibility(p: Platform) {
       const started = performance.now();
       let cursor: string | null = null;
       for (let pageNo = 0; pageNo < 20; pageNo++) {
-        const page = (await call(p.api, 'GET', `/v1/conversations?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, p.token)) as {
+        const page = (await call(p.api, 'GET', `/v1/conversations?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, p.token)) as {
           data: { id: string; contact: { phone: string | null } }[];
           nextCursor: string | null;
         };
