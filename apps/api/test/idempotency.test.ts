@@ -163,6 +163,21 @@ describe('an Idempotency-Key commits with its side effects', () => {
     expect(await usersNamed(email)).toBe(1);
   });
 
+  it('answers a duplicate that waited past the database’s lock timeout with 409 idempotency_request_in_progress, not 500', async () => {
+    const t = await createTenant(api);
+    const email = uniqueEmail('slow');
+    const g = gate();
+    next = ['wait'];
+    const first = create(t, email, 'slow-1');
+    await g.reached;
+    // The default lock timeout is 10 s (DATABASE_LOCK_TIMEOUT_MS).
+    expectProblem(await create(t, email, 'slow-1'), 409, 'idempotency_request_in_progress');
+    g.release();
+    expect((await first).status).toBe(201);
+    expect((await create(t, email, 'slow-1')).headers.get('idempotency-replayed')).toBe('true');
+    expect(await usersNamed(email)).toBe(1);
+  }, 30_000);
+
   it('runs a duplicate afresh when the first died, and still refuses the key with another body', async () => {
     const t = await createTenant(api);
     const email = uniqueEmail('afresh');
