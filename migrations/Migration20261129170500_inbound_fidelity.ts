@@ -16,7 +16,8 @@ export class Migration20261129170500_inbound_fidelity extends Migration {
 
     this.addSql(`alter table "messages" add column "edited_at" timestamptz null, add column "revoked_at" timestamptz null, add column "history" jsonb null;`);
 
-    this.addSql(`alter table "meta_webhook_deliveries" add column "next_attempt_at" timestamptz null, add column "parked_at" timestamptz null;`);
+    // Deliveries of one person share a lane, so the processor's lanes never wait on each other's rows.
+    this.addSql(`alter table "meta_webhook_deliveries" add column "next_attempt_at" timestamptz null, add column "parked_at" timestamptz null, add column "lane" smallint not null default 0;`);
     this.addSql(`drop index if exists "meta_webhook_deliveries_pending";`);
     this.addSql(`create index "meta_webhook_deliveries_pending" on "meta_webhook_deliveries" ("id") where "processed_at" is null and "parked_at" is null;`);
 
@@ -64,7 +65,7 @@ export class Migration20261129170500_inbound_fidelity extends Migration {
     this.addSql(`drop table "meta_inbound_failures";`);
     this.addSql(`drop index "meta_webhook_deliveries_pending";`);
     this.addSql(`create index "meta_webhook_deliveries_pending" on "meta_webhook_deliveries" ("id") where "processed_at" is null;`);
-    this.addSql(`alter table "meta_webhook_deliveries" drop column "next_attempt_at", drop column "parked_at";`);
+    this.addSql(`alter table "meta_webhook_deliveries" drop column "next_attempt_at", drop column "parked_at", drop column "lane";`);
     this.addSql(`alter table "messages" drop column "edited_at", drop column "revoked_at", drop column "history";`);
     this.addSql(`drop index "contacts_user_id_unique";`);
     this.addSql(`drop index "contacts_wa_id_unique";`);

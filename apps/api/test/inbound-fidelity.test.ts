@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createLogger, ManualClock, RetryLaterError } from '@parley/core';
-import { GroupWriter, MetaInboundProcessor, PhoneNumberDirectory, RETRY_SCHEDULE_MS, storableJson } from '@parley/domain';
+import { GroupWriter, laneOf, MetaInboundProcessor, metaWebhookPayload, PhoneNumberDirectory, RETRY_SCHEDULE_MS, storableJson } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi, TEST_SECRETS } from '../../../test/support/api';
 import { envelope, inbound, sign, status, wamid } from '../../../test/fixtures/meta';
@@ -461,6 +461,19 @@ describe('hostile Meta input', () => {
     const raw = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 1, changes: [{ value: 'not an object' }] }] });
     const res = await api.call('POST', '/webhooks/meta', { raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(raw, api.config.meta.appSecret) } });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('lanes', () => {
+  it('deliveries about one person share a lane; many people spread over the lanes', () => {
+    const route = { wabaId: '1', phoneNumberId: '2' };
+    const parse = (p: unknown) => metaWebhookPayload.parse(p);
+    const from = '50212345678';
+    const a = laneOf(parse(inbound(route, from, { type: 'text', text: { body: 'a' } }).payload));
+    expect(laneOf(parse(inbound(route, from, { type: 'image', image: { id: '1' } }).payload))).toBe(a);
+    expect(laneOf(parse(status(route, wamid(), 'read', { recipient: from })))).toBe(a);
+    const lanes = new Set(Array.from({ length: 400 }, (_, i) => laneOf(parse(inbound(route, `5021${1000000 + i}`, { type: 'text', text: { body: 'x' } }).payload)) % 4));
+    expect(lanes.size).toBe(4);
   });
 });
 

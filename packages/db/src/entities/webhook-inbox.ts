@@ -15,6 +15,8 @@ export class MetaWebhookDelivery {
   nextAttemptAt?: Date | null;
   /** Out of attempts: kept, listed for the operator, and replayable. */
   parkedAt?: Date | null;
+  /** 0-1023, from the person the delivery is about: the processor's lanes split the work by it. */
+  lane!: number;
 }
 
 export const MetaWebhookDeliverySchema = new EntitySchema<MetaWebhookDelivery>({
@@ -36,6 +38,7 @@ export const MetaWebhookDeliverySchema = new EntitySchema<MetaWebhookDelivery>({
     lastError: { type: 'text', fieldName: 'last_error', nullable: true },
     nextAttemptAt: { type: 'timestamptz', fieldName: 'next_attempt_at', nullable: true },
     parkedAt: { type: 'timestamptz', fieldName: 'parked_at', nullable: true },
+    lane: { type: 'smallint', default: 0 },
   },
 });
 

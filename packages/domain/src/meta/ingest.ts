@@ -6,11 +6,12 @@ import { type SqlRunner, sqlRunner } from '../sql';
 import { WAKE_CHANNELS, WakeNotifier } from '../wake';
 import { GroupWriter } from './batcher';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
-import { metaChangeValue, phoneNumberIdsOf, type MetaWebhookPayload } from './payload';
+import { laneOf, metaChangeValue, phoneNumberIdsOf, type MetaWebhookPayload } from './payload';
 
 interface StoredDelivery {
   receivedAt: Date;
   raw: string;
+  lane: number;
 }
 
 interface ReceiptDelivery {
@@ -65,8 +66,8 @@ export class MetaWebhookIngest {
 
   private async store(sql: SqlRunner, rows: StoredDelivery[]): Promise<void> {
     await sql.run(
-      `insert into meta_webhook_deliveries (received_at, payload) values ${rows.map(() => '(?, ?::jsonb)').join(', ')}`,
-      rows.flatMap((r) => [r.receivedAt, r.raw]),
+      `insert into meta_webhook_deliveries (received_at, payload, lane) values ${rows.map(() => '(?, ?::jsonb, ?)').join(', ')}`,
+      rows.flatMap((r) => [r.receivedAt, r.raw, r.lane]),
     );
     // Committed (the statement is its own transaction): the worker may start on it now.
     this.stored.notify();
@@ -80,7 +81,7 @@ export class MetaWebhookIngest {
       return { stored: false };
     }
     const receipts = routes.size ? broadcastReceiptsOnly(payload, routes) : null;
-    const stored = { receivedAt: this.clock.now(), raw: storableJson(raw, payload) };
+    const stored = { receivedAt: this.clock.now(), raw: storableJson(raw, payload), lane: laneOf(payload) };
     // Either way, resolves only after the commit that holds this delivery: the 200 is never ahead of the disk.
     if (receipts) await this.receipts.add({ receipts, routes: [...routes.values()], stored });
     else await this.writer.add(stored);

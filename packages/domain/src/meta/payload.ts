@@ -67,3 +67,32 @@ export function phoneNumberIdsOf(payload: MetaWebhookPayload): string[] {
   }
   return ids;
 }
+
+export const LANES = 1024;
+
+/**
+ * The lane of a delivery: a hash of the first person it names (sender, echo recipient, status
+ * recipient), else of its number. Deliveries about one person share a lane, so processors working
+ * lanes side by side never lock the same contact or conversation in opposite orders.
+ */
+export function laneOf(payload: MetaWebhookPayload): number {
+  let key = '';
+  outer: for (const entry of payload.entry) {
+    for (const change of entry.changes) {
+      const v = (change.value ?? {}) as Record<string, unknown>;
+      const first = (list: unknown) => (Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : undefined);
+      const m = first(v.messages);
+      const echo = first(v.message_echoes);
+      const s = first(v.statuses);
+      const candidate = m?.from ?? m?.from_user_id ?? echo?.to ?? echo?.to_user_id ?? s?.recipient_id ?? (v.metadata as { phone_number_id?: unknown } | undefined)?.phone_number_id;
+      if (typeof candidate === 'string' || typeof candidate === 'number') {
+        key = String(candidate);
+        break outer;
+      }
+    }
+  }
+  // FNV-1a: cheap, and spreads digits that differ only at the end.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % LANES;
+}

@@ -30,6 +30,12 @@ import {
 export interface ProcessorOptions {
   batchSize?: number;
   sweepMs?: number;
+  /**
+   * Transactions applying deliveries side by side, each on its own share of the lanes (see
+   * `laneOf`). Applying is a chain of short statements, so one lane waits on the database more
+   * than it works; several keep up with a busy number.
+   */
+  lanes?: number;
 }
 
 const APPLIED_STATUSES = new Set<MessageStatus>(['sent', 'delivered', 'read', 'failed']);
@@ -131,6 +137,7 @@ export function itemsOf(payload: unknown, deliveryId: string | null): Item[] {
  */
 export class MetaInboundProcessor extends PollingJob {
   private readonly batchSize: number;
+  private readonly lanes: number;
   /** Routes read in a transaction, keyed by its runner, so they go with it. */
   private readonly routesOf = new WeakMap<SqlRunner, Map<string, ChannelRoute | undefined>>();
 
@@ -142,22 +149,29 @@ export class MetaInboundProcessor extends PollingJob {
     options: ProcessorOptions = {},
   ) {
     super(logger, options.sweepMs ?? 2000, 'meta inbound processing');
-    this.batchSize = options.batchSize ?? 100;
+    // Small batches: a message is visible when its batch commits, so a batch is also a delay.
+    this.batchSize = options.batchSize ?? 25;
+    this.lanes = Math.max(1, options.lanes ?? 4);
   }
 
   /** Applies pending deliveries, then set-aside items that are due again, until none is left now. */
   async drain(): Promise<number> {
+    const lanes = await Promise.all(Array.from({ length: this.lanes }, (_, lane) => this.drainLane(lane)));
+    return lanes.reduce((a, b) => a + b, 0) + (await this.retryDueFailures());
+  }
+
+  private async drainLane(lane: number): Promise<number> {
     let total = 0;
-    for (;;) {
-      const { claimed, applied } = await this.processBatch();
+    while (!this.stopping) {
+      const { claimed, applied } = await this.processBatch(this.lanes > 1 ? lane : undefined);
       total += applied;
       if (claimed < this.batchSize || applied === 0) break;
     }
-    total += await this.retryDueFailures();
     return total;
   }
 
-  async processBatch(): Promise<{ claimed: number; applied: number }> {
+  /** Applies one batch of pending deliveries (of one lane of `lanes`, when given). */
+  async processBatch(lane?: number): Promise<{ claimed: number; applied: number }> {
     const now = this.clock.now();
     let claimedIds: string[] = [];
     try {
@@ -166,8 +180,9 @@ export class MetaInboundProcessor extends PollingJob {
         const rows = await sql.all<{ id: string; payload: unknown; attempts: number }>(
           `select id, payload, attempts from meta_webhook_deliveries
            where processed_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= ?)
+             and (?::int is null or lane % ? = ?)
            order by id limit ? for update skip locked`,
-          [now, this.batchSize],
+          [now, lane ?? null, this.lanes, lane ?? 0, this.batchSize],
         );
         claimedIds = rows.map((r) => r.id);
         if (!rows.length) return { claimed: 0, applied: 0 };
