@@ -251,6 +251,18 @@ describe('broadcasts end to end (Temporal, sandbox Graph API)', () => {
     expect(p.sandbox.sends({ to: '+14155556201' })).toHaveLength(0);
   });
 
+  it('ends failed when its template is no longer synced on the channel, leaving every recipient unsent', async () => {
+    const { tenant, channelId } = await onboard();
+    const users = [{ phone: '+14155556203' }, { phone: '+14155556204' }];
+    const held = await p.api.call('POST', '/v1/broadcasts', { token: tenant.adminToken, body: { template: { name: 'hello_world', language: 'en_US' }, users, hold: true } });
+    // Meta deleted the template and the sync followed.
+    await p.api.orm.em.fork().getConnection().execute(`delete from templates where channel_id = ? and name = 'hello_world'`, [channelId]);
+    expect((await p.api.call('POST', `/v1/broadcasts/${held.body.id}/start`, { token: tenant.adminToken })).status).toBe(202);
+    const done = await finished(tenant, held.body.id, 'failed');
+    expect(done.failureReason).toMatch(/hello_world \(en_US\) is no longer synced/);
+    expect(done.statistics).toMatchObject({ total: 2, pending: 2, failed: 0 });
+  });
+
   it('keeps heartbeating while the channel’s budget is held by other senders for longer than the heartbeat timeout', async () => {
     const { tenant, channelId } = await onboard({ messagesPerSecond: 10 });
     // Another sender holds the whole budget for the next 18 s (the activity's heartbeat timeout is 15 s).

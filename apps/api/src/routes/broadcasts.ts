@@ -34,7 +34,7 @@ const broadcast = z.object({
   failureReason: z
     .string()
     .nullable()
-    .describe('Why a `failed` broadcast could not be sent (its channel was disconnected, or its business token cannot be decrypted); null otherwise.'),
+    .describe('Why a `failed` broadcast could not be sent (its channel was disconnected, its business token cannot be decrypted, or its template is no longer synced); null otherwise.'),
 });
 const params = z.record(z.string().max(128), z.string().max(1024));
 const users = z

@@ -13,8 +13,8 @@ import { LOCK_IN_ORDER, RECIPIENT_CALLBACK_PREFIX } from './statuses';
 const MAX_RETRIES = 5;
 
 /**
- * A broadcast that no retry can move on (its channel was disconnected, or its business token
- * cannot be decrypted): the workflow ends it `failed` with this message as its reason.
+ * A broadcast that no retry can move on (its channel was disconnected, its business token cannot
+ * be decrypted, its template is gone): the workflow ends it `failed` with this message as its reason.
  */
 export class BroadcastCannotProceed extends Error {
   override readonly name = 'BroadcastCannotProceed';
@@ -51,6 +51,9 @@ interface BroadcastRow {
   messages_per_second: number;
   definition: { name: string; language: string; status: string; category: string; parameter_format: 'POSITIONAL' | 'NAMED'; components: unknown[] } | null;
 }
+
+/** A broadcast whose channel and template can be sent with. */
+type SendableBroadcast = BroadcastRow & { definition: NonNullable<BroadcastRow['definition']> };
 
 type Outcome =
   | { kind: 'sent'; wamid: string }
@@ -114,6 +117,7 @@ export class BroadcastSender {
     );
     if (b.status !== 'running') return { processed: 0, done: false, cancelled: b.status === 'cancelled', retryInMs: null };
     const token = this.channelToken(b);
+    const sendable = this.sendable(b);
     const deadline = Date.now() + (input.budgetMs ?? 30_000);
     const concurrency = input.concurrency ?? 512;
     let processed = 0;
@@ -169,7 +173,7 @@ export class BroadcastSender {
         inFlight.add(tracked);
       };
       // Send without holding up the next draw. The requests are written before this returns.
-      if (claimed.length) track(this.sendGroup(b, token, claimed).then((n) => (processed += n)), claimed.length);
+      if (claimed.length) track(this.sendGroup(sendable, token, claimed).then((n) => (processed += n)), claimed.length);
       // The draw was logged at the database's time, but its requests left only now: after a pause
       // (GC, a busy CPU) the log is moved to now, so later draws cannot bunch up with these.
       const lateMs = Date.now() - drawStarted;
@@ -216,6 +220,13 @@ export class BroadcastSender {
     return token;
   }
 
+  /** A template removed from the channel since (Meta deleted it, the sync followed) fails every recipient alike. */
+  private sendable(b: BroadcastRow): SendableBroadcast {
+    const definition = b.definition;
+    if (!definition) throw new BroadcastCannotProceed(`The template ${b.template.name} (${b.template.language}) is no longer synced on the channel.`);
+    return { ...b, definition };
+  }
+
   /**
    * Draws up to `wanted` sends from the channel's shared budget (see rate.ts) and claims that many
    * due recipients (`sending`, committed before any request goes out), in one statement: the
@@ -253,7 +264,7 @@ export class BroadcastSender {
   }
 
   /** Sends a claimed group and records every outcome in one statement. */
-  private async sendGroup(b: BroadcastRow, token: string, group: Claimed[]): Promise<number> {
+  private async sendGroup(b: SendableBroadcast, token: string, group: Claimed[]): Promise<number> {
     const outcomes = await Promise.all(group.map((r) => this.sendOne(b, token, r)));
     const now = this.clock.now();
     const settled = group.map((r, i) => {
@@ -293,14 +304,13 @@ export class BroadcastSender {
     return group.length;
   }
 
-  private async sendOne(b: BroadcastRow, token: string, r: Claimed): Promise<Outcome> {
+  private async sendOne(b: SendableBroadcast, token: string, r: Claimed): Promise<Outcome> {
     let phone: string;
     try {
       phone = toWaId(r.phone);
     } catch {
       return { kind: 'failed', error: { code: 'invalid_phone', title: 'Invalid phone number' } };
     }
-    if (!b.definition) return { kind: 'failed', error: { code: 'template_not_found', title: 'The template is no longer synced on the channel.' } };
     const rendered = validateTemplateSend(
       { ...b.definition, parameterFormat: b.definition.parameter_format },
       { components: b.template.components ?? [] },
