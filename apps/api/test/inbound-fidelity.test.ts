@@ -464,6 +464,57 @@ describe('hostile Meta input', () => {
   });
 });
 
+describe('statuses in bulk', () => {
+  it('move many messages forward in one delivery, one event per step, and a lost send learns its wamid from its tag', async () => {
+    const org = await newOrg(api);
+    const conn = api.orm.em.fork().getConnection();
+    const from = `50242${randomInt(100_000, 999_999)}`;
+    await contactWrites(api, org.route, from, 'hola');
+    const [conversation] = await conversations(org);
+    const wamids = [wamid(), wamid(), wamid()];
+    const ids: string[] = [];
+    for (const [i, w] of wamids.entries()) {
+      const [row] = await conn.execute<{ id: string }[]>(
+        `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, send_state, send_attempts, status_updated_at, created_at)
+         values (gen_random_uuid(), ?, ?, ?, 'outbound', 'agent', false, 'text', '{"text":"x"}', ?, 'queued', 0, ?, 1, now(), now()) returning id`,
+        [org.orgId, conversation!.id, org.channel.id, i === 2 ? null : w, i === 2 ? 'unknown' : 'accepted'],
+      );
+      ids.push(row!.id);
+    }
+    const ts = String(Math.floor(Date.now() / 1000));
+    const st = (id: string, value: string, extra: Record<string, unknown> = {}) => ({ id, status: value, timestamp: ts, recipient_id: from, ...extra });
+    await postSigned(
+      api,
+      envelope(org.route, {
+        statuses: [
+          st(wamids[0]!, 'read'),
+          st(wamids[0]!, 'delivered'),
+          st(wamids[1]!, 'delivered'),
+          st(wamids[1]!, 'read'),
+          st(wamids[2]!, 'sent', { biz_opaque_callback_data: `msg:${ids[2]}` }),
+        ],
+      }),
+    );
+    await settle();
+    const rows = await conn.execute<{ id: string; status: string; wamid: string }[]>('select id, status, wamid from messages where id in (?)', [ids]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, [r.status, r.wamid]]))).toEqual({
+      [ids[0]!]: ['read', wamids[0]],
+      [ids[1]!]: ['read', wamids[1]],
+      [ids[2]!]: ['sent', wamids[2]],
+    });
+    const events = await conn.execute<{ data: { messageId: string; status: string } }[]>(
+      `select data from domain_events where organization_id = ? and type = 'message.update' order by id`,
+      [org.orgId],
+    );
+    expect(events.map((e) => [ids.indexOf(e.data.messageId), e.data.status])).toEqual([
+      [0, 'read'],
+      [1, 'delivered'],
+      [1, 'read'],
+      [2, 'sent'],
+    ]);
+  });
+});
+
 describe('lanes', () => {
   it('deliveries about one person share a lane; many people spread over the lanes', () => {
     const route = { wabaId: '1', phoneNumberId: '2' };

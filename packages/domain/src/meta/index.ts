@@ -5,3 +5,4 @@ export * from './payload';
 export * from './processor';
 export * from './batcher';
 export * from './failures';
+export * from './message-statuses';

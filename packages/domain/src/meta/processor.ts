@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Clock, isId, type Logger, newId, phoneFromWaId, safeErrorMessage, sha256Hex } from '@parley/core';
+import { type Clock, type Logger, newId, phoneFromWaId, safeErrorMessage, sha256Hex } from '@parley/core';
 import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
 import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { type InboundItem, InboundItemError, parseInboundItem, type SenderIdentity } from './parse';
@@ -8,7 +8,7 @@ import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { recordEvent } from '../events';
-import { CALLBACK_PREFIX } from '../outbound';
+import { MessageStatuses, statusError, type UnmatchedStatus } from './message-statuses';
 import { RECIPIENT_CALLBACK_PREFIX, recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import {
   changeContactIdentity,
@@ -190,11 +190,11 @@ export class MetaInboundProcessor extends PollingJob {
         // each in its own savepoint, so what fails is set aside and the rest still applies.
         await sql.run('savepoint batch');
         try {
-          const recipients = new RecipientStatuses();
+          const sinks = new StatusSinks();
           for (const row of rows) {
-            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, recipients, false);
+            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, sinks, false);
           }
-          await recipients.flush(sql, this.clock.now());
+          await sinks.flush(sql, this.clock.now());
           await sql.run('release savepoint batch');
         } catch (err) {
           this.logger.warn({ err, deliveries: rows.length }, 'meta delivery batch failed; applying its items one by one');
@@ -230,15 +230,15 @@ export class MetaInboundProcessor extends PollingJob {
 
   /**
    * Applies one item; a bad item is recorded as a failure instead of failing its delivery. Given
-   * no `recipients` to add its broadcast receipts to, the item runs in its own savepoint with its
-   * own receipts, so even an unexpected database error stays with the item.
+   * no `sinks` to add its statuses to, the item runs in its own savepoint and applies its own
+   * statuses there, so even an unexpected database error stays with the item.
    */
-  private async applyOrSetAside(sql: SqlRunner, item: Item, recipients: RecipientStatuses | null, isolated: boolean): Promise<void> {
+  private async applyOrSetAside(sql: SqlRunner, item: Item, sinks: StatusSinks | null, isolated: boolean): Promise<void> {
     if (isolated) await sql.run('savepoint item');
     try {
-      const own = recipients ?? new RecipientStatuses();
+      const own = sinks ?? new StatusSinks();
       await this.applyItem(sql, item, own);
-      if (!recipients) await own.flush(sql, this.clock.now());
+      if (!sinks) await own.flush(sql, this.clock.now());
       if (isolated) await sql.run('release savepoint item');
     } catch (err) {
       if (!isolated && !(err instanceof InboundItemError) && !(err instanceof NotYetError)) throw err;
@@ -313,9 +313,9 @@ export class MetaInboundProcessor extends PollingJob {
       const item: Item = { kind: f.item_kind, raw: f.item, context: { ...f.context, deliveryId: f.delivery_id } };
       await sql.run('savepoint replay');
       try {
-        const recipients = new RecipientStatuses();
-        await this.applyItem(sql, item, recipients);
-        await recipients.flush(sql, now);
+        const sinks = new StatusSinks();
+        await this.applyItem(sql, item, sinks);
+        await sinks.flush(sql, now);
         await sql.run('release savepoint replay');
         await sql.run(`update meta_inbound_failures set state = 'replayed', resolved_at = ?, updated_at = ?, next_attempt_at = null where id = ?`, [now, now, f.id]);
         this.logger.info({ failureId: f.id, byOperator }, 'set-aside meta item applied');
@@ -358,7 +358,7 @@ export class MetaInboundProcessor extends PollingJob {
     return route;
   }
 
-  private async applyItem(sql: SqlRunner, item: Item, recipients: RecipientStatuses): Promise<void> {
+  private async applyItem(sql: SqlRunner, item: Item, sinks: StatusSinks): Promise<void> {
     const route = await this.route(sql, item.context);
     if (!route) {
       // The contract: events of a number Parley does not (or no longer) serve are logged, not kept.
@@ -380,7 +380,7 @@ export class MetaInboundProcessor extends PollingJob {
       case 'status': {
         const status = metaStatus.safeParse(item.raw);
         if (!status.success) throw new InboundItemError(`status without a usable id, status or timestamp: ${status.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
-        await this.applyStatus(sql, route, status.data, recipients);
+        await this.applyStatus(sql, route, status.data, sinks);
         return;
       }
       case 'errors':
@@ -638,27 +638,14 @@ export class MetaInboundProcessor extends PollingJob {
     await markMarketingOptOut(sql, { organizationId, contactId: contact.id, detail: s.id, at: now });
   }
 
-  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, recipients: RecipientStatuses): Promise<void> {
+  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, sinks: StatusSinks): Promise<void> {
     const status = (STATUS_ALIASES[s.status] ?? s.status) as MessageStatus;
     if (!APPLIED_STATUSES.has(status)) throw new InboundItemError(`status "${s.status}" is not one Parley applies`);
     // Broadcast recipients carry their own monotonic status: a redelivery is a no-op update, so
     // the high-volume path skips the status-event ledger.
-    if (recipients.add(route.organizationId, s, status)) {
+    if (sinks.recipients.add(route.organizationId, s, status)) {
       if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) await this.recipientRefusesMarketing(sql, route.organizationId, s);
       return;
-    }
-    const occurredAt = Number.isFinite(Number(s.timestamp)) ? new Date(Number(s.timestamp) * 1000) : this.clock.now();
-    const recorded = await sql.all<{ id: string }>(
-      `insert into message_status_events (organization_id, wamid, status, occurred_at, recipient_id, biz_opaque_callback_data, errors)
-       values (?, ?, ?, ?, ?, ?, ?::jsonb)
-       on conflict (wamid, status) do nothing returning id`,
-      [route.organizationId, s.id, status, occurredAt, s.recipient_id ?? null, s.biz_opaque_callback_data ?? null, s.errors ? JSON.stringify(s.errors) : null],
-    );
-    if (!recorded[0]) return;
-    // A send whose outcome was lost (timeout, crash) learns its wamid from the tag it carried.
-    const tagged = s.biz_opaque_callback_data?.startsWith(CALLBACK_PREFIX) ? s.biz_opaque_callback_data.slice(CALLBACK_PREFIX.length) : null;
-    if (tagged && isId(tagged)) {
-      await sql.run(`update messages set wamid = ?, send_state = 'accepted' where id = ? and organization_id = ? and wamid is null`, [s.id, tagged, route.organizationId]);
     }
     if (status === 'failed' && s.errors?.some((e) => e.code === 131050)) {
       const [owner] = await sql.all<{ contact_id: string }>(
@@ -667,8 +654,22 @@ export class MetaInboundProcessor extends PollingJob {
       );
       if (owner) await markMarketingOptOut(sql, { organizationId: route.organizationId, contactId: owner.contact_id, detail: s.id, at: this.clock.now() });
     }
-    const known = await applyStatusEvent(sql, this.clock, route.organizationId, s.id, status, s.errors, recorded[0].id);
-    if (!known) await applyUntaggedRecipientStatus(sql, this.clock, route.organizationId, s, status, recorded[0].id);
+    const occurredAt = s.timestamp !== undefined && Number.isFinite(Number(s.timestamp)) ? new Date(Number(s.timestamp) * 1000) : this.clock.now();
+    sinks.statuses.add(route.organizationId, s, status, occurredAt);
+  }
+}
+
+/**
+ * Where an item's statuses go: broadcast receipts and conversation message statuses, each applied
+ * in one statement per batch (or per item, when items are applied one by one).
+ */
+class StatusSinks {
+  readonly recipients = new RecipientStatuses();
+  readonly statuses = new MessageStatuses();
+
+  async flush(sql: SqlRunner, now: Date): Promise<void> {
+    await this.recipients.flush(sql, now);
+    for (const s of await this.statuses.flush(sql, now)) await applyUntaggedRecipientStatus(sql, now, s);
   }
 }
 
@@ -687,9 +688,9 @@ async function insertNotice(
 }
 
 /**
- * Moves a message forward to `status` when that is a step up (read implies delivered; nothing
- * moves back), records Meta's error on failure, and emits `message.update`. A status whose
- * message is not known yet stays unapplied until the send that created it records its wamid.
+ * A status recorded before its message was known, applied once the send recorded its wamid: the
+ * message moves forward to `status` when that is a step up (as MessageStatuses does for a batch),
+ * with Meta's error on failure, and `message.update` is emitted.
  */
 export async function applyStatusEvent(
   sql: SqlRunner,
@@ -700,10 +701,7 @@ export async function applyStatusEvent(
   errors: MetaStatus['errors'],
   eventId: string,
 ): Promise<boolean> {
-  const first = errors?.[0] as { code: number; title?: string; message?: string; error_data?: { details?: string } } | undefined;
-  const error = status === 'failed' && first
-    ? { code: first.code, title: first.title ?? first.message ?? 'Failed', details: first.error_data?.details ?? first.message }
-    : null;
+  const error = statusError(status, errors);
   const now = clock.now();
   const updated = await sql.all<{ id: string; conversation_id: string }>(
     `update messages set status = ?, status_rank = ?, status_updated_at = ?, error = coalesce(?::jsonb, error)
@@ -723,14 +721,13 @@ export async function applyStatusEvent(
  * whose wamid is no conversation message: a broadcast recipient's, found by its wamid. A send
  * whose outcome was lost cannot be matched this way; only the tag settles those.
  */
-async function applyUntaggedRecipientStatus(sql: SqlRunner, clock: Clock, organizationId: string, s: MetaStatus, status: MessageStatus, eventId: string): Promise<void> {
-  const statuses = new RecipientStatuses();
-  const [recipient] = await sql.all<{ id: string }>('select id from broadcast_recipients where wamid = ? and organization_id = ?', [s.id, organizationId]);
+async function applyUntaggedRecipientStatus(sql: SqlRunner, now: Date, s: UnmatchedStatus): Promise<void> {
+  const [recipient] = await sql.all<{ id: string }>('select id from broadcast_recipients where wamid = ? and organization_id = ?', [s.wamid, s.organizationId]);
   if (!recipient) return;
-  statuses.add(organizationId, { ...s, biz_opaque_callback_data: `${RECIPIENT_CALLBACK_PREFIX}${recipient.id}` }, status);
-  const now = clock.now();
+  const statuses = new RecipientStatuses();
+  statuses.add(s.organizationId, { id: s.wamid, status: s.status, errors: s.errors, biz_opaque_callback_data: `${RECIPIENT_CALLBACK_PREFIX}${recipient.id}` }, s.status);
   await statuses.flush(sql, now);
-  await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
+  await sql.run('update message_status_events set applied_at = ? where id = ?', [now, s.eventId]);
 }
 
 /** Meta's 131050 on a send: the person refuses marketing templates; recorded once, with its cause. */
