@@ -17,7 +17,7 @@ const BATCH_BUDGET_MS = 60_000;
  * or a wait for a budget other senders are using, must not look like a dead worker (the
  * workflow's heartbeat timeout is 15 s; the SDK throttles what reaches the server).
  */
-export const HEARTBEAT_EVERY_MS = 2_000;
+const HEARTBEAT_EVERY_MS = 2_000;
 
 export interface BroadcastActivityDeps {
   orm: MikroORM;
@@ -27,7 +27,6 @@ export interface BroadcastActivityDeps {
   taskQueue: string;
   temporal?: Client | undefined;
   stopping?: AbortSignal | undefined;
-  heartbeatEveryMs?: number | undefined;
 }
 
 export function createBroadcastActivities(deps: BroadcastActivityDeps) {
@@ -42,14 +41,15 @@ export function createBroadcastActivities(deps: BroadcastActivityDeps) {
       let progress: unknown = { processed: 0 };
       const beat = () => activity.heartbeat(progress);
       beat();
-      const timer = setInterval(beat, deps.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
+      const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
       try {
         return await deps.sender.sendBatch({ ...input, budgetMs: BATCH_BUDGET_MS, stop }, (details) => {
           progress = details;
           beat();
         });
       } catch (err) {
-        if (err instanceof BroadcastCannotProceed) throw ApplicationFailure.nonRetryable(err.message, 'BroadcastCannotProceed');
+        // The workflow ends the broadcast `failed` on this type, with the message as its reason.
+        if (err instanceof BroadcastCannotProceed) throw ApplicationFailure.nonRetryable(err.message, err.name);
         throw err;
       } finally {
         clearInterval(timer);
