@@ -51,6 +51,8 @@ const secrets = {
 const WABA_ID = '800000000101';
 const PHONE_NUMBER_ID = '800000000102';
 const metadata = { display_phone_number: '15550102', phone_number_id: PHONE_NUMBER_ID };
+/** Messages of returning contacts looked for at once (the others of the sample are skipped meanwhile). */
+const MAX_LOOKING = 4;
 /** How long a message may take to show before it counts as never shown. */
 const GIVE_UP_MS = 15_000;
 
@@ -76,10 +78,14 @@ function corpusMessages(): { texts: Json[]; others: Json[] } {
   return { texts, others };
 }
 
-/** Mobile numbers of several countries, Mexico's `521` form included; the last seven digits are the contact's index. */
-const COUNTRIES = ['1415', '55119', '9198', '447', '234803', '62812', '521553', '5731'];
+/**
+ * Mobile numbers of several countries (the US, Brazil, India, the UK, Nigeria, Indonesia, Mexico in
+ * WhatsApp's `521` form, Colombia), each of its country's length; the last seven digits are the
+ * contact's index.
+ */
+const COUNTRIES = ['1415', '551191', '91987', '44770', '234803', '628123', '521551', '57300'];
 function phoneOf(contact: number): string {
-  return `${COUNTRIES[contact % COUNTRIES.length]}${String(100 + (contact % 900)).padStart(3, '0')}${String(contact).padStart(7, '0')}`;
+  return `${COUNTRIES[contact % COUNTRIES.length]}${String(contact % 10_000_000).padStart(7, '0')}`;
 }
 const contactOfPhone = (phone: string | null) => (phone ? Number(phone.replace(/\D+/g, '').slice(-7)) : NaN);
 const FIRST = ['María', 'José', 'Ana', 'Sipho', 'Priya', 'Chen', 'Oluwaseun', 'Lucas', 'Fatima', 'John', 'Siti', 'Camila'];
@@ -91,6 +97,10 @@ interface Platform {
   organizationId: string;
   channelId: string;
   children: ChildProcess[];
+  /** Deliveries stored and not yet applied. */
+  pending(): Promise<number>;
+  /** Process ids of the PostgreSQL backends serving the benchmark's database. */
+  backendPids(): Promise<number[]>;
 }
 
 async function call(base: string, method: string, p: string, token: string, body?: unknown): Promise<Json> {
@@ -158,17 +168,27 @@ async function visibility(p: Platform) {
         shownEarly.delete(s.contact);
         if (s.measured) record('fresh', early - at);
       } else newPending.set(s.contact, s.measured ? at : -at);
-    } else if (s.sampled && s.measured) void findReturning(conversationOf.get(s.contact)!, s.wamid, at);
+    } else if (s.sampled && s.measured && lookingFor < MAX_LOOKING) void findReturning(conversationOf.get(s.contact)!, s.wamid, at);
   };
 
-  /** Polls the conversation's messages until the message shows. */
+  /**
+   * Polls the conversation's messages until the message shows: every 20 ms at first, then at a
+   * tenth of the time waited so far (the figure stays within 10 %), and never more than
+   * MAX_LOOKING at once, so that the measuring never becomes the load.
+   */
+  let lookingFor = 0;
   const findReturning = async (conversationId: string, wamid: string, ackAt: number) => {
-    while (performance.now() - ackAt < GIVE_UP_MS) {
-      const page = (await call(p.api, 'GET', `/v1/conversations/${conversationId}/messages?limit=10`, p.token)) as { data: { wamid: string | null }[] };
-      if (page.data.some((m) => m.wamid === wamid)) return record('returning', performance.now() - ackAt);
-      await sleep(20);
+    lookingFor++;
+    try {
+      while (performance.now() - ackAt < GIVE_UP_MS) {
+        const page = (await call(p.api, 'GET', `/v1/conversations/${conversationId}/messages?limit=10`, p.token)) as { data: { wamid: string | null }[] };
+        if (page.data.some((m) => m.wamid === wamid)) return record('returning', performance.now() - ackAt);
+        await sleep(Math.max(20, (performance.now() - ackAt) / 10));
+      }
+      lost.returning++;
+    } finally {
+      lookingFor--;
     }
-    lost.returning++;
   };
 
   // The conversation list, newest first: every conversation not seen before is a new contact's first message.
@@ -212,11 +232,21 @@ async function visibility(p: Platform) {
   await openLoop({ url: webhook, rate, seconds: Number(values.warmup), next: delivery, onAck });
   measuring = true;
   const measuredFrom = sends.length;
-  const cpuStart = cpuSnapshot(p);
+  const cpuStart = await cpuSnapshot(p);
   const started = performance.now();
   const load = await openLoop({ url: webhook, rate, seconds: Number(values.seconds), next: (i) => delivery(i + measuredFrom), onAck: (i, at) => onAck(i + measuredFrom, at) });
   const loadSeconds = (performance.now() - started) / 1000;
-  const cpuEnd = cpuSnapshot(p);
+  const cpuEnd = await cpuSnapshot(p);
+  // What the worker applies on its own, once the webhook load no longer shares the CPUs with it.
+  const backlog = await p.pending();
+  const drained = (async () => {
+    const drainStarted = performance.now();
+    for (let left = backlog; left > 0; left = await p.pending()) {
+      if (performance.now() - drainStarted > 300_000) return null;
+      await sleep(250);
+    }
+    return (performance.now() - drainStarted) / 1000;
+  })();
   // Let the last messages show, then count what never did.
   const deadline = performance.now() + GIVE_UP_MS;
   while ([...newPending.values()].some((at) => at > 0) && performance.now() < deadline) await sleep(50);
@@ -224,6 +254,7 @@ async function visibility(p: Platform) {
   await lister;
   await sleep(200);
   lost.fresh = [...newPending.values()].filter((at) => at > 0).length;
+  const drainSeconds = await drained;
 
   const stats = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
@@ -242,6 +273,8 @@ async function visibility(p: Platform) {
     },
     neverShownWithin15s: lost,
     conversationListCallsPerSecond: Math.round(listCalls / loadSeconds),
+    backlogAfterLoad: backlog,
+    appliedPerSecondAfterLoad: backlog && drainSeconds ? Math.round(backlog / drainSeconds) : null,
     cpuDuringLoad: cpuShare(cpuStart, cpuEnd, loadSeconds),
   };
 }
@@ -403,7 +436,7 @@ async function statusThroughput(p: Platform, databaseUrl: string) {
     const sampler = setInterval(() => {
       void progress().then((r) => timeline.push({ s: Math.round((performance.now() - started) / 100) / 10, acknowledged, applied: r.applied }));
     }, 1000);
-    const cpuStart = cpuSnapshot(p);
+    const cpuStart = await cpuSnapshot(p);
     const load = await closedLoop({
       url: `${p.api}/webhooks/meta`,
       connections: Number(values.connections),
@@ -413,7 +446,7 @@ async function statusThroughput(p: Platform, databaseUrl: string) {
       onAck: () => acknowledged++,
     });
     const loadSeconds = (performance.now() - started) / 1000;
-    const cpuEnd = cpuSnapshot(p);
+    const cpuEnd = await cpuSnapshot(p);
     const atLoadEnd = await progress();
     const drainDeadline = performance.now() + 600_000;
     let last = atLoadEnd;
@@ -443,6 +476,8 @@ async function statusThroughput(p: Platform, databaseUrl: string) {
       statusesAppliedPerSecondDuringLoad: Math.round(appliedDuringLoad),
       backlogAtLoadEnd: atLoadEnd.stored - atLoadEnd.applied,
       secondsToApplyAllAfterLoad: Math.round((allSeconds - loadSeconds) * 10) / 10,
+      // The worker alone, once the webhook load no longer shares the CPUs with it.
+      statusesAppliedPerSecondAfterLoad: allSeconds > loadSeconds ? Math.round((last.applied - atLoadEnd.applied) / (allSeconds - loadSeconds)) : null,
       statusesAppliedPerSecondOverall: Math.round(appliedOverall),
       appliedToIngestRatio: Number((appliedDuringLoad / ingestRate).toFixed(3)),
       allApplied: last.applied === last.stored && last.stored === load.acknowledged,
@@ -457,16 +492,18 @@ async function statusThroughput(p: Platform, databaseUrl: string) {
 
 // ---------------------------------------------------------------------------------------------
 
-function cpuSnapshot(p: Platform) {
+async function cpuSnapshot(p: Platform) {
+  const backends = (await p.backendPids()).map((pid) => cpuSeconds(pid));
   return {
     api: cpuSeconds(p.children[0]!.pid),
     worker: cpuSeconds(p.children[1]!.pid),
     'load generator (this process)': cpuSeconds(process.pid),
-    postgres: cpuSecondsByName('postgres'),
+    "postgres (this database's connections)": backends.reduce<[number, number]>((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]),
+    'postgres (all, other work on the machine included)': cpuSecondsByName('postgres'),
   };
 }
 
-function cpuShare(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<typeof cpuSnapshot>, seconds: number) {
+function cpuShare(before: Awaited<ReturnType<typeof cpuSnapshot>>, after: Awaited<ReturnType<typeof cpuSnapshot>>, seconds: number) {
   return Object.fromEntries(
     Object.entries(after).map(([k, [user, system]]) => {
       const [user0, system0] = before[k as keyof typeof before];
@@ -505,17 +542,19 @@ async function main() {
     });
     const token = await login(api);
     const channel = await call(api, 'POST', '/v1/channels/whatsapp', token, { code: 'bench', wabaId: WABA_ID, phoneNumberId: PHONE_NUMBER_ID, label: 'Bench' });
-    const platform: Platform = { api, token, organizationId: String(org.id), channelId: String(channel.id), children };
     // The clock starts once the worker applies deliveries (it may take a while to start on a busy machine).
     const probe = JSON.stringify({
       object: 'whatsapp_business_account',
       entry: [{ id: WABA_ID, changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata, messages: [{ from: '15550109999', id: newWamid('15550109999'), timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'ping' } }] } }] }],
     });
     await fetch(`${api}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(probe) }, body: probe });
-    const sql = database.orm.em.fork().getConnection();
+    const pending = async () =>
+      (await database.orm.em.fork().getConnection().execute<{ n: number }[]>('select count(*)::int as n from meta_webhook_deliveries where processed_at is null'))[0]!.n;
+    const backendPids = async () =>
+      (await database.orm.em.fork().getConnection().execute<{ pid: number }[]>('select pid from pg_stat_activity where datname = current_database()')).map((r) => r.pid);
+    const platform: Platform = { api, token, organizationId: String(org.id), channelId: String(channel.id), children, pending, backendPids };
     for (let waited = 0; ; waited += 200) {
-      const [row] = await sql.execute<{ n: number }[]>('select count(*)::int as n from meta_webhook_deliveries where processed_at is null');
-      if (row!.n === 0) break;
+      if ((await pending()) === 0) break;
       if (waited > 120_000) throw new Error('the worker applied nothing within two minutes');
       await sleep(200);
     }
