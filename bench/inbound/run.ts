@@ -134,7 +134,8 @@ async function visibility(p: Platform) {
   /** Contacts whose conversation the API has shown: they may write again. */
   const known: { contact: number; conversationId: string }[] = [];
   const conversationOf = new Map<number, string>();
-  const sends: { contact: number; wamid: string; fresh: boolean; sampled: boolean; measured: boolean }[] = [];
+  const sends: { contact: number; wamid: string; kind: string; fresh: boolean; sampled: boolean; measured: boolean }[] = [];
+  const kindOf = (m: Json) => [m.type, (m[String(m.type)] as Json | undefined)?.type].filter(Boolean).join('.');
   const newPending = new Map<number, number>(); // contact -> ack time
   const shownEarly = new Map<number, number>(); // contact -> time shown before its ack arrived
   const latencies = { fresh: [] as number[], returning: [] as number[] };
@@ -148,11 +149,13 @@ async function visibility(p: Platform) {
     const from = phoneOf(contact);
     const shape = corpusIndex++ % 10 < 7 ? corpus.texts[i % corpus.texts.length]! : corpus.others[i % corpus.others.length]!;
     const wamid = newWamid(from);
-    const message = { ...structuredClone(shape), from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)) };
+    const message: Json = { ...structuredClone(shape), from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)) };
+    // The sender's business-scoped id, where the shape has one, is the contact's own as well.
+    if ('from_user_id' in message) message.from_user_id = `US.${String(contact).padStart(19, '1')}`;
     const name = `${FIRST[contact % FIRST.length]} ${LAST[Math.floor(contact / FIRST.length) % LAST.length]}`;
     const value = { messaging_product: 'whatsapp', metadata, contacts: [{ profile: { name }, wa_id: from }], messages: [message] };
     const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: WABA_ID, changes: [{ value, field: 'messages' }] }] });
-    sends[i] = { contact, wamid, fresh: !returning, sampled: returning && Math.random() < Number(values['returning-sample']), measured: measuring };
+    sends[i] = { contact, wamid, kind: kindOf(shape), fresh: !returning, sampled: returning && Math.random() < Number(values['returning-sample']), measured: measuring };
     return { body, headers: { 'x-hub-signature-256': sign(body) } };
   };
 
@@ -254,6 +257,8 @@ async function visibility(p: Platform) {
   await lister;
   await sleep(200);
   lost.fresh = [...newPending.values()].filter((at) => at > 0).length;
+  const lostKinds: Record<string, number> = {};
+  for (const s of sends) if (s.fresh && (newPending.get(s.contact) ?? 0) > 0) lostKinds[s.kind] = (lostKinds[s.kind] ?? 0) + 1;
   const drainSeconds = await drained;
 
   const stats = (xs: number[]) => {
@@ -271,7 +276,7 @@ async function visibility(p: Platform) {
       firstMessageOfNewContact: stats(latencies.fresh),
       returningContactSample: stats(latencies.returning),
     },
-    neverShownWithin15s: lost,
+    neverShownWithin15s: { ...lost, firstMessagesByKind: lostKinds },
     conversationListCallsPerSecond: Math.round(listCalls / loadSeconds),
     backlogAfterLoad: backlog,
     appliedPerSecondAfterLoad: backlog && drainSeconds ? Math.round(backlog / drainSeconds) : null,
@@ -566,6 +571,12 @@ async function main() {
     };
     if (!values.skip.includes('visibility')) {
       report.visibility = await visibility(platform);
+      // Messages the worker set aside instead of storing (a corpus shape it refuses), by reason.
+      report.setAside = await database.orm.em
+        .fork()
+        .getConnection()
+        .execute(`select item_kind as kind, left(reason, 120) as reason, count(*)::int as n from meta_inbound_failures group by 1, 2 order by 3 desc`)
+        .catch(() => null);
       process.stderr.write(`${JSON.stringify(report.visibility, null, 2)}\n`);
     }
     if (!values.skip.includes('statuses')) {
