@@ -3,6 +3,7 @@ import { Contact, Conversation, type ConversationStatus, Message, type MessageRe
 import type { ChannelService, GraphPort } from './channels';
 import { graphFailure } from './channels';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
+import { messageRowView } from './repositories/messages';
 import type { TenantScope } from './scope';
 
 /** How long after the contact's last message free-form replies are allowed (Meta's rule). */
@@ -50,12 +51,12 @@ export function windowExpiresAt(lastInboundAt: Date | null | undefined): Date | 
   return lastInboundAt ? new Date(lastInboundAt.getTime() + CUSTOMER_SERVICE_WINDOW_MS) : null;
 }
 
+/** The API's view of a message read through the ORM; the same view as a row's (one shape per resource). */
 export function messageView(m: Message): MessageView {
-  return {
+  return messageRowView({
     id: m.id,
-    conversationId: m.conversation,
-    channelId: m.channel ?? null,
-    touchpoint: 'whatsapp',
+    conversation_id: m.conversation,
+    channel_id: m.channel ?? null,
     direction: m.direction,
     role: m.role,
     type: m.type,
@@ -64,13 +65,13 @@ export function messageView(m: Message): MessageView {
     wamid: m.wamid ?? null,
     error: m.error ?? null,
     ai: m.ai,
-    authorId: m.author ?? null,
-    editedAt: m.editedAt?.toISOString() ?? null,
-    deletedAt: m.revokedAt?.toISOString() ?? null,
-    history: m.history ?? [],
-    createdAt: m.createdAt.toISOString(),
-    statusUpdatedAt: m.statusUpdatedAt.toISOString(),
-  };
+    author: m.author ?? null,
+    edited_at: m.editedAt ?? null,
+    revoked_at: m.revokedAt ?? null,
+    history: m.history ?? null,
+    status_updated_at: m.statusUpdatedAt,
+    created_at: m.createdAt,
+  });
 }
 
 export class ConversationService {
