@@ -36,6 +36,20 @@ export function normalizeKeyword(text: string): string {
   return text.trim().toLowerCase();
 }
 
+/** Settings read in a transaction, kept for its length: a batch of messages asks once per organization. */
+const settingsRead = new WeakMap<SqlRunner, Map<string, OptOutSettings>>();
+
+async function settingsIn(sql: SqlRunner, organizationId: string): Promise<OptOutSettings> {
+  let known = settingsRead.get(sql);
+  if (!known) settingsRead.set(sql, (known = new Map()));
+  const cached = known.get(organizationId);
+  if (cached) return cached;
+  const [org] = await sql.all<{ settings: OrganizationSettings }>('select settings from organizations where id = ?', [organizationId]);
+  const settings = optOutSettings(org?.settings);
+  known.set(organizationId, settings);
+  return settings;
+}
+
 /**
  * An inbound text equal (ignoring case and surrounding space) to a keyword changes consent: the
  * contact row, a ledger entry with time and cause, an event, and the confirmation reply, which is
@@ -45,8 +59,7 @@ export async function applyConsentKeyword(
   sql: SqlRunner,
   input: { organizationId: string; contactId: string; conversationId: string; channelId: string; text: string; wamid: string; at: Date },
 ): Promise<void> {
-  const [org] = await sql.all<{ settings: OrganizationSettings }>('select settings from organizations where id = ?', [input.organizationId]);
-  const settings = optOutSettings(org?.settings);
+  const settings = await settingsIn(sql, input.organizationId);
   const word = normalizeKeyword(input.text);
   const optOut = settings.keywords.map(normalizeKeyword).includes(word);
   const optIn = !optOut && settings.optInKeywords.map(normalizeKeyword).includes(word);

@@ -11,6 +11,7 @@ import { recordEvent } from '../events';
 import { MessageStatuses, statusError, type UnmatchedStatus } from './message-statuses';
 import { RECIPIENT_CALLBACK_PREFIX, recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import {
+  type InboundNote,
   changeContactIdentity,
   editMessage,
   findMessageByWamid,
@@ -190,10 +191,10 @@ export class MetaInboundProcessor extends PollingJob {
         // each in its own savepoint, so what fails is set aside and the rest still applies.
         await sql.run('savepoint batch');
         try {
-          const sinks = new StatusSinks();
-          for (const row of rows) {
-            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, sinks, false);
-          }
+          const sinks = new BatchWork();
+          const items = rows.flatMap((row) => itemsOf(row.payload, row.id));
+          await sinks.prefetch(sql, items.filter((i) => i.kind === 'message').map((i) => obj(i.raw).id).filter((id): id is string => typeof id === 'string'));
+          for (const item of items) await this.applyOrSetAside(sql, item, sinks, false);
           await sinks.flush(sql, this.clock.now());
           await sql.run('release savepoint batch');
         } catch (err) {
@@ -233,10 +234,10 @@ export class MetaInboundProcessor extends PollingJob {
    * no `sinks` to add its statuses to, the item runs in its own savepoint and applies its own
    * statuses there, so even an unexpected database error stays with the item.
    */
-  private async applyOrSetAside(sql: SqlRunner, item: Item, sinks: StatusSinks | null, isolated: boolean): Promise<void> {
+  private async applyOrSetAside(sql: SqlRunner, item: Item, sinks: BatchWork | null, isolated: boolean): Promise<void> {
     if (isolated) await sql.run('savepoint item');
     try {
-      const own = sinks ?? new StatusSinks();
+      const own = sinks ?? new BatchWork();
       await this.applyItem(sql, item, own);
       if (!sinks) await own.flush(sql, this.clock.now());
       if (isolated) await sql.run('release savepoint item');
@@ -313,7 +314,7 @@ export class MetaInboundProcessor extends PollingJob {
       const item: Item = { kind: f.item_kind, raw: f.item, context: { ...f.context, deliveryId: f.delivery_id } };
       await sql.run('savepoint replay');
       try {
-        const sinks = new StatusSinks();
+        const sinks = new BatchWork();
         await this.applyItem(sql, item, sinks);
         await sinks.flush(sql, now);
         await sql.run('release savepoint replay');
@@ -358,7 +359,7 @@ export class MetaInboundProcessor extends PollingJob {
     return route;
   }
 
-  private async applyItem(sql: SqlRunner, item: Item, sinks: StatusSinks): Promise<void> {
+  private async applyItem(sql: SqlRunner, item: Item, sinks: BatchWork): Promise<void> {
     const route = await this.route(sql, item.context);
     if (!route) {
       // The contract: events of a number Parley does not (or no longer) serve are logged, not kept.
@@ -371,7 +372,7 @@ export class MetaInboundProcessor extends PollingJob {
       case 'echo': {
         const parsed = parseInboundItem(item.raw, item.context.contacts, { echo: item.kind === 'echo' });
         if (item.kind === 'echo') await this.applyEcho(t, route, parsed);
-        else await this.applyInbound(t, route, parsed);
+        else await this.applyInbound(t, route, parsed, sinks);
         return;
       }
       case 'history':
@@ -397,11 +398,11 @@ export class MetaInboundProcessor extends PollingJob {
     t: TenantSql,
     route: ChannelRoute,
     sender: SenderIdentity,
-    at: { lastInboundAt: Date | null; now: Date; reopen: boolean },
+    at: { lastInboundAt: Date | null; now: Date; reopen: boolean; inbound?: InboundNote },
   ) {
     const phone = sender.waId ? phoneFromWaId(sender.waId) : null;
     const contact = await findOrCreateContactByIdentity(t, sender, phone, at);
-    const conversation = await openConversation(t, contact.id, { channelId: route.channelId, reopen: at.reopen, now: at.now });
+    const conversation = await openConversation(t, contact.id, { channelId: route.channelId, reopen: at.reopen, now: at.now, ...(at.inbound ? { inbound: at.inbound } : {}) });
     if (conversation.created) {
       await recordEvent(t.sql, t.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, at.now);
     } else if (conversation.reopened) {
@@ -411,16 +412,17 @@ export class MetaInboundProcessor extends PollingJob {
     return { contact, conversation };
   }
 
-  private async applyInbound(t: TenantSql, route: ChannelRoute, item: InboundItem): Promise<void> {
+  private async applyInbound(t: TenantSql, route: ChannelRoute, item: InboundItem, batch: BatchWork): Promise<void> {
     const now = this.clock.now();
     const sentAt = item.sentAt ?? now;
     switch (item.kind) {
       case 'message': {
-        if (await findMessageByWamid(t, item.wamid)) return;
-        const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true });
+        if (await batch.isKnown(t, item.wamid)) return;
+        const inbound = { sentAt, preview: item.message.preview, unread: true };
+        const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound });
         const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: item.message.type, content: item.message.content, wamid: item.wamid, sentAt, now });
         if (!row) return;
-        await noteInboundMessage(t, conversation.id, { sentAt, preview: item.message.preview, channelId: route.channelId, unread: true, now });
+        batch.stored(item.wamid);
         const text = item.message.type === 'text' ? str(item.message.content.text) : item.message.type === 'button' ? str(obj(item.message.content.button).text) : undefined;
         if (text !== undefined) {
           await applyConsentKeyword(t.sql, { organizationId: t.organizationId, contactId: contact.id, conversationId: conversation.id, channelId: route.channelId, text, wamid: item.wamid, at: now });
@@ -440,8 +442,7 @@ export class MetaInboundProcessor extends PollingJob {
         return;
       case 'welcome': {
         // The person opened the chat: the conversation (and its window) opens, with no message in it.
-        const { conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true });
-        await noteInboundMessage(t, conversation.id, { sentAt, preview: null, channelId: route.channelId, unread: false, now });
+        await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound: { sentAt, preview: null, unread: false } });
         return;
       }
       case 'identity':
@@ -638,7 +639,7 @@ export class MetaInboundProcessor extends PollingJob {
     await markMarketingOptOut(sql, { organizationId, contactId: contact.id, detail: s.id, at: now });
   }
 
-  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, sinks: StatusSinks): Promise<void> {
+  private async applyStatus(sql: SqlRunner, route: ChannelRoute, s: MetaStatus, sinks: BatchWork): Promise<void> {
     const status = (STATUS_ALIASES[s.status] ?? s.status) as MessageStatus;
     if (!APPLIED_STATUSES.has(status)) throw new InboundItemError(`status "${s.status}" is not one Parley applies`);
     // Broadcast recipients carry their own monotonic status: a redelivery is a no-op update, so
@@ -660,12 +661,29 @@ export class MetaInboundProcessor extends PollingJob {
 }
 
 /**
- * Where an item's statuses go: broadcast receipts and conversation message statuses, each applied
- * in one statement per batch (or per item, when items are applied one by one).
+ * What a batch of items shares: its statuses (broadcast receipts and conversation message
+ * statuses, each applied in one statement per batch) and the wamids it already holds. Items
+ * applied one by one each get their own.
  */
-class StatusSinks {
+class BatchWork {
   readonly recipients = new RecipientStatuses();
   readonly statuses = new MessageStatuses();
+  /** Wamids of the batch's messages already stored, read in one query up front (see `prefetch`). */
+  private known: Set<string> | null = null;
+
+  /** One query for the whole batch instead of one per message. */
+  async prefetch(sql: SqlRunner, wamids: string[]): Promise<void> {
+    const rows = wamids.length ? await sql.all<{ wamid: string }>('select wamid from messages where wamid in (?)', [wamids]) : [];
+    this.known = new Set(rows.map((r) => r.wamid));
+  }
+
+  async isKnown(t: TenantSql, wamid: string): Promise<boolean> {
+    return this.known ? this.known.has(wamid) : (await findMessageByWamid(t, wamid)) !== null;
+  }
+
+  stored(wamid: string): void {
+    this.known?.add(wamid);
+  }
 
   async flush(sql: SqlRunner, now: Date): Promise<void> {
     await this.recipients.flush(sql, now);

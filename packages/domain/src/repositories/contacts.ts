@@ -33,8 +33,8 @@ export async function findOrCreateContactByIdentity(
   at: { lastInboundAt: Date | null; now: Date },
 ): Promise<ContactRow & { created: boolean }> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const found = await findByIdentity(t, identity, phone);
-    if (found) return { ...(await completeIdentity(t, found, identity, phone, at)), created: false };
+    const found = await completeIdentity(t, identity, phone, at);
+    if (found) return { ...found, created: false };
     const [inserted] = await t.sql.all<ContactRow>(
       `insert into contacts (id, organization_id, phone, wa_id, user_id, parent_user_id, username, name, fields, opted_out, marketing_opted_out, last_inbound_at, created_at, updated_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, '{}', false, false, ?, ?, ?)
@@ -54,30 +54,24 @@ export async function findOrCreateContactByIdentity(
       ],
     );
     if (inserted) return { ...inserted, created: true };
-    // Another transaction created the contact meanwhile: read it on the next turn.
+    // Another transaction created the contact meanwhile: find it on the next turn.
   }
   throw new Error('contact could not be found or created');
 }
 
-async function findByIdentity(t: TenantSql, identity: ContactIdentity, phone: string | null): Promise<ContactRow | undefined> {
-  const [row] = await t.sql.all<ContactRow>(
-    `select id, phone, name, wa_id, user_id from contacts
-      where organization_id = ? and (wa_id = ? or user_id = ? or phone = ?)
-      order by (wa_id = ?) is true desc, (user_id = ?) is true desc
-      limit 1 for update`,
-    [t.organizationId, identity.waId ?? null, identity.userId ?? null, phone, identity.waId ?? null, identity.userId ?? null],
-  );
-  return row;
-}
-
-/** Fills in what the contact lacks of this identity; an id another contact holds is left to it. */
+/**
+ * The contact of this identity, in one statement: found (its wa_id, then its user_id, then its
+ * phone) and given what it lacks of the identity; an id another contact holds is left to it.
+ * Undefined when there is none.
+ */
 async function completeIdentity(
   t: TenantSql,
-  row: ContactRow,
   identity: ContactIdentity,
   phone: string | null,
   at: { lastInboundAt: Date | null; now: Date },
-): Promise<ContactRow> {
+): Promise<ContactRow | undefined> {
+  const waId = identity.waId ?? null;
+  const userId = identity.userId ?? null;
   const [updated] = await t.sql.all<ContactRow>(
     `update contacts c set
        wa_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.wa_id = ? and o.id <> c.id) then c.wa_id else ? end,
@@ -88,21 +82,26 @@ async function completeIdentity(
        name = coalesce(?, c.name),
        last_inbound_at = greatest(c.last_inbound_at, ?),
        updated_at = ?
-     where c.id = ? and c.organization_id = ? ${RETURNING}`,
+     where c.organization_id = ? and c.id = (
+       select f.id from contacts f
+        where f.organization_id = ? and (f.wa_id = ? or f.user_id = ? or f.phone = ?)
+        order by (f.wa_id = ?) is true desc, (f.user_id = ?) is true desc
+        limit 1)
+     ${RETURNING}`,
     [
-      identity.waId ?? null, identity.waId ?? null, identity.waId ?? null,
-      identity.userId ?? null, identity.userId ?? null, identity.userId ?? null,
+      waId, waId, waId,
+      userId, userId, userId,
       phone, phone, phone,
       identity.parentUserId ?? null,
       identity.username ?? null,
       identity.profileName ?? null,
       at.lastInboundAt,
       at.now,
-      row.id,
       t.organizationId,
+      t.organizationId, waId, userId, phone, waId, userId,
     ],
   );
-  return updated ?? row;
+  return updated;
 }
 
 /**

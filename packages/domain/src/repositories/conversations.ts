@@ -9,33 +9,53 @@ export interface OpenedConversation {
   previousStatus: string | null;
 }
 
+/** A contact's message (or their opening of the chat) that the conversation takes note of. */
+export interface InboundNote {
+  sentAt: Date;
+  /** Shown in the inbox row when it is the newest message; null notes no message. */
+  preview: string | null;
+  unread: boolean;
+}
+
 /**
- * The contact's open conversation (active or resolved), created if there is none: at most one is
- * open per contact, and the unique index decides under concurrency. A closed conversation is
- * never reopened. `reopen` (a contact wrote) turns a resolved one active again.
+ * The contact's open conversation (active or resolved), created if there is none, in one
+ * statement: at most one is open per contact, and the unique index decides under concurrency. A
+ * closed conversation is never reopened. `reopen` (a contact wrote) turns a resolved one active
+ * again; `inbound` notes the contact's message (window, preview, unread) in the same write.
  */
 export async function openConversation(
   t: TenantSql,
   contactId: string,
-  options: { channelId: string | null; requestId?: string | null | undefined; reopen: boolean; now: Date },
+  options: { channelId: string | null; requestId?: string | null | undefined; reopen: boolean; now: Date; inbound?: InboundNote },
 ): Promise<OpenedConversation> {
-  const created = await t.sql.all<{ id: string }>(
-    `insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, request_id, created_at, updated_at)
-     values (?, ?, ?, ?, 'active', 0, ?, ?, ?)
-     on conflict (organization_id, contact_id) where status <> 'closed' do nothing returning id`,
-    [newId(), t.organizationId, contactId, options.channelId, options.requestId ?? null, options.now, options.now],
+  const note = options.inbound;
+  const preview = note?.preview?.slice(0, 200) ?? null;
+  const sentAt = note?.sentAt ?? null;
+  const [row] = await t.sql.all<{ id: string; inserted: boolean; previous_status: string | null }>(
+    `with before as (select status from conversations where organization_id = ? and contact_id = ? and status <> 'closed')
+     insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, request_id, last_inbound_at, last_message_preview, last_message_at, created_at, updated_at)
+     values (?, ?, ?, ?, 'active', ?, ?, ?, ?, case when ?::text is not null then ?::timestamptz end, ?, ?)
+     on conflict (organization_id, contact_id) where status <> 'closed' do update set
+       status = case when ?::boolean and conversations.status = 'resolved' then 'active' else conversations.status end,
+       last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at),
+       last_message_preview = case when excluded.last_message_preview is not null
+         and (conversations.last_message_at is null or conversations.last_message_at <= excluded.last_message_at) then excluded.last_message_preview else conversations.last_message_preview end,
+       last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
+       unread_count = conversations.unread_count + excluded.unread_count,
+       channel_id = coalesce(conversations.channel_id, excluded.channel_id),
+       updated_at = case when ?::boolean or (?::boolean and conversations.status = 'resolved') then excluded.updated_at else conversations.updated_at end
+     returning id, (xmax = 0) as inserted, (select status from before) as previous_status`,
+    [
+      t.organizationId, contactId,
+      newId(), t.organizationId, contactId, options.channelId, note?.unread ? 1 : 0, options.requestId ?? null, sentAt, preview, preview, sentAt, options.now, options.now,
+      options.reopen,
+      note !== undefined, options.reopen,
+    ],
   );
-  if (created[0]) return { id: created[0].id, created: true, reopened: false, previousStatus: null };
-  const [open] = await t.sql.all<{ id: string; status: string }>(
-    `select id, status from conversations where organization_id = ? and contact_id = ? and status <> 'closed' for update`,
-    [t.organizationId, contactId],
-  );
-  if (!open) throw new Error('open conversation vanished while it was being found');
-  if (options.reopen && open.status === 'resolved') {
-    await t.sql.run(`update conversations set status = 'active', updated_at = ? where id = ? and organization_id = ?`, [options.now, open.id, t.organizationId]);
-    return { id: open.id, created: false, reopened: true, previousStatus: 'resolved' };
-  }
-  return { id: open.id, created: false, reopened: false, previousStatus: open.status };
+  if (!row) throw new Error('open conversation could not be found or created');
+  if (row.inserted) return { id: row.id, created: true, reopened: false, previousStatus: null };
+  const reopened = options.reopen && row.previous_status === 'resolved';
+  return { id: row.id, created: false, reopened, previousStatus: row.previous_status };
 }
 
 /** A contact's message arrived: the window, the preview (if it is the newest), the unread count. */
