@@ -236,6 +236,7 @@ async function visibility(p: Platform) {
   measuring = true;
   const measuredFrom = sends.length;
   const cpuStart = await cpuSnapshot(p);
+  const pendingBefore = await p.pending();
   const started = performance.now();
   const load = await openLoop({ url: webhook, rate, seconds: Number(values.seconds), next: (i) => delivery(i + measuredFrom), onAck: (i, at) => onAck(i + measuredFrom, at) });
   const loadSeconds = (performance.now() - started) / 1000;
@@ -278,6 +279,7 @@ async function visibility(p: Platform) {
     },
     neverShownWithin15s: { ...lost, firstMessagesByKind: lostKinds },
     conversationListCallsPerSecond: Math.round(listCalls / loadSeconds),
+    appliedPerSecondDuringLoad: Math.round((pendingBefore + load.acknowledged - backlog) / loadSeconds),
     backlogAfterLoad: backlog,
     appliedPerSecondAfterLoad: backlog && drainSeconds ? Math.round(backlog / drainSeconds) : null,
     cpuDuringLoad: cpuShare(cpuStart, cpuEnd, loadSeconds),
