@@ -28,3 +28,27 @@ export async function recordEvent(
     at,
   ]);
 }
+
+/**
+ * Events of a batch of changes, written in one statement when the batch flushes, in the same
+ * transaction as the changes. Ids are taken when an event is added, so the order is the order of
+ * the changes.
+ */
+export class EventBatch {
+  private rows: { id: string; org: string; type: DomainEventType; data: Record<string, unknown>; at: string }[] = [];
+
+  add(organizationId: string, type: DomainEventType, data: Record<string, unknown>, at: Date): void {
+    this.rows.push({ id: newId(), org: organizationId, type, data, at: at.toISOString() });
+  }
+
+  async flush(sql: SqlRunner): Promise<void> {
+    if (!this.rows.length) return;
+    const rows = JSON.stringify(this.rows);
+    this.rows = [];
+    await sql.run(
+      `insert into domain_events (id, organization_id, type, data, created_at)
+       select id, org, type, data, at from jsonb_to_recordset(?::jsonb) as v(id uuid, org uuid, type text, data jsonb, at timestamptz) order by id`,
+      [rows],
+    );
+  }
+}

@@ -7,7 +7,7 @@ import { metaStatus, metaWebhookPayload, type MetaStatus } from './payload';
 import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
-import { recordEvent } from '../events';
+import { EventBatch, recordEvent } from '../events';
 import { MessageStatuses, statusError, type UnmatchedStatus } from './message-statuses';
 import { RECIPIENT_CALLBACK_PREFIX, recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import {
@@ -371,12 +371,12 @@ export class MetaInboundProcessor extends PollingJob {
       case 'message':
       case 'echo': {
         const parsed = parseInboundItem(item.raw, item.context.contacts, { echo: item.kind === 'echo' });
-        if (item.kind === 'echo') await this.applyEcho(t, route, parsed);
+        if (item.kind === 'echo') await this.applyEcho(t, route, parsed, sinks);
         else await this.applyInbound(t, route, parsed, sinks);
         return;
       }
       case 'history':
-        await this.applyHistory(t, route, item);
+        await this.applyHistory(t, route, item, sinks);
         return;
       case 'status': {
         const status = metaStatus.safeParse(item.raw);
@@ -399,15 +399,16 @@ export class MetaInboundProcessor extends PollingJob {
     route: ChannelRoute,
     sender: SenderIdentity,
     at: { lastInboundAt: Date | null; now: Date; reopen: boolean; inbound?: InboundNote },
+    batch: BatchWork,
   ) {
     const phone = sender.waId ? phoneFromWaId(sender.waId) : null;
     const contact = await findOrCreateContactByIdentity(t, sender, phone, at);
     const conversation = await openConversation(t, contact.id, { channelId: route.channelId, reopen: at.reopen, now: at.now, ...(at.inbound ? { inbound: at.inbound } : {}) });
     if (conversation.created) {
-      await recordEvent(t.sql, t.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, at.now);
+      batch.events.add(t.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, at.now);
     } else if (conversation.reopened) {
       // Same shape as the API's conversation.update: what changed, and what it was before.
-      await recordEvent(t.sql, t.organizationId, 'conversation.update', { conversationId: conversation.id, changes: { status: 'active' }, previous: { status: 'resolved' } }, at.now);
+      batch.events.add(t.organizationId, 'conversation.update', { conversationId: conversation.id, changes: { status: 'active' }, previous: { status: 'resolved' } }, at.now);
     }
     return { contact, conversation };
   }
@@ -419,7 +420,7 @@ export class MetaInboundProcessor extends PollingJob {
       case 'message': {
         if (await batch.isKnown(t, item.wamid)) return;
         const inbound = { sentAt, preview: item.message.preview, unread: true };
-        const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound });
+        const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound }, batch);
         const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: item.message.type, content: item.message.content, wamid: item.wamid, sentAt, now });
         if (!row) return;
         batch.stored(item.wamid);
@@ -427,38 +428,32 @@ export class MetaInboundProcessor extends PollingJob {
         if (text !== undefined) {
           await applyConsentKeyword(t.sql, { organizationId: t.organizationId, contactId: contact.id, conversationId: conversation.id, channelId: route.channelId, text, wamid: item.wamid, at: now });
         }
-        await recordEvent(
-          t.sql,
-          t.organizationId,
-          'message.create.contact.chat.contact',
-          { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } },
-          now,
-        );
+        batch.events.add(t.organizationId, 'message.create.contact.chat.contact', { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } }, now);
         return;
       }
       case 'edit':
       case 'revoke':
-        await this.applyRevision(t, route, item, now);
+        await this.applyRevision(t, route, item, now, batch);
         return;
       case 'welcome': {
         // The person opened the chat: the conversation (and its window) opens, with no message in it.
-        await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound: { sentAt, preview: null, unread: false } });
+        await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound: { sentAt, preview: null, unread: false } }, batch);
         return;
       }
       case 'identity':
-        await this.applyIdentity(t, route, item, sentAt, now);
+        await this.applyIdentity(t, route, item, sentAt, now, batch);
         return;
     }
   }
 
   /** A message the business wrote in the WhatsApp Business app (coexistence), or its edit. */
-  private async applyEcho(t: TenantSql, route: ChannelRoute, item: InboundItem): Promise<void> {
+  private async applyEcho(t: TenantSql, route: ChannelRoute, item: InboundItem, batch: BatchWork): Promise<void> {
     const now = this.clock.now();
-    if (item.kind === 'edit' || item.kind === 'revoke') return this.applyRevision(t, route, item, now);
+    if (item.kind === 'edit' || item.kind === 'revoke') return this.applyRevision(t, route, item, now, batch);
     if (item.kind !== 'message') throw new InboundItemError(`a message echo of kind ${item.kind} has no meaning`);
     if (await findMessageByWamid(t, item.wamid)) return;
     const at = item.sentAt ?? now;
-    const { conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: null, now, reopen: false });
+    const { conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: null, now, reopen: false }, batch);
     const row = await insertOutboundMessage(t, {
       conversationId: conversation.id,
       channelId: route.channelId,
@@ -472,7 +467,7 @@ export class MetaInboundProcessor extends PollingJob {
     });
     if (!row) return;
     await noteOutboundMessage(t, conversation.id, { at, preview: item.message.preview, channelId: route.channelId });
-    await recordEvent(t.sql, t.organizationId, 'message.create.contact.chat.agent', { message: messageRowView(row) }, now);
+    batch.events.add(t.organizationId, 'message.create.contact.chat.agent', { message: messageRowView(row) }, now);
   }
 
   /**
@@ -480,7 +475,7 @@ export class MetaInboundProcessor extends PollingJob {
    * as it was, marked `source: history`, without counting as unread, answering keywords, or
    * telling partners about events long gone.
    */
-  private async applyHistory(t: TenantSql, route: ChannelRoute, item: Item): Promise<void> {
+  private async applyHistory(t: TenantSql, route: ChannelRoute, item: Item, batch: BatchWork): Promise<void> {
     const raw = obj(item.raw);
     const fromContact = str(raw.from) === item.context.threadId;
     const parsed = parseInboundItem(fromContact ? item.raw : { ...raw, to: raw.to ?? item.context.threadId }, item.context.contacts, { echo: !fromContact });
@@ -488,7 +483,7 @@ export class MetaInboundProcessor extends PollingJob {
     if (await findMessageByWamid(t, parsed.wamid)) return;
     const now = this.clock.now();
     const at = parsed.sentAt ?? now;
-    const { conversation } = await this.contactAndConversation(t, route, parsed.sender, { lastInboundAt: fromContact ? at : null, now, reopen: false });
+    const { conversation } = await this.contactAndConversation(t, route, parsed.sender, { lastInboundAt: fromContact ? at : null, now, reopen: false }, batch);
     const content = { ...parsed.message.content, source: 'history' };
     if (fromContact) {
       const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: parsed.message.type, content, wamid: parsed.wamid, sentAt: at, now });
@@ -499,7 +494,7 @@ export class MetaInboundProcessor extends PollingJob {
     if (row) await noteOutboundMessage(t, conversation.id, { at, preview: parsed.message.preview, channelId: route.channelId });
   }
 
-  private async applyRevision(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'edit' | 'revoke' }>, now: Date): Promise<void> {
+  private async applyRevision(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'edit' | 'revoke' }>, now: Date, batch: BatchWork): Promise<void> {
     const at = item.sentAt ?? now;
     if (item.kind === 'edit') {
       const row = await editMessage(t, item.originalWamid, { type: item.message.type, content: item.message.content, editWamid: item.wamid, at });
@@ -508,7 +503,7 @@ export class MetaInboundProcessor extends PollingJob {
         const channelId = row.channel_id ?? route.channelId;
         if (row.direction === 'inbound') await noteInboundMessage(t, row.conversation_id, { sentAt: new Date(row.created_at), preview: item.message.preview, channelId, unread: false, now });
         else await noteOutboundMessage(t, row.conversation_id, { at: new Date(row.created_at), preview: item.message.preview, channelId });
-        await recordEvent(t.sql, t.organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid: row.wamid, change: 'edited', message: messageRowView(row) }, now);
+        batch.events.add(t.organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid: row.wamid, change: 'edited', message: messageRowView(row) }, now);
         return;
       }
       // Already applied (a redelivery), or deleted meanwhile: nothing to do. Not known yet: later.
@@ -518,7 +513,7 @@ export class MetaInboundProcessor extends PollingJob {
     const revoked = await revokeMessage(t, item.originalWamid, { revokeWamid: item.wamid, at });
     if (revoked === null) throw new NotYetError(`the deleted message ${item.originalWamid} is not known yet`);
     if (revoked !== 'unchanged') {
-      await recordEvent(t.sql, t.organizationId, 'message.update', { messageId: revoked.id, conversationId: revoked.conversation_id, wamid: revoked.wamid, change: 'deleted', message: messageRowView(revoked) }, now);
+      batch.events.add(t.organizationId, 'message.update', { messageId: revoked.id, conversationId: revoked.conversation_id, wamid: revoked.wamid, change: 'deleted', message: messageRowView(revoked) }, now);
     }
   }
 
@@ -526,14 +521,14 @@ export class MetaInboundProcessor extends PollingJob {
    * WhatsApp's system messages: a person who changed number or business-scoped id keeps their
    * contact, under the new ids. The notice itself is kept in the thread for the agents.
    */
-  private async applyIdentity(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'identity' }>, sentAt: Date, now: Date): Promise<void> {
+  private async applyIdentity(t: TenantSql, route: ChannelRoute, item: Extract<InboundItem, { kind: 'identity' }>, sentAt: Date, now: Date, batch: BatchWork): Promise<void> {
     if (item.wamid && (await findMessageByWamid(t, item.wamid))) return;
     const change = item.change;
     const sender: SenderIdentity =
       change.type === 'user_changed_user_id' && 'previousUserId' in change && change.previousUserId && !item.sender.waId
         ? { ...item.sender, userId: change.previousUserId }
         : item.sender;
-    const { contact, conversation } = await this.contactAndConversation(t, route, sender, { lastInboundAt: null, now, reopen: false });
+    const { contact, conversation } = await this.contactAndConversation(t, route, sender, { lastInboundAt: null, now, reopen: false }, batch);
     if (change.type === 'user_changed_number' && 'newWaId' in change && change.newWaId) {
       await changeContactIdentity(t, contact.id, { waId: change.newWaId, phone: phoneFromWaId(change.newWaId) }, now);
     } else if (change.type === 'user_changed_user_id' && 'userId' in change && change.userId) {
@@ -550,7 +545,7 @@ export class MetaInboundProcessor extends PollingJob {
       sentAt,
       now,
     });
-    if (row) await recordEvent(t.sql, t.organizationId, 'message.create.contact.chat.contact', { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } }, now);
+    if (row) batch.events.add(t.organizationId, 'message.create.contact.chat.contact', { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } }, now);
   }
 
   /** Meta's value-level errors (a rate limit, a blocked account) are kept on the channel. */
@@ -668,6 +663,7 @@ export class MetaInboundProcessor extends PollingJob {
 class BatchWork {
   readonly recipients = new RecipientStatuses();
   readonly statuses = new MessageStatuses();
+  readonly events = new EventBatch();
   /** Wamids of the batch's messages already stored, read in one query up front (see `prefetch`). */
   private known: Set<string> | null = null;
 
@@ -686,6 +682,7 @@ class BatchWork {
   }
 
   async flush(sql: SqlRunner, now: Date): Promise<void> {
+    await this.events.flush(sql);
     await this.recipients.flush(sql, now);
     for (const s of await this.statuses.flush(sql, now)) await applyUntaggedRecipientStatus(sql, now, s);
   }

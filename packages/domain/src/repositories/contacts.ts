@@ -18,7 +18,6 @@ export interface ContactRow {
   user_id: string | null;
 }
 
-const RETURNING = 'returning id, phone, name, wa_id, user_id';
 
 /**
  * The contact a WhatsApp message comes from, created if there is none. Matched on WhatsApp's own
@@ -32,76 +31,54 @@ export async function findOrCreateContactByIdentity(
   phone: string | null,
   at: { lastInboundAt: Date | null; now: Date },
 ): Promise<ContactRow & { created: boolean }> {
+  const waId = identity.waId ?? null;
+  const userId = identity.userId ?? null;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const found = await completeIdentity(t, identity, phone, at);
-    if (found) return { ...found, created: false };
-    const [inserted] = await t.sql.all<ContactRow>(
-      `insert into contacts (id, organization_id, phone, wa_id, user_id, parent_user_id, username, name, fields, opted_out, marketing_opted_out, last_inbound_at, created_at, updated_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, '{}', false, false, ?, ?, ?)
-       on conflict do nothing ${RETURNING}`,
+    // One statement either way: the contact found and given what it lacks of the identity (an id
+    // another contact holds is left to it), or, if there is none, created.
+    const [row] = await t.sql.all<ContactRow & { created: boolean }>(
+      `with found as (
+         update contacts c set
+           wa_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.wa_id = ? and o.id <> c.id) then c.wa_id else ? end,
+           user_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.user_id = ? and o.id <> c.id) then c.user_id else ? end,
+           phone = case when c.phone is null and ?::text is not null and not exists (select 1 from contacts o where o.organization_id = c.organization_id and o.phone = ? and o.id <> c.id) then ? else c.phone end,
+           parent_user_id = coalesce(?, c.parent_user_id),
+           username = coalesce(?, c.username),
+           name = coalesce(?, c.name),
+           last_inbound_at = greatest(c.last_inbound_at, ?::timestamptz),
+           updated_at = ?
+         where c.organization_id = ? and c.id = (
+           select f.id from contacts f
+            where f.organization_id = ? and (f.wa_id = ? or f.user_id = ? or f.phone = ?)
+            order by (f.wa_id = ?) is true desc, (f.user_id = ?) is true desc
+            limit 1)
+         returning c.id, c.phone, c.name, c.wa_id, c.user_id, false as created
+       ),
+       inserted as (
+         insert into contacts (id, organization_id, phone, wa_id, user_id, parent_user_id, username, name, fields, opted_out, marketing_opted_out, last_inbound_at, created_at, updated_at)
+         select ?, ?, ?, ?, ?, ?, ?, ?, '{}', false, false, ?::timestamptz, ?, ? where not exists (select 1 from found)
+         on conflict do nothing
+         returning id, phone, name, wa_id, user_id, true as created
+       )
+       select * from found union all select * from inserted`,
       [
-        newId(),
-        t.organizationId,
-        phone,
-        identity.waId ?? null,
-        identity.userId ?? null,
+        waId, waId, waId,
+        userId, userId, userId,
+        phone, phone, phone,
         identity.parentUserId ?? null,
         identity.username ?? null,
         identity.profileName ?? null,
         at.lastInboundAt,
         at.now,
-        at.now,
+        t.organizationId,
+        t.organizationId, waId, userId, phone, waId, userId,
+        newId(), t.organizationId, phone, waId, userId, identity.parentUserId ?? null, identity.username ?? null, identity.profileName ?? null, at.lastInboundAt, at.now, at.now,
       ],
     );
-    if (inserted) return { ...inserted, created: true };
+    if (row) return row;
     // Another transaction created the contact meanwhile: find it on the next turn.
   }
   throw new Error('contact could not be found or created');
-}
-
-/**
- * The contact of this identity, in one statement: found (its wa_id, then its user_id, then its
- * phone) and given what it lacks of the identity; an id another contact holds is left to it.
- * Undefined when there is none.
- */
-async function completeIdentity(
-  t: TenantSql,
-  identity: ContactIdentity,
-  phone: string | null,
-  at: { lastInboundAt: Date | null; now: Date },
-): Promise<ContactRow | undefined> {
-  const waId = identity.waId ?? null;
-  const userId = identity.userId ?? null;
-  const [updated] = await t.sql.all<ContactRow>(
-    `update contacts c set
-       wa_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.wa_id = ? and o.id <> c.id) then c.wa_id else ? end,
-       user_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.user_id = ? and o.id <> c.id) then c.user_id else ? end,
-       phone = case when c.phone is null and ?::text is not null and not exists (select 1 from contacts o where o.organization_id = c.organization_id and o.phone = ? and o.id <> c.id) then ? else c.phone end,
-       parent_user_id = coalesce(?, c.parent_user_id),
-       username = coalesce(?, c.username),
-       name = coalesce(?, c.name),
-       last_inbound_at = greatest(c.last_inbound_at, ?),
-       updated_at = ?
-     where c.organization_id = ? and c.id = (
-       select f.id from contacts f
-        where f.organization_id = ? and (f.wa_id = ? or f.user_id = ? or f.phone = ?)
-        order by (f.wa_id = ?) is true desc, (f.user_id = ?) is true desc
-        limit 1)
-     ${RETURNING}`,
-    [
-      waId, waId, waId,
-      userId, userId, userId,
-      phone, phone, phone,
-      identity.parentUserId ?? null,
-      identity.username ?? null,
-      identity.profileName ?? null,
-      at.lastInboundAt,
-      at.now,
-      t.organizationId,
-      t.organizationId, waId, userId, phone, waId, userId,
-    ],
-  );
-  return updated;
 }
 
 /**
