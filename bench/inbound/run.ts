@@ -194,26 +194,31 @@ async function visibility(p: Platform) {
     }
   };
 
-  // The conversation list, newest first: every conversation not seen before is a new contact's first message.
+  // The conversation list, newest first: every conversation not seen before is a new contact's
+  // first message. The worker's lanes commit side by side, so a conversation may appear below
+  // newer ones already seen. But its id (uuid v7) is never older than the delivery's commit, which
+  // came before the 200: each look goes down to the oldest first message still awaited.
   const seen = new Set<string>();
+  const idTime = (id: string) => parseInt(id.replaceAll('-', '').slice(0, 12), 16);
   let listing = true;
   let listCalls = 0;
   const lister = (async () => {
     while (listing) {
       const started = performance.now();
+      let oldestAwaited = Infinity;
+      for (const at of newPending.values()) if (at > 0 && at < oldestAwaited) oldestAwaited = at;
+      const downTo = performance.timeOrigin + Math.min(oldestAwaited, started) - 100;
       let cursor: string | null = null;
-      for (let pageNo = 0; pageNo < 20; pageNo++) {
-        const page = (await call(p.api, 'GET', `/v1/conversations?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, p.token)) as {
+      for (let pageNo = 0; pageNo < 10; pageNo++) {
+        const page = (await call(p.api, 'GET', `/v1/conversations?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, p.token)) as {
           data: { id: string; contact: { phone: string | null } }[];
           nextCursor: string | null;
         };
         listCalls++;
         const shownAt = performance.now();
-        let fresh = 0;
         for (const c of page.data) {
           if (seen.has(c.id)) continue;
           seen.add(c.id);
-          fresh++;
           const contact = contactOfPhone(c.contact.phone);
           if (!Number.isFinite(contact)) continue;
           conversationOf.set(contact, c.id);
@@ -225,7 +230,8 @@ async function visibility(p: Platform) {
             if (ackAt > 0) record('fresh', shownAt - ackAt);
           }
         }
-        if (fresh < page.data.length || !page.nextCursor) break;
+        const last = page.data[page.data.length - 1];
+        if (!last || idTime(last.id) < downTo || !page.nextCursor) break;
         cursor = page.nextCursor;
       }
       await sleep(Math.max(0, 20 - (performance.now() - started)));
@@ -257,10 +263,28 @@ async function visibility(p: Platform) {
   listing = false;
   await lister;
   await sleep(200);
+  const drainSeconds = await drained;
+  // Once all is applied, one walk through every conversation tells the messages that are there but
+  // that the looks missed (too far down while the worker lagged) from those never stored.
+  let missedByLooks = 0;
+  for (let cursor: string | null = null, more = true; more; ) {
+    const page = (await call(p.api, 'GET', `/v1/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, p.token)) as {
+      data: { contact: { phone: string | null } }[];
+      nextCursor: string | null;
+    };
+    for (const c of page.data) {
+      const contact = contactOfPhone(c.contact.phone);
+      if ((newPending.get(contact) ?? 0) > 0) {
+        newPending.delete(contact);
+        missedByLooks++;
+      }
+    }
+    cursor = page.nextCursor;
+    more = cursor !== null;
+  }
   lost.fresh = [...newPending.values()].filter((at) => at > 0).length;
   const lostKinds: Record<string, number> = {};
   for (const s of sends) if (s.fresh && (newPending.get(s.contact) ?? 0) > 0) lostKinds[s.kind] = (lostKinds[s.kind] ?? 0) + 1;
-  const drainSeconds = await drained;
 
   const stats = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
@@ -277,7 +301,10 @@ async function visibility(p: Platform) {
       firstMessageOfNewContact: stats(latencies.fresh),
       returningContactSample: stats(latencies.returning),
     },
-    neverShownWithin15s: { ...lost, firstMessagesByKind: lostKinds },
+    // Shown, but found only by the final walk: their time is unknown, and later than the looks gave up.
+    firstMessagesMissedByTheLooks: missedByLooks,
+    firstMessagesNeverShown: { n: lost.fresh, byKind: lostKinds },
+    returningSampleNotShownWithin15s: lost.returning,
     conversationListCallsPerSecond: Math.round(listCalls / loadSeconds),
     appliedPerSecondDuringLoad: Math.round((pendingBefore + load.acknowledged - backlog) / loadSeconds),
     backlogAfterLoad: backlog,
