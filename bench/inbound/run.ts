@@ -202,6 +202,7 @@ async function visibility(p: Platform) {
   const idTime = (id: string) => parseInt(id.replaceAll('-', '').slice(0, 12), 16);
   let listing = true;
   let listCalls = 0;
+  const lookMs: number[] = [];
   const lister = (async () => {
     while (listing) {
       const started = performance.now();
@@ -234,6 +235,7 @@ async function visibility(p: Platform) {
         if (!last || idTime(last.id) < downTo || !page.nextCursor) break;
         cursor = page.nextCursor;
       }
+      lookMs.push(performance.now() - started);
       await sleep(Math.max(0, 20 - (performance.now() - started)));
     }
   })();
@@ -306,6 +308,7 @@ async function visibility(p: Platform) {
     firstMessagesNeverShown: { n: lost.fresh, byKind: lostKinds },
     returningSampleNotShownWithin15s: lost.returning,
     conversationListCallsPerSecond: Math.round(listCalls / loadSeconds),
+    conversationListLook: { pagesEach: Number((listCalls / lookMs.length).toFixed(2)), ...stats(lookMs) },
     appliedPerSecondDuringLoad: Math.round((pendingBefore + load.acknowledged - backlog) / loadSeconds),
     backlogAfterLoad: backlog,
     appliedPerSecondAfterLoad: backlog && drainSeconds ? Math.round(backlog / drainSeconds) : null,
