@@ -303,6 +303,28 @@ describe('isolation and dead letters', () => {
     expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThan(10 * 3600_000);
   });
 
+  it('the running processor retries a set-aside item once it is due, without the operator', async () => {
+    const org = await newOrg(api);
+    const from = `50243${randomInt(100_000, 999_999)}`;
+    const conn = api.orm.em.fork().getConnection();
+    const id = wamid();
+    const [row] = await conn.execute<{ id: string }[]>(
+      `insert into meta_inbound_failures (organization_id, phone_number_id, item_kind, item, context, reason, fingerprint, state, attempts, next_attempt_at, created_at, updated_at)
+       values (?, ?, 'message', ?::jsonb, ?::jsonb, 'refused by test', ?, 'retrying', 1, now() - interval '1 second', now(), now()) returning id`,
+      [
+        org.orgId,
+        org.channel.phoneNumberId,
+        JSON.stringify({ from, id, timestamp: '1749854575', type: 'text', text: { body: 'due again' } }),
+        JSON.stringify({ field: 'messages', phoneNumberId: org.channel.phoneNumberId, wabaId: org.channel.wabaId }),
+        `test-${id}`,
+      ],
+    );
+    await settle();
+    const [after] = await failuresOf({ orgId: org.orgId });
+    expect(after).toMatchObject({ id: row!.id, state: 'replayed' });
+    expect(await countRows(api, 'select count(*)::int as n from messages where organization_id = ? and wamid = ?', [org.orgId, id])).toBe(1);
+  });
+
   it('a redelivered bad item is not set aside twice', async () => {
     const org = await newOrg(api);
     const body = envelope(org.route, { messages: [{ from: '50212345678', timestamp: '1749854575', type: 'text', text: { body: `dup-${randomInt(1e9, 9e9)}` } }] });

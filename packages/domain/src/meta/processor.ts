@@ -54,6 +54,16 @@ export function retryDelayMs(attempts: number): number | null {
   return base === undefined ? null : Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
+/**
+ * What becomes of an item that failed on its `attempts`-th try: a malformed item stays malformed
+ * and is parked at once; anything else may pass and waits its turn on the schedule, then is parked.
+ */
+function failureAfter(err: unknown, attempts: number, now: Date): { reason: string; state: 'retrying' | 'parked'; nextAttemptAt: Date | null } {
+  const reason = (err instanceof InboundItemError ? err.reason : err instanceof NotYetError ? err.message : safeErrorMessage(err)).slice(0, 2000);
+  const delay = err instanceof InboundItemError ? null : retryDelayMs(attempts);
+  return delay === null ? { reason, state: 'parked', nextAttemptAt: null } : { reason, state: 'retrying', nextAttemptAt: new Date(now.getTime() + delay) };
+}
+
 /** The kinds of item a delivery is cut into; each is applied, or set aside, on its own. */
 export type InboundItemKind = 'message' | 'echo' | 'history' | 'status' | 'errors' | 'change';
 
@@ -139,6 +149,7 @@ export function itemsOf(payload: unknown, deliveryId: string | null): Item[] {
 export class MetaInboundProcessor extends PollingJob {
   private readonly batchSize: number;
   private readonly lanes: number;
+  private lookedForDueFailuresAt = Number.NEGATIVE_INFINITY;
   /** Routes read in a transaction, keyed by its runner, so they go with it. */
   private readonly routesOf = new WeakMap<SqlRunner, Map<string, ChannelRoute | undefined>>();
 
@@ -158,7 +169,21 @@ export class MetaInboundProcessor extends PollingJob {
   /** Applies pending deliveries, then set-aside items that are due again, until none is left now. */
   async drain(): Promise<number> {
     const lanes = await Promise.all(Array.from({ length: this.lanes }, (_, lane) => this.drainLane(lane)));
-    return lanes.reduce((a, b) => a + b, 0) + (await this.retryDueFailures());
+    let total = lanes.reduce((a, b) => a + b, 0);
+    // Retries are due on a schedule of seconds to hours: a look a second is enough, not one per
+    // wake-up (under load the worker is woken hundreds of times a second).
+    const now = this.clock.now().getTime();
+    if (now - this.lookedForDueFailuresAt >= 1000 || now < this.lookedForDueFailuresAt) {
+      this.lookedForDueFailuresAt = now;
+      total += await this.retryDueFailures();
+    }
+    return total;
+  }
+
+  /** Everything there is now, set-aside items that are due included (for tests and shutdown). */
+  override async settle(): Promise<void> {
+    this.lookedForDueFailuresAt = Number.NEGATIVE_INFINITY;
+    await super.settle();
   }
 
   private async drainLane(lane: number): Promise<number> {
@@ -250,10 +275,7 @@ export class MetaInboundProcessor extends PollingJob {
 
   private async setAside(sql: SqlRunner, item: Item, err: unknown): Promise<void> {
     const now = this.clock.now();
-    // A malformed item stays malformed: parked at once. Anything else may pass and is retried.
-    const permanent = err instanceof InboundItemError;
-    const reason = err instanceof InboundItemError ? err.reason : err instanceof NotYetError ? err.message : safeErrorMessage(err);
-    const delay = permanent ? null : retryDelayMs(1);
+    const failure = failureAfter(err, 1, now);
     const route = await this.route(sql, item.context).catch(() => undefined);
     const raw = JSON.stringify(item.raw ?? null);
     const [row] = await sql.all<{ id: string }>(
@@ -268,18 +290,18 @@ export class MetaInboundProcessor extends PollingJob {
         item.kind,
         raw,
         JSON.stringify({ ...item.context, deliveryId: undefined }),
-        reason.slice(0, 2000),
+        failure.reason,
         sha256Hex(`${item.kind}\n${item.context.field}\n${item.context.phoneNumberId ?? item.context.wabaId ?? ''}\n${raw}`),
-        delay === null ? 'parked' : 'retrying',
-        delay === null ? null : new Date(now.getTime() + delay),
+        failure.state,
+        failure.nextAttemptAt,
         now,
         now,
       ],
     );
     if (!row) return; // the same item already waits (Meta redelivered it)
     this.logger.warn(
-      { deliveryId: item.context.deliveryId, failureId: row.id, kind: item.kind, field: item.context.field, reason, organizationId: route?.organizationId },
-      permanent ? 'meta item set aside for the operator' : 'meta item set aside; will retry',
+      { deliveryId: item.context.deliveryId, failureId: row.id, kind: item.kind, field: item.context.field, reason: failure.reason, organizationId: route?.organizationId },
+      failure.state === 'parked' ? 'meta item set aside for the operator' : 'meta item set aside; will retry',
     );
   }
 
@@ -323,19 +345,16 @@ export class MetaInboundProcessor extends PollingJob {
         return 'replayed';
       } catch (err) {
         await sql.run('rollback to savepoint replay');
-        const permanent = err instanceof InboundItemError;
-        const reason = err instanceof InboundItemError ? err.reason : err instanceof NotYetError ? err.message : safeErrorMessage(err);
-        const delay = permanent ? null : retryDelayMs(f.attempts + 1);
-        const state = delay === null ? 'parked' : 'retrying';
+        const failure = failureAfter(err, f.attempts + 1, now);
         await sql.run(`update meta_inbound_failures set state = ?, attempts = attempts + 1, reason = ?, next_attempt_at = ?, updated_at = ? where id = ?`, [
-          state,
-          reason.slice(0, 2000),
-          delay === null ? null : new Date(now.getTime() + delay),
+          failure.state,
+          failure.reason,
+          failure.nextAttemptAt,
           now,
           f.id,
         ]);
-        this.logger.warn({ failureId: f.id, reason, state }, 'set-aside meta item failed again');
-        return state;
+        this.logger.warn({ failureId: f.id, reason: failure.reason, state: failure.state }, 'set-aside meta item failed again');
+        return failure.state;
       }
     });
   }
