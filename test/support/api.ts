@@ -7,7 +7,10 @@ import { type Clock, createLogger, type Logger, systemClock } from '@parley/core
 import { createOrm } from '@parley/db';
 import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
-import { createApp, type ParleyApp } from '../../apps/api/src/app';
+import type Koa from 'koa';
+import { createApp, type ParleyApp, serveRoutes } from '../../apps/api/src/app';
+import type { RouteDef } from '../../apps/api/src/http/route';
+import type { AppState } from '../../apps/api/src/http/state';
 
 export const TEST_SECRETS = {
   PLATFORM_ADMIN_TOKEN: 'test-operator-token-0123456789abcdef',
@@ -70,10 +73,26 @@ export async function startTestApi(
     clock: options.clock ?? systemClock,
     readiness: [{ name: 'database', check: async () => void (await orm.em.fork().getConnection().execute('select 1')) }],
   });
-  const server: Server = createServer(app.koa.callback());
+  const { url, call, close } = await listen(app.koa);
+  return {
+    url,
+    config,
+    orm,
+    app,
+    call,
+    close: async () => {
+      await close();
+      await app.services.metaProcessor.stop();
+      await orm.close(true);
+    },
+  };
+}
+
+/** Serves a Koa app on a free loopback port, with a `call` that answers as `TestApi.call` does. */
+async function listen(koa: Koa<AppState>): Promise<{ url: string; call: TestApi['call']; close: () => Promise<void> }> {
+  const server: Server = createServer(koa.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
   const call = async (method: string, path: string, o: CallOptions = {}): Promise<Answer> => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
@@ -93,20 +112,21 @@ export async function startTestApi(
     }
     return { status: res.status, headers: res.headers, body: parsed, text };
   };
-
-  return {
-    url,
-    config,
-    orm,
-    app,
-    call,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await app.services.metaProcessor.stop();
-      await orm.close(true);
-    },
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  return { url, call, close };
+}
+
+/**
+ * Routes of a test's own (a probe of a mechanism the API's routes do not isolate), served by the
+ * API's own HTTP stack with the test API's services, so auth, validation and Idempotency-Key are
+ * the real ones.
+ */
+export async function serveProbe(api: TestApi, routes: RouteDef[]): Promise<{ call: TestApi['call']; close: () => Promise<void> }> {
+  const { call, close } = await listen(serveRoutes(routes, { orm: api.orm, logger: createLogger({ level: 'silent' }), services: api.app.services }));
+  return { call, close };
 }
 
 export function uniqueEmail(label = 'user'): string {

@@ -50,18 +50,29 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];
 
+  const koa = serveRoutes(routes, { orm: deps.orm, logger: deps.logger, services, trustedProxyHops: deps.config.trustedProxyHops });
+  return { koa, routes, services };
+}
+
+/**
+ * The HTTP stack every route runs in: request id and logger, problem+json errors, the body, then
+ * the routes (auth, validation, Idempotency-Key). Tests serve routes of their own through it too.
+ */
+export function serveRoutes(
+  routes: RouteDef[],
+  deps: { orm: AppDeps['orm']; logger: AppDeps['logger']; services: Pick<Services, 'tokens' | 'idempotency'>; trustedProxyHops?: number },
+): Koa<AppState> {
   // Behind N trusted proxies, ctx.ip is the address the outermost one saw (the Nth entry from the
   // right of X-Forwarded-For); entries further left are whatever the client wrote.
-  const hops = deps.config.trustedProxyHops;
+  const hops = deps.trustedProxyHops ?? 0;
   const koa = new Koa<AppState>({ proxy: hops > 0, maxIpsCount: hops });
   koa.silent = true;
   const router = new Router<AppState>();
-  mount(router, routes, { authenticate: (em, token) => services.tokens.authenticate(em, token), idempotency: services.idempotency });
-
+  mount(router, routes, { authenticate: (em, token) => deps.services.tokens.authenticate(em, token), idempotency: deps.services.idempotency });
   koa.use(requestMiddleware(deps.orm, deps.logger));
   koa.use(errorMiddleware());
   koa.use(bodyMiddleware());
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
-  return { koa, routes, services };
+  return koa;
 }

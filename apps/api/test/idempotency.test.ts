@@ -1,17 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Router from '@koa/router';
-import { createLogger } from '@parley/core';
 import { UNSCOPED, User } from '@parley/db';
-import Koa from 'koa';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, PASSWORD, startTestApi, type Answer, type TestApi, type Tenant, uniqueEmail } from '../../../test/support/api';
-import { bodyMiddleware } from '../src/http/body';
-import { errorMiddleware } from '../src/http/problem';
-import { requestMiddleware } from '../src/http/request';
-import { mount, route } from '../src/http/route';
-import type { AppState } from '../src/http/state';
+import { createTenant, PASSWORD, serveProbe, startTestApi, type Answer, type TestApi, type Tenant, uniqueEmail } from '../../../test/support/api';
+import { route } from '../src/http/route';
 import { countRows, expectProblem } from './helpers';
 
 /**
@@ -22,8 +13,7 @@ import { countRows, expectProblem } from './helpers';
  */
 
 let api: TestApi;
-let probe: Server;
-let probeUrl: string;
+let probe: Awaited<ReturnType<typeof serveProbe>>;
 type Step = 'answer' | 'throw' | 'wait';
 let next: Step[] = [];
 const gates: { reached: () => void; release: Promise<void> }[] = [];
@@ -39,60 +29,39 @@ function gate(): { reached: Promise<void>; release: () => void } {
 beforeAll(async () => {
   api = await startTestApi();
   const services = api.app.services;
-  const koa = new Koa<AppState>();
-  koa.silent = true;
-  const router = new Router<AppState>();
-  mount(
-    router,
-    [
-      route({
-        method: 'post',
-        path: '/probe/users',
-        operationId: 'probeCreateUser',
-        summary: 'probe',
-        tag: 'Probe',
-        auth: 'tenant',
-        permission: 'users:manage',
-        idempotent: true,
-        body: z.object({ email: z.string() }).strict(),
-        responses: { 201: { description: 'created' } },
-        handler: async ({ body, tenant }) => {
-          const user = await services.users.create(tenant(), { email: body.email, password: PASSWORD, name: 'Probe', role: 'agent' });
-          const step = next.shift() ?? 'answer';
-          if (step === 'throw') throw new Error('the process died here');
-          if (step === 'wait') {
-            const g = gates.shift()!;
-            g.reached();
-            await g.release;
-          }
-          return { status: 201, body: user };
-        },
-      }),
-    ],
-    { authenticate: (em, token) => services.tokens.authenticate(em, token), idempotency: services.idempotency },
-  );
-  koa.use(requestMiddleware(api.orm, createLogger({ level: 'silent' })));
-  koa.use(errorMiddleware());
-  koa.use(bodyMiddleware());
-  koa.use(router.routes());
-  probe = createServer(koa.callback());
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  probeUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  probe = await serveProbe(api, [
+    route({
+      method: 'post',
+      path: '/probe/users',
+      operationId: 'probeCreateUser',
+      summary: 'probe',
+      tag: 'Probe',
+      auth: 'tenant',
+      permission: 'users:manage',
+      idempotent: true,
+      body: z.object({ email: z.string() }).strict(),
+      responses: { 201: { description: 'created' } },
+      handler: async ({ body, tenant }) => {
+        const user = await services.users.create(tenant(), { email: body.email, password: PASSWORD, name: 'Probe', role: 'agent' });
+        const step = next.shift() ?? 'answer';
+        if (step === 'throw') throw new Error('the process died here');
+        if (step === 'wait') {
+          const g = gates.shift()!;
+          g.reached();
+          await g.release;
+        }
+        return { status: 201, body: user };
+      },
+    }),
+  ]);
 });
 afterAll(async () => {
-  probe.closeAllConnections();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  await probe.close();
   await api.close();
 });
 
 async function create(t: Tenant, email: string, key: string): Promise<Answer> {
-  const res = await fetch(`${probeUrl}/probe/users`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({ email }),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
+  return probe.call('POST', '/probe/users', { token: t.adminToken, body: { email }, headers: { 'idempotency-key': key } });
 }
 
 const usersNamed = (email: string) => api.orm.em.fork().count(User, { email }, UNSCOPED);

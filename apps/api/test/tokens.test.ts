@@ -1,25 +1,18 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Router from '@koa/router';
-import { createLogger, ManualClock, sha256Hex } from '@parley/core';
+import { ManualClock, sha256Hex } from '@parley/core';
 import { Installation, RefreshToken, TokenFamily, UNSCOPED, User, App } from '@parley/db';
-import Koa from 'koa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createTenant,
   installApp,
   PASSWORD,
+  serveProbe,
   startTestApi,
   type Answer,
   type Tenant,
   type TestApi,
   uniqueEmail,
 } from '../../../test/support/api';
-import { bodyMiddleware } from '../src/http/body';
-import { errorMiddleware } from '../src/http/problem';
-import { requestMiddleware } from '../src/http/request';
-import { mount, route } from '../src/http/route';
-import type { AppState } from '../src/http/state';
+import { route } from '../src/http/route';
 import { claimsOf, DAY, expectProblem, forge } from './helpers';
 import { SCOPES } from '@parley/domain';
 
@@ -322,13 +315,8 @@ describe('partner scopes', () => {
   describe('on routes that demand a scope', () => {
     // The API's own routes demand management permissions only, so a probe app mounts routes
     // that demand plain scopes through the same `mount` and the real token service.
-    let probe: Server;
-    let probeUrl: string;
+    let probe: Awaited<ReturnType<typeof serveProbe>>;
     beforeAll(async () => {
-      const koa = new Koa<AppState>();
-      koa.silent = true;
-      const router = new Router<AppState>();
-      const services = api.app.services;
       const probeRoute = (path: string, permission: 'templates:read' | 'messages:write') =>
         route({
           method: 'get',
@@ -341,29 +329,11 @@ describe('partner scopes', () => {
           responses: { 200: { description: 'ok' } },
           handler: async ({ tenant }) => ({ status: 200, body: { organizationId: tenant().organizationId } }),
         });
-      mount(router, [probeRoute('/probe/templates', 'templates:read'), probeRoute('/probe/messages', 'messages:write')], {
-        authenticate: (em, token) => services.tokens.authenticate(em, token),
-        idempotency: services.idempotency,
-      });
-      koa.use(requestMiddleware(api.orm, createLogger({ level: 'silent' })));
-      koa.use(errorMiddleware());
-      koa.use(bodyMiddleware());
-      koa.use(router.routes());
-      probe = createServer(koa.callback());
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-      probeUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+      probe = await serveProbe(api, [probeRoute('/probe/templates', 'templates:read'), probeRoute('/probe/messages', 'messages:write')]);
     });
-    afterAll(async () => {
-      probe.closeAllConnections();
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
-    });
+    afterAll(async () => probe.close());
 
-    async function get(path: string, token: string) {
-      const res = await fetch(probeUrl + path, { headers: { authorization: `Bearer ${token}` } });
-      const text = await res.text();
-      const answer: Answer = { status: res.status, headers: res.headers, text, body: JSON.parse(text) };
-      return answer;
-    }
+    const get = (path: string, token: string): Promise<Answer> => probe.call('GET', path, { token });
 
     it('answers 403 to a partner token lacking the scope and 200 to one holding it', async () => {
       const t = await createTenant(api);
