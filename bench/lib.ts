@@ -175,6 +175,31 @@ export function loadSummary(r: LoadResult) {
   };
 }
 
+/** The platform's secrets in a benchmark: fixed, so a run can be repeated and its tokens forged. */
+export const BENCH_SECRETS = {
+  META_APP_ID: 'bench-app',
+  META_APP_SECRET: 'bench-app-secret',
+  META_VERIFY_TOKEN: 'bench-verify',
+  PLATFORM_ADMIN_TOKEN: 'bench-operator-token-0123456789abcdef',
+  ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123456789',
+};
+
+/** The environment of the platform's processes in a benchmark: production mode, quiet logs. */
+export function platformEnv(o: { port: number; databaseUrl: string; temporalAddress: string; graphUrl: string; extra?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...BENCH_SECRETS,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    PORT: String(o.port),
+    DATABASE_URL: o.databaseUrl,
+    TEMPORAL_ADDRESS: o.temporalAddress,
+    META_GRAPH_URL: o.graphUrl,
+    ...o.extra,
+  };
+}
+
 /**
  * Starts one of the platform's entry points as production runs it (plain node with tsx's loader),
  * from the repository root. BENCH_PROFILE writes its CPU profile to /tmp/prof-<name>;

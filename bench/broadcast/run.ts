@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { startSandboxGraph } from '@parley/sandbox-graph';
-import { benchDatabase, busiestWindow, cpuSeconds, cpuSecondsByName, startProcess, stopProcesses } from '../lib';
+import { BENCH_SECRETS, benchDatabase, busiestWindow, cpuSeconds, cpuSecondsByName, platformEnv, startProcess, stopProcesses } from '../lib';
 import { Client, Connection } from '@temporalio/client';
 
 const { values } = parseArgs({
@@ -26,14 +26,7 @@ const { values } = parseArgs({
 });
 const total = Number(values.recipients);
 const rate = Number(values.rate);
-const secrets = {
-  META_APP_ID: 'bench-app',
-  META_APP_SECRET: 'bench-app-secret',
-  META_VERIFY_TOKEN: 'bench-verify',
-  PLATFORM_ADMIN_TOKEN: 'bench-operator-token-0123456789abcdef',
-  ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
-  JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123456789',
-};
+const secrets = BENCH_SECRETS;
 
 function peakRssMiB(pid: number | undefined): number | null {
   try {
@@ -59,16 +52,7 @@ async function main() {
     logLimit: total + 10,
     ...(values['no-status-webhooks'] ? { statusDelaysMs: { sent: null, delivered: null, read: null } } : {}),
   });
-  const env = {
-    ...process.env,
-    ...secrets,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporalServer.address,
-    META_GRAPH_URL: sandbox.url,
-  };
+  const env = platformEnv({ port, databaseUrl: database.url, temporalAddress: temporalServer.address, graphUrl: sandbox.url });
   const children: ChildProcess[] = [];
   const run = (entry: string) => {
     const child = startProcess(entry, path.basename(path.dirname(path.dirname(entry))), env);

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { newWamid, startSandboxGraph } from '@parley/sandbox-graph';
 import pg from 'pg';
-import { benchDatabase, closedLoop, cpuSeconds, cpuSecondsByName, loadSummary, openLoop, percentile, startProcess, stopProcesses } from '../lib';
+import { BENCH_SECRETS, benchDatabase, closedLoop, cpuSeconds, cpuSecondsByName, loadSummary, openLoop, percentile, platformEnv, startProcess, stopProcesses } from '../lib';
 
 const { values } = parseArgs({
   options: {
@@ -40,14 +40,7 @@ const { values } = parseArgs({
 const rate = Number(values.rate);
 const root = path.resolve(import.meta.dirname, '../..');
 const corpusDir = path.resolve(root, '../shared/fixtures/meta-webhooks');
-const secrets = {
-  META_APP_ID: 'bench-app',
-  META_APP_SECRET: 'bench-app-secret',
-  META_VERIFY_TOKEN: 'bench-verify',
-  PLATFORM_ADMIN_TOKEN: 'bench-operator-token-0123456789abcdef',
-  ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123456789',
-};
+const secrets = BENCH_SECRETS;
 const WABA_ID = '800000000101';
 const PHONE_NUMBER_ID = '800000000102';
 const metadata = { display_phone_number: '15550102', phone_number_id: PHONE_NUMBER_ID };
@@ -562,17 +555,7 @@ async function main() {
   const port = await freePort();
   // Stands in for Meta in case a message is sent (an opt-out keyword's auto-reply).
   const sandbox = await startSandboxGraph({ port: 0, appId: secrets.META_APP_ID, appSecret: secrets.META_APP_SECRET, webhookUrl: `http://127.0.0.1:${port}/webhooks/meta` });
-  const env = {
-    ...process.env,
-    ...secrets,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    DATABASE_URL: database.url,
-    DATABASE_POOL_MAX: '20',
-    TEMPORAL_ADDRESS: temporal.address,
-    META_GRAPH_URL: sandbox.url,
-  };
+  const env = platformEnv({ port, databaseUrl: database.url, temporalAddress: temporal.address, graphUrl: sandbox.url, extra: { DATABASE_POOL_MAX: '20' } });
   const children: ChildProcess[] = [];
   const run = (entry: string, name: string) => children.push(startProcess(entry, name, env));
   try {
