@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { assertSafeInput } from '../http/input-guard';
 import { route, zodProblems } from '../http/route';
 import type { Services } from '../services';
+import { problem, webhookOverloaded } from './schemas';
 
 export function metaWebhookRoutes(s: Services, secrets: { appSecret: string; verifyToken: string }) {
   return [
@@ -34,11 +35,16 @@ export function metaWebhookRoutes(s: Services, secrets: { appSecret: string; ver
       operationId: 'receiveMetaWebhook',
       summary: 'Meta’s event delivery (messages and statuses)',
       description:
-        'Requires `X-Hub-Signature-256` over the raw body keyed with META_APP_SECRET (else 401, nothing stored). Answers 200 only once the delivery is durably stored; processing follows. Deliveries for unknown phone number ids are answered 200 and not stored.',
+        'Requires `X-Hub-Signature-256` over the raw body keyed with META_APP_SECRET (else 401, nothing stored). Answers 200 only once the delivery is durably stored; processing follows, each message, status and change applied or set aside on its own (see the operator’s `/v1/operator/inbound-failures`). Deliveries for unknown phone number ids (and unknown WABAs, for account and template notices) are answered 200 and not stored. NUL characters and unpaired surrogates are stored as their visible escape.',
       tag: 'Meta webhook',
       auth: 'none',
       ownsBody: true,
-      responses: { 200: { description: 'Stored (or ignored)', schema: z.object({ received: z.literal(true) }) } },
+      responses: {
+        200: { description: 'Stored (or ignored)', schema: z.object({ received: z.literal(true) }) },
+        400: { description: 'Not JSON (`invalid_json`), not a webhook envelope, or nested deeper than 32 levels (`nesting_too_deep`)', schema: problem, contentType: 'application/problem+json' },
+        401: { description: 'Missing or wrong X-Hub-Signature-256', schema: problem, contentType: 'application/problem+json' },
+        503: webhookOverloaded,
+      },
       handler: async ({ ctx }) => {
         const raw = ctx.state.rawBody ?? Buffer.alloc(0);
         if (!verifyMetaSignature(raw, ctx.get('x-hub-signature-256') || undefined, secrets.appSecret)) {

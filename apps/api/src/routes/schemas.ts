@@ -78,3 +78,11 @@ export const tooManyAttempts = {
   contentType: 'application/problem+json',
   headers: retryAfter,
 };
+
+/** 503 of the Meta webhook: too many deliveries are waiting to be stored. */
+export const webhookOverloaded = {
+  description: 'Too many deliveries are waiting to be stored (`overloaded`); nothing was stored, and `Retry-After` gives the seconds to wait.',
+  schema: problem,
+  contentType: 'application/problem+json',
+  headers: retryAfter,
+};
