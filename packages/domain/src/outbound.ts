@@ -4,6 +4,7 @@ import { type GraphClient, GraphError, type SendMessagePayload } from '@parley/g
 import { recordEvent } from './events';
 import { PollingJob } from './polling';
 import { applyStatusEvent, markMarketingOptOut } from './meta/processor';
+import { MESSAGE_CALLBACK_PREFIX } from './meta/message-statuses';
 import { DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, LATE_DISPATCH_MS, settleDraw } from './broadcasts/rate';
 import { type SqlRunner, sqlRunner } from './sql';
 import { rememberContactWaId, tenantSql } from './repositories';
@@ -48,13 +49,11 @@ interface OutboxDraw {
   startedAt: number;
 }
 
-/** Tag carried by every send, so a status webhook can name the message even without a wamid. */
-export const CALLBACK_PREFIX = 'msg:';
 
 export function metaPayload(to: string, type: string, content: Record<string, unknown>, messageId: string): SendMessagePayload {
   const base = {
     to: toWaId(to),
-    biz_opaque_callback_data: `${CALLBACK_PREFIX}${messageId}`,
+    biz_opaque_callback_data: `${MESSAGE_CALLBACK_PREFIX}${messageId}`,
     ...(content.context ? { context: { message_id: (content.context as { messageId: string }).messageId } } : {}),
   };
   switch (type) {

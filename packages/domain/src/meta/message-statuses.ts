@@ -3,8 +3,8 @@ import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
 import type { SqlRunner } from '../sql';
 import type { MetaStatus } from './payload';
 
-/** Tag carried by every conversation send (see outbound.ts), so a status can name its message. */
-const MESSAGE_TAG = 'msg:';
+/** Tag carried by every conversation send (outbound.ts), so a status can name its message. */
+export const MESSAGE_CALLBACK_PREFIX = 'msg:';
 
 interface Row {
   org: string;
@@ -54,7 +54,7 @@ export class MessageStatuses {
   add(organizationId: string, s: MetaStatus, status: MessageStatus, occurredAt: Date): void {
     const key = `${organizationId}\n${s.id}\n${status}`;
     if (this.rows.has(key)) return;
-    const tagged = s.biz_opaque_callback_data?.startsWith(MESSAGE_TAG) ? s.biz_opaque_callback_data.slice(MESSAGE_TAG.length) : null;
+    const tagged = s.biz_opaque_callback_data?.startsWith(MESSAGE_CALLBACK_PREFIX) ? s.biz_opaque_callback_data.slice(MESSAGE_CALLBACK_PREFIX.length) : null;
     this.rows.set(key, {
       org: organizationId,
       wamid: s.id,
