@@ -49,7 +49,6 @@ interface OutboxDraw {
   startedAt: number;
 }
 
-
 export function metaPayload(to: string, type: string, content: Record<string, unknown>, messageId: string): SendMessagePayload {
   const base = {
     to: toWaId(to),
