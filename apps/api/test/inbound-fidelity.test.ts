@@ -47,6 +47,11 @@ async function failuresOf(orgOrDelivery: { orgId?: string; marker?: string }) {
   );
 }
 
+async function contactIdsOf(org: Org, waId: string): Promise<string[]> {
+  const rows = await api.orm.em.fork().getConnection().execute<{ id: string }[]>('select id from contacts where organization_id = ? and wa_id = ?', [org.orgId, waId]);
+  return rows.map((r) => r.id);
+}
+
 const mexicanMobile = () => `521${randomInt(5_500_000_000, 5_599_999_999)}`;
 
 describe('who wrote', () => {
@@ -345,6 +350,36 @@ describe('isolation and dead letters', () => {
     const notices = await api.call('GET', `/v1/channels/${org.channel.id}/notices?kind=error`, { token: org.token });
     expect(notices.status, notices.text).toBe(200);
     expect(notices.body.data).toEqual([expect.objectContaining({ kind: 'error', code: 130429, title: 'Rate limit hit', detail: 'Cloud API message throughput has been reached.' })]);
+  });
+
+  it('a person’s marketing preference set in WhatsApp (stop, then resume) is kept on their contact, in the consent ledger', async () => {
+    const org = await newOrg(api);
+    const waId = `50244${randomInt(100_000, 999_999)}`;
+    const preference = (value: 'stop' | 'resume') => ({
+      object: 'whatsapp_business_account',
+      entry: [{ id: org.route.wabaId, changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: org.route.phoneNumberId }, user_preferences: [{ wa_id: waId, detail: `User requested to ${value} marketing messages`, category: 'marketing_messages', value, timestamp: 1731705721 }] } }] }],
+    });
+    const state = async () => {
+      const [row] = await api.orm.em.fork().getConnection().execute<{ marketing_opted_out: boolean; changes: string[] }[]>(
+        `select c.marketing_opted_out, array(select e.change from consent_events e where e.contact_id = c.id order by e.created_at, e.id) as changes
+           from contacts c where c.organization_id = ? and c.wa_id = ?`,
+        [org.orgId, waId],
+      );
+      return row;
+    };
+    await postSigned(api, preference('stop'));
+    await settle();
+    expect(await state()).toEqual({ marketing_opted_out: true, changes: ['marketing_opt_out'] });
+    await postSigned(api, preference('resume'));
+    await settle();
+    expect(await state()).toEqual({ marketing_opted_out: false, changes: ['marketing_opt_out', 'marketing_opt_in'] });
+    const [contact] = await contactIdsOf(org, waId);
+    const ledger = await api.call('GET', `/v1/contacts/${contact}/consent`, { token: org.token });
+    expect(ledger.status, ledger.text).toBe(200);
+    expect((ledger.body.data as { change: string; cause: string }[]).map((e) => [e.change, e.cause])).toEqual([
+      ['marketing_opt_in', 'whatsapp_preferences'],
+      ['marketing_opt_out', 'whatsapp_preferences'],
+    ]);
   });
 
   it('a delivery for a channel disconnected after it was stored is not applied to it', async () => {

@@ -209,7 +209,7 @@ const optOutSettings = z.object({
 
 const consentLedger = z.object({
   contact: z.object({ id: z.string(), phone: z.string().nullable(), optedOut: z.boolean(), marketingOptedOut: z.boolean() }),
-  data: z.array(z.object({ id: z.string(), change: z.enum(['opt_out', 'opt_in', 'marketing_opt_out']), cause: z.string(), detail: z.string().nullable(), at: isoTime })),
+  data: z.array(z.object({ id: z.string(), change: z.enum(['opt_out', 'opt_in', 'marketing_opt_out', 'marketing_opt_in']).describe('marketing_* changes concern marketing templates only: Meta’s 131050, or the person’s choice in WhatsApp (cause `whatsapp_preferences`).'), cause: z.string(), detail: z.string().nullable(), at: isoTime })),
   nextCursor: z.string().nullable(),
 });
 

@@ -67,7 +67,7 @@ export const ContactSchema = new EntitySchema<Contact>({
   },
 });
 
-export type ConsentChange = 'opt_out' | 'opt_in' | 'marketing_opt_out';
+export type ConsentChange = 'opt_out' | 'opt_in' | 'marketing_opt_out' | 'marketing_opt_in';
 
 /** The ledger of every consent change: when, what, and why (keyword, Meta error, API call). */
 export class ConsentEvent {
