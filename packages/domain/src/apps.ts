@@ -5,6 +5,7 @@ import type { Scope } from './access';
 import { normalizeTags } from './organizations';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
+import { resolveWebhookTarget, type TargetPolicy, WebhookUrlUnresolvableError } from './webhooks/target';
 
 export interface AppView {
   id: string;
@@ -38,11 +39,14 @@ function appView(app: App, viewerOrganizationId: string): AppView {
  * queries here state their organization condition themselves instead of using the tenant filter.
  */
 export class AppService {
+  constructor(private readonly webhookPolicy: TargetPolicy = { allowInsecure: false }) {}
+
   async register(
     scope: TenantScope,
     input: { name: string; description: string; tags: string[]; webhookUrl?: string | undefined; scopes: Scope[] },
   ): Promise<AppView> {
     if (scope.principal.kind !== 'user') throw new ForbiddenError('Only users register apps.');
+    if (input.webhookUrl !== undefined) await this.checkWebhookUrl(input.webhookUrl);
     const app = new App(
       scope.organizationId,
       input.name.trim(),
@@ -53,6 +57,19 @@ export class AppService {
     app.webhookUrl = input.webhookUrl ?? null;
     await scope.em.fork().persistAndFlush(app);
     return appView(app, scope.organizationId);
+  }
+
+  /**
+   * The app's webhook URL passes the same target checks as a subscription's (400
+   * webhook_url_forbidden). A name that does not resolve yet is kept: it is not a forbidden
+   * target, and every delivery resolves and checks it again.
+   */
+  private async checkWebhookUrl(url: string): Promise<void> {
+    try {
+      await resolveWebhookTarget(url, this.webhookPolicy);
+    } catch (err) {
+      if (!(err instanceof WebhookUrlUnresolvableError)) throw err;
+    }
   }
 
   private async visibility(scope: TenantScope): Promise<object> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
-import { app, scope, tag, tags } from './schemas';
+import { app, problem, scope, tag, tags } from './schemas';
 
 export function appRoutes(s: Services) {
   return [
@@ -10,7 +10,8 @@ export function appRoutes(s: Services) {
       path: '/v1/apps',
       operationId: 'registerApp',
       summary: 'Register an integration in the bot store',
-      description: 'The app is listed to every organization that carries one of its tags.',
+      description:
+        'The app is listed to every organization that carries one of its tags. Its `webhookUrl` must be https and must not resolve to a private, loopback, link-local, reserved or cloud-metadata address (400 `webhook_url_forbidden`).',
       tag: 'Bot store',
       auth: 'tenant',
       permission: 'apps:manage',
@@ -24,7 +25,10 @@ export function appRoutes(s: Services) {
           scopes: z.array(scope).min(1),
         })
         .strict(),
-      responses: { 201: { description: 'Registered', schema: app } },
+      responses: {
+        201: { description: 'Registered', schema: app },
+        400: { description: 'Invalid body, or a `webhookUrl` that is not a safe public https target (`webhook_url_forbidden`)', schema: problem, contentType: 'application/problem+json' },
+      },
       handler: async ({ body, tenant }) => ({ status: 201, body: await s.apps.register(tenant(), body) }),
     }),
     route({
