@@ -10,6 +10,7 @@ import { Migration20261129174213_wake_notifications } from './Migration202611291
 import { Migration20261129171342_sign_in_attempts } from './Migration20261129171342_sign_in_attempts';
 import { Migration20261129175533_broadcast_recipient_phone } from './Migration20261129175533_broadcast_recipient_phone';
 import { Migration20261129180419_message_unknown_outcome } from './Migration20261129180419_message_unknown_outcome';
+import { Migration20261129190500_partner_webhooks } from './Migration20261129190500_partner_webhooks';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -25,5 +26,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129171342_sign_in_attempts', class: Migration20261129171342_sign_in_attempts },
   { name: 'Migration20261129175533_broadcast_recipient_phone', class: Migration20261129175533_broadcast_recipient_phone },
   { name: 'Migration20261129180419_message_unknown_outcome', class: Migration20261129180419_message_unknown_outcome },
+  { name: 'Migration20261129190500_partner_webhooks', class: Migration20261129190500_partner_webhooks },
   // @list
 ];

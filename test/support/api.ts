@@ -5,6 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig, type Config } from '@parley/config';
 import { type Clock, createLogger, type Logger, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
+import type { Resolver } from '@parley/domain';
 import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import type Koa from 'koa';
@@ -61,7 +62,7 @@ export interface Answer {
 }
 
 export async function startTestApi(
-  options: { clock?: Clock; env?: Record<string, string>; logger?: Logger; temporal?: Client } = {},
+  options: { clock?: Clock; env?: Record<string, string>; logger?: Logger; temporal?: Client; webhookResolver?: Resolver } = {},
 ): Promise<TestApi> {
   const config = testConfig(options.env);
   const orm = await createOrm({ url: config.database.url!, poolMax: 5, timeouts: config.database.timeouts });
@@ -70,6 +71,7 @@ export async function startTestApi(
     orm,
     logger: options.logger ?? createLogger({ level: 'silent' }),
     temporal: options.temporal,
+    ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
     clock: options.clock ?? systemClock,
     readiness: [{ name: 'database', check: async () => void (await orm.em.fork().getConnection().execute('select 1')) }],
   });

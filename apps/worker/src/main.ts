@@ -1,7 +1,16 @@
 import { loadConfigOrExit } from '@parley/config';
-import { createLogger, systemClock } from '@parley/core';
+import { createLogger, SecretBox, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
-import { graphClientFor, MetaInboundProcessor, OutboundSender, PhoneNumberDirectory, WAKE_CHANNELS, WakeListener } from '@parley/domain';
+import {
+  graphClientFor,
+  MetaInboundProcessor,
+  OutboundSender,
+  PhoneNumberDirectory,
+  WAKE_CHANNELS,
+  WakeListener,
+  WebhookDispatcher,
+  WebhookHttpClient,
+} from '@parley/domain';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalLogger } from './logging';
@@ -32,6 +41,10 @@ inbound.start();
 // The outbox of conversation messages: queued by the API, sent in order per conversation.
 const outbound = new OutboundSender(orm, graph, config.encryptionKey, systemClock, logger.child({ component: 'outbound' }));
 outbound.start();
+// Domain events to partner webhook subscriptions; it polls often, so events need no notification.
+const webhookHttp = new WebhookHttpClient({ policy: { allowInsecure: config.allowInsecureWebhooks } });
+const webhooks = new WebhookDispatcher(orm, new SecretBox(config.encryptionKey), webhookHttp, systemClock, logger.child({ component: 'webhooks' }));
+webhooks.start();
 // Both start as soon as their work commits; their timers stay as the fallback.
 const wake = new WakeListener(
   config.database.url,
@@ -46,6 +59,8 @@ try {
   await wake.stop();
   await inbound.stop();
   await outbound.stop();
+  await webhooks.stop();
+  webhookHttp.close();
   await connection.close();
   await clientConnection.close();
   await orm.close(true);

@@ -5,6 +5,7 @@ import type { AppService } from './apps';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
 import type { TokenPair, TokenService } from './tokens';
+import { sqlRunner } from './sql';
 import { uniqueOr } from './unique';
 
 export interface InstallationView {
@@ -86,6 +87,8 @@ export class InstallationService {
       installation.status = 'uninstalled';
       installation.uninstalledAt = this.clock.now();
       await this.tokens.revokeSubject(tx, 'installation', installation.id, 'uninstalled');
+      // A partner let go receives nothing more: its subscriptions and their pending deliveries go.
+      await sqlRunner(tx).run('delete from webhook_subscriptions where organization_id = ? and installation_id = ?', [installation.organization, installation.id]);
       await tx.flush();
     });
   }

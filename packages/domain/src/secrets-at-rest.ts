@@ -5,7 +5,11 @@ import type { Logger, SecretBox } from '@parley/core';
  * Every column that holds a SecretBox ciphertext, with the id it is bound to as additional data.
  * A new encrypted column is listed here, so re-encryption reaches it.
  */
-export const SEALED_COLUMNS = [{ table: 'channels', column: 'business_token_ciphertext', owner: 'id', ownerType: 'uuid' }] as const;
+export const SEALED_COLUMNS = [
+  { table: 'channels', column: 'business_token_ciphertext', owner: 'id', ownerType: 'uuid' },
+  { table: 'webhook_subscriptions', column: 'secret_ciphertext', owner: 'id', ownerType: 'uuid' },
+  { table: 'webhook_subscriptions', column: 'previous_secret_ciphertext', owner: 'id', ownerType: 'uuid' },
+] as const;
 
 export interface ReencryptionResult {
   table: string;

@@ -37,6 +37,33 @@ export function operatorRoutes(s: Services) {
   return [
     route({
       method: 'get',
+      path: '/v1/operator/webhook-backlog',
+      operationId: 'listWebhookBacklogs',
+      summary: 'Organizations whose partner webhooks are behind, the longest waiting first',
+      description: 'Per organization: the age of the oldest event an active subscription has not received, pending deliveries and events not yet fanned out. An age that grows while events flow means delivery is stalled.',
+      tag: 'Operator',
+      auth: 'operator',
+      query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict(),
+      responses: {
+        200: {
+          description: 'Organizations with undelivered events',
+          schema: z.object({
+            data: z.array(
+              z.object({
+                organizationId: z.string(),
+                oldestUndeliveredEventAt: isoTime.nullable(),
+                oldestUndeliveredAgeSeconds: z.number().int(),
+                pendingDeliveries: z.number().int(),
+                undispatchedEvents: z.number().int(),
+              }),
+            ),
+          }),
+        },
+      },
+      handler: async ({ query, em }) => ({ status: 200, body: { data: await s.webhookDeliveries.backlogs(em, query.limit) } }),
+    }),
+    route({
+      method: 'get',
       path: '/v1/operator/inbound-failures',
       operationId: 'listInboundFailures',
       summary: 'Items of Meta deliveries set aside, with their reason',
