@@ -178,7 +178,7 @@ describe('edits and deletions', () => {
     [message] = await messagesOf(org, conversation!.id);
     expect(message).toMatchObject({ wamid: original, content: {}, history: [] });
     expect(message!.deletedAt).not.toBeNull();
-    const events = await countRows(api, `select count(*)::int as n from domain_events where organization_id = ? and type = 'message.update' and data->>'messageId' = ?`, [org.orgId, message!.id]);
+    const events = await countRows(api, `select count(*)::int as n from domain_events where organization_id = ? and type = 'message.update' and data->'message'->>'id' = ?`, [org.orgId, message!.id]);
     expect(events).toBe(2);
   });
 
@@ -559,16 +559,18 @@ describe('statuses in bulk', () => {
       [ids[1]!]: ['read', wamids[1]],
       [ids[2]!]: ['sent', wamids[2]],
     });
-    const events = await conn.execute<{ data: { messageId: string; status: string } }[]>(
+    const events = await conn.execute<{ data: { message: { id: string; status: string } } }[]>(
       `select data from domain_events where organization_id = ? and type = 'message.update' order by id`,
       [org.orgId],
     );
-    expect(events.map((e) => [ids.indexOf(e.data.messageId), e.data.status])).toEqual([
+    expect(events.map((e) => [ids.indexOf(e.data.message.id), e.data.message.status])).toEqual([
       [0, 'read'],
       [1, 'delivered'],
       [1, 'read'],
       [2, 'sent'],
     ]);
+    // Each step says where it came from: the status before it, or the batch's step before it.
+    expect(events.map((e) => (e.data as unknown as { previous: { status: string } }).previous.status)).toEqual(['queued', 'queued', 'delivered', 'queued']);
   });
 });
 

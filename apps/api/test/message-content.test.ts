@@ -110,8 +110,10 @@ describe('the OpenAPI document', () => {
     const content = doc.components.schemas.MessageContent;
     expect(content?.oneOf?.map((v) => v.properties.type.const).sort()).toEqual([...MESSAGE_TYPES].sort());
 
+    // A message is the Message component (shared with partners' events), whose content is MessageContent.
     const listMessages = JSON.stringify((doc.paths['/v1/conversations/{id}/messages'] as { get: unknown }).get);
-    expect(listMessages).toContain('"$ref":"#/components/schemas/MessageContent"');
+    expect(listMessages).toContain('"$ref":"#/components/schemas/Message"');
+    expect(JSON.stringify(doc.components.schemas.Message)).toContain('"$ref":"#/components/schemas/MessageContent"');
     // Described once, not copied into every operation and every variant.
     expect(JSON.stringify(doc).split('"ctwaClid"').length - 1).toBe(1);
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);

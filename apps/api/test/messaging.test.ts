@@ -361,7 +361,11 @@ describe('POST /v1/conversations/:id/messages', () => {
     const history = await api.call('GET', `/v1/conversations/${conversationId}/messages`, { token: org.token });
     expect(history.body.data[0]).toMatchObject({ id, status: 'read', wamid: W });
     const updates = await em().find(DomainEvent, { organization: org.orgId, type: 'message.update' }, { ...UNSCOPED, orderBy: { id: 'asc' } });
-    expect(updates.map((u) => u.data.status)).toEqual(['sent', 'delivered', 'read']);
+    expect(updates.map((u) => [(u.data.message as { status: string }).status, u.data.changes, u.data.previous])).toEqual([
+      ['sent', { status: 'sent', wamid: W }, { status: 'queued', wamid: null }],
+      ['delivered', { status: 'delivered' }, { status: 'sent' }],
+      ['read', { status: 'read' }, { status: 'delivered' }],
+    ]);
 
     // Nothing is sent twice.
     await newSender(api, graph).settle();
@@ -653,7 +657,7 @@ describe('the outbox: order, retries and failures', () => {
       error: { code: 131026, title: 'Message undeliverable' },
     });
     const failed = await em().find(DomainEvent, { organization: org.orgId, type: 'message.update' }, UNSCOPED);
-    expect(failed.filter((e) => e.data.messageId === id).map((e) => e.data.status)).toEqual(['failed']);
+    expect(failed.filter((e) => (e.data.message as { id: string }).id === id).map((e) => e.data.changes)).toEqual([{ status: 'failed', error: expect.objectContaining({ code: 131026, title: 'Message undeliverable' }) }]);
   });
 
   it('fails a message Meta refuses for the closed window (131047)', async () => {

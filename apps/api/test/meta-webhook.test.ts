@@ -183,7 +183,7 @@ describe('POST /webhooks/meta (signature and storage)', () => {
     await settle();
     expect((await em().findOneOrFail(Conversation, { id: first.id }, UNSCOPED)).status).toBe('active');
     const reopened = await em().find(DomainEvent, { organization: orgId, type: 'conversation.update' }, UNSCOPED);
-    expect(reopened.map((e) => e.data)).toEqual([{ conversationId: first.id, changes: { status: 'active' }, previous: { status: 'resolved' } }]);
+    expect(reopened.map((e) => e.data)).toEqual([{ conversation: expect.objectContaining({ id: first.id, status: 'active' }), changes: { status: 'active' }, previous: { status: 'resolved' } }]);
 
     await em().nativeUpdate(Conversation, { id: first.id }, { status: 'closed' }, UNSCOPED);
     await post(inbound(route, '50250000001', MESSAGE_BODIES.text!).payload);
@@ -236,7 +236,7 @@ describe('statuses', () => {
     expect(message.status).toBe('read');
     expect(await em().count(MessageStatusEvent, { wamid: m.wamid }, UNSCOPED)).toBe(3);
     const updates = await em().find(DomainEvent, { organization: orgId, type: 'message.update' }, UNSCOPED);
-    expect(updates.map((u) => u.data.status)).toEqual(['read']);
+    expect(updates.map((u) => [(u.data.message as { status: string }).status, u.data.changes, u.data.previous])).toEqual([['read', { status: 'read' }, { status: 'sent' }]]);
   });
 
   it('record failures with Meta’s code and title', async () => {

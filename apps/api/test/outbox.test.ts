@@ -100,8 +100,14 @@ describe('a send whose outcome stays unknown', () => {
     expect(row).toMatchObject({ sendState: 'failed', status: 'failed', error: { code: 'unknown_outcome' } });
     expect(row.statusUpdatedAt.toISOString()).toBe(sweptAt.toISOString());
     const events = await em().find(DomainEvent, { organization: org.orgId, type: 'message.update' }, UNSCOPED);
-    expect(events.filter((e) => e.data.messageId === lost).map((e) => e.data)).toEqual([
-      { messageId: lost, conversationId: row.conversation, status: 'failed', error: expect.objectContaining({ code: 'unknown_outcome' }) },
+    expect(events.filter((e) => (e.data.message as { id: string }).id === lost).map((e) => e.data)).toEqual([
+      {
+        message: expect.objectContaining({ id: lost, conversationId: row.conversation, status: 'failed', error: expect.objectContaining({ code: 'unknown_outcome' }) }),
+        contact: expect.objectContaining({ id: expect.any(String) }),
+        change: 'status',
+        changes: { status: 'failed', error: expect.objectContaining({ code: 'unknown_outcome' }) },
+        previous: { status: 'queued' },
+      },
     ]);
     expect(graph.callsOf(lost)).toHaveLength(1);
     expect(await messageRow(settled)).toMatchObject({ status: 'delivered', wamid: W });

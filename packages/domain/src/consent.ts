@@ -2,8 +2,8 @@ import { type Clock, ForbiddenError, isId, newId, NotFoundError, ValidationError
 import { ConsentEvent, Contact, Organization, type OrganizationSettings } from '@parley/db';
 import { keysetWhere, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
-import { recordEvent } from './events';
-import { insertOutboundMessage, messageRowView, tenantSql } from './repositories';
+import { type ContactRef, messageCreated, recordEvent } from './events';
+import { insertOutboundMessage, tenantSql } from './repositories';
 import type { SqlRunner } from './sql';
 
 /** Contract defaults; each organization may replace them (PUT /v1/settings/opt-out). */
@@ -57,7 +57,7 @@ async function settingsIn(sql: SqlRunner, organizationId: string): Promise<OptOu
  */
 export async function applyConsentKeyword(
   sql: SqlRunner,
-  input: { organizationId: string; contactId: string; conversationId: string; channelId: string; text: string; wamid: string; at: Date },
+  input: { organizationId: string; contact: ContactRef; conversationId: string; channelId: string; text: string; wamid: string; at: Date },
 ): Promise<void> {
   const settings = await settingsIn(sql, input.organizationId);
   const word = normalizeKeyword(input.text);
@@ -66,12 +66,12 @@ export async function applyConsentKeyword(
   if (!optOut && !optIn) return;
   const changed = await sql.all<{ id: string }>(
     `update contacts set opted_out = ?, opted_out_at = ?, updated_at = ? where id = ? and opted_out = ? returning id`,
-    [optOut, optOut ? input.at : null, input.at, input.contactId, !optOut],
+    [optOut, optOut ? input.at : null, input.at, input.contact.id, !optOut],
   );
   if (!changed.length) return;
   await sql.run(
     `insert into consent_events (id, organization_id, contact_id, change, cause, detail, created_at) values (?, ?, ?, ?, 'keyword', ?, ?)`,
-    [newId(), input.organizationId, input.contactId, optOut ? 'opt_out' : 'opt_in', `${input.text.trim()} (${input.wamid})`, input.at],
+    [newId(), input.organizationId, input.contact.id, optOut ? 'opt_out' : 'opt_in', `${input.text.trim()} (${input.wamid})`, input.at],
   );
   const reply = optOut ? settings.confirmationText : settings.optInConfirmationText;
   if (!reply) return;
@@ -85,7 +85,7 @@ export async function applyConsentKeyword(
     sendState: 'pending',
     at: input.at,
   });
-  if (message) await recordEvent(sql, input.organizationId, 'message.create.contact.chat.bot', { message: messageRowView(message) }, input.at);
+  if (message) await recordEvent(sql, input.organizationId, 'message.create.contact.chat.bot', messageCreated(message, input.contact), input.at);
 }
 
 /** The organization's consent settings and each contact's ledger. */

@@ -74,6 +74,62 @@ export function messageView(m: Message): MessageView {
   });
 }
 
+/** What a conversation's view is made of, however it was read (ORM entities or one SQL row). */
+export interface ConversationParts {
+  id: string;
+  status: ConversationStatus;
+  channelId: string | null;
+  requestId: string | null;
+  unreadCount: number;
+  lastMessagePreview: string | null;
+  lastMessageAt: Date | null;
+  lastInboundAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ConversationContactParts {
+  id: string;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  lastInboundAt: Date | null;
+  optedOut: boolean;
+  marketingOptedOut: boolean;
+}
+
+/**
+ * The API's view of a conversation. The API and the events built for partners both go through
+ * here, so a partner sees one shape of conversation wherever it comes from.
+ */
+export function conversationView(
+  c: ConversationParts,
+  contact: ConversationContactParts,
+  assignee: { id: string; name: string; email: string } | null,
+  now: Date,
+): ConversationView {
+  const open = c.status !== 'closed' && !!contact.phone;
+  return {
+    id: c.id,
+    status: c.status,
+    channelId: c.channelId,
+    contact: { id: contact.id, name: contact.name, phone: contact.phone, email: contact.email },
+    assignee,
+    requestId: c.requestId,
+    unreadCount: c.unreadCount,
+    lastMessage: c.lastMessageAt ? { preview: c.lastMessagePreview, at: c.lastMessageAt.toISOString() } : null,
+    lastInboundAt: c.lastInboundAt?.toISOString() ?? null,
+    windowExpiresAt: windowExpiresAt(contact.lastInboundAt ?? c.lastInboundAt)?.toISOString() ?? null,
+    canSend: {
+      freeForm: open && (windowExpiresAt(contact.lastInboundAt)?.getTime() ?? 0) > now.getTime(),
+      templates: open && !contact.optedOut,
+      marketingTemplates: open && !contact.optedOut && !contact.marketingOptedOut,
+    },
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
 export class ConversationService {
   constructor(
     private readonly channels: ChannelService,
@@ -89,25 +145,31 @@ export class ConversationService {
     return rows.map((c) => {
       const contact = contacts.get(c.contact);
       const user = c.assignee ? users.get(c.assignee) : undefined;
-      return {
-        id: c.id,
-        status: c.status,
-        channelId: c.channel ?? null,
-        contact: { id: c.contact, name: contact?.name ?? null, phone: contact?.phone ?? null, email: contact?.email ?? null },
-        assignee: user ? { id: user.id, name: user.name, email: user.email } : null,
-        requestId: c.requestId ?? null,
-        unreadCount: c.unreadCount,
-        lastMessage: c.lastMessageAt ? { preview: c.lastMessagePreview ?? null, at: c.lastMessageAt.toISOString() } : null,
-        lastInboundAt: c.lastInboundAt?.toISOString() ?? null,
-        windowExpiresAt: windowExpiresAt(contact?.lastInboundAt ?? c.lastInboundAt)?.toISOString() ?? null,
-        canSend: {
-          freeForm: c.status !== 'closed' && !!contact?.phone && (windowExpiresAt(contact?.lastInboundAt)?.getTime() ?? 0) > this.clock.now().getTime(),
-          templates: c.status !== 'closed' && !!contact?.phone && !contact?.optedOut,
-          marketingTemplates: c.status !== 'closed' && !!contact?.phone && !contact?.optedOut && !contact?.marketingOptedOut,
+      return conversationView(
+        {
+          id: c.id,
+          status: c.status,
+          channelId: c.channel ?? null,
+          requestId: c.requestId ?? null,
+          unreadCount: c.unreadCount,
+          lastMessagePreview: c.lastMessagePreview ?? null,
+          lastMessageAt: c.lastMessageAt ?? null,
+          lastInboundAt: c.lastInboundAt ?? null,
+          createdAt: c.createdAt,
+          updatedAt: c.updatedAt,
         },
-        createdAt: c.createdAt.toISOString(),
-        updatedAt: c.updatedAt.toISOString(),
-      };
+        {
+          id: c.contact,
+          name: contact?.name ?? null,
+          phone: contact?.phone ?? null,
+          email: contact?.email ?? null,
+          lastInboundAt: contact?.lastInboundAt ?? null,
+          optedOut: contact?.optedOut ?? false,
+          marketingOptedOut: contact?.marketingOptedOut ?? false,
+        },
+        user ? { id: user.id, name: user.name, email: user.email } : null,
+        this.clock.now(),
+      );
     });
   }
 

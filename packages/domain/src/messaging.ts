@@ -20,9 +20,9 @@ import {
 } from '@parley/db';
 import { LockMode } from '@mikro-orm/core';
 import { CUSTOMER_SERVICE_WINDOW_MS, type ConversationService, type MessageView } from './conversations';
-import { type DomainEventType, recordEvent } from './events';
+import { contactRef, conversationCreated, conversationUpdated, type ConversationChanges, messageCreated, recordEvent } from './events';
 import { sqlRunner } from './sql';
-import { insertOutboundMessage, messageRowView, openConversation, tenantSql, upsertContactByPhoneOrEmail } from './repositories';
+import { insertOutboundMessage, openConversation, tenantSql, upsertContactByPhoneOrEmail } from './repositories';
 import type { TenantScope } from './scope';
 import { simpleParamsToComponents, TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from './templates';
 
@@ -172,10 +172,10 @@ export class MessagingService {
       sendState: 'pending',
       at: now,
     });
-    const view = messageRowView(row!);
-    const type: DomainEventType = role === 'bot' ? 'message.create.contact.chat.bot' : 'message.create.contact.chat.agent';
-    await recordEvent(sqlRunner(em), scope.organizationId, type, { message: view }, now);
-    return view;
+    const type = role === 'bot' ? 'message.create.contact.chat.bot' : 'message.create.contact.chat.agent';
+    const data = messageCreated(row!, contactRef(contact));
+    await recordEvent(sqlRunner(em), scope.organizationId, type, data, now);
+    return data.message;
   }
 
   async send(scope: TenantScope, conversationId: string, request: SendRequest): Promise<MessageView> {
@@ -221,7 +221,7 @@ export class MessagingService {
     if (!conversation.channel && channelId) conversation.channel = channelId;
     await tx.flush();
     if (opened.created) {
-      await recordEvent(sql, scope.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, now);
+      await recordEvent(sql, scope.organizationId, 'conversation.create', await conversationCreated(sql, scope.organizationId, conversation.id, now), now);
     }
     return { contact, conversation, contactCreated: upserted.created, conversationCreated: opened.created };
   }
@@ -358,7 +358,7 @@ export class MessagingService {
       const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
       if (!conversation) throw new NotFoundError('conversation');
       // unreadCount is part of the diff so that marking read is announced like every other change.
-      const before = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
+      const before: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
       switch (change.kind) {
         case 'status':
           if (conversation.status === 'closed' && change.status !== 'closed') {
@@ -382,10 +382,12 @@ export class MessagingService {
       }
       conversation.updatedAt = now;
       await tx.flush();
-      const after = { status: conversation.status, assignee: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
-      const changed = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k as keyof typeof before] !== v));
-      if (Object.keys(changed).length) {
-        await recordEvent(sqlRunner(tx), scope.organizationId, 'conversation.update', { conversationId: conversation.id, changes: changed, previous: before }, now);
+      const after: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
+      const keys = (Object.keys(after) as (keyof ConversationChanges)[]).filter((k) => before[k] !== after[k]);
+      if (keys.length) {
+        const pick = (from: ConversationChanges): ConversationChanges => Object.fromEntries(keys.map((k) => [k, from[k]]));
+        const sql = sqlRunner(tx);
+        await recordEvent(sql, scope.organizationId, 'conversation.update', await conversationUpdated(sql, scope.organizationId, conversation.id, pick(after), pick(before), now), now);
       }
       return this.conversations.get({ ...scope, em: tx }, conversation.id);
     });

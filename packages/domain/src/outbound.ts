@@ -1,13 +1,13 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Clock, type Logger, SecretBox, toWaId } from '@parley/core';
 import { type GraphClient, GraphError, type SendMessagePayload } from '@parley/graph';
-import { recordEvent } from './events';
+import { contactOfRow, type MessageContactRow, messagesWithContact, messageStatusChanged, recordEvent } from './events';
 import { PollingJob } from './polling';
 import { applyStatusEvent, markMarketingOptOut } from './meta/processor';
 import { MESSAGE_CALLBACK_PREFIX } from './meta/message-statuses';
 import { DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, LATE_DISPATCH_MS, settleDraw } from './broadcasts/rate';
 import { type SqlRunner, sqlRunner } from './sql';
-import { rememberContactWaId, tenantSql } from './repositories';
+import { type MessageRow, messageColumns, rememberContactWaId, tenantSql } from './repositories';
 
 export type SendPort = Pick<GraphClient, 'sendMessage'>;
 
@@ -15,6 +15,7 @@ interface Claimed {
   id: string;
   organization_id: string;
   contact_id: string;
+  contact_name: string | null;
   conversation_id: string;
   channel_id: string;
   type: string;
@@ -144,14 +145,18 @@ export class OutboundSender extends PollingJob {
     const error = { code: 'unknown_outcome', title: 'Meta never confirmed this send.', details: 'The request may or may not have reached Meta, and no status arrived for it within an hour; it is not sent again.' };
     await this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
-      const failed = await sql.all<{ id: string; organization_id: string; conversation_id: string }>(
-        `update messages set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb
-          where send_state = 'unknown' and status_rank = 0 and claimed_at < ?
-          returning id, organization_id, conversation_id`,
+      // `old` is the row as the statement found it: the status each message leaves.
+      const failed = await sql.all<MessageContactRow & { organization_id: string; previous_status: string }>(
+        `with upd as (
+           update messages m set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb
+             from messages old
+            where old.id = m.id and m.send_state = 'unknown' and m.status_rank = 0 and m.claimed_at < ?
+            returning ${messageColumns('m')}, m.organization_id, old.status as previous_status
+         ) ${messagesWithContact('upd')}`,
         [now, JSON.stringify(error), new Date(now.getTime() - UNKNOWN_OUTCOME_AFTER_MS)],
       );
       for (const m of failed) {
-        await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, status: 'failed', error }, now);
+        await recordEvent(sql, m.organization_id, 'message.update', messageStatusChanged(m, contactOfRow(m), m.previous_status), now);
       }
     });
   }
@@ -169,7 +174,7 @@ export class OutboundSender extends PollingJob {
       const sql = sqlRunner(tx);
       const candidates = await sql.all<Claimed & { messages_per_second: number }>(
         `select m.id, m.organization_id, m.conversation_id, m.channel_id, m.type, m.content, m.send_attempts,
-                ct.phone, ct.id as contact_id, ch.phone_number_id, ch.business_token_ciphertext, ch.messages_per_second
+                ct.phone, ct.id as contact_id, ct.name as contact_name, ch.phone_number_id, ch.business_token_ciphertext, ch.messages_per_second
          from messages m
          join conversations cv on cv.id = m.conversation_id
          join contacts ct on ct.id = cv.contact_id
@@ -233,14 +238,16 @@ export class OutboundSender extends PollingJob {
       if ('wamid' in outcome) {
         // A status webhook carrying our callback tag may have beaten Meta's answer here and already
         // moved the message further (delivered, read): `sent` must not move it back.
-        const [before] = await sql.all<{ status_rank: number }>('select status_rank from messages where id = ? for update', [m.id]);
+        const [before] = await sql.all<{ status_rank: number; status: string; wamid: string | null }>('select status_rank, status, wamid from messages where id = ? for update', [m.id]);
         const advance = (before?.status_rank ?? 0) < 1;
-        await sql.run(
-          `update messages set wamid = ?, send_state = 'accepted', send_attempts = send_attempts + 1${advance ? `, status = 'sent', status_rank = 1, status_updated_at = ?` : ''} where id = ?`,
+        const [row] = await sql.all<MessageRow>(
+          `update messages m set wamid = ?, send_state = 'accepted', send_attempts = send_attempts + 1${advance ? `, status = 'sent', status_rank = 1, status_updated_at = ?` : ''} where id = ?
+           returning ${messageColumns('m')}`,
           advance ? [outcome.wamid, now, m.id] : [outcome.wamid, m.id],
         );
-        if (advance) {
-          await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, wamid: outcome.wamid, status: 'sent' }, now);
+        if (advance && row && before) {
+          const data = messageStatusChanged(row, { id: m.contact_id, name: m.contact_name, phone: m.phone }, before.status, before.wamid === row.wamid ? {} : { wamid: { from: before.wamid } });
+          await recordEvent(sql, m.organization_id, 'message.update', data, now);
         }
         await applyPendingStatuses(sql, this.clock, m.organization_id, outcome.wamid);
         // The person's replies come from the wa_id Meta answered with, which may differ from the
@@ -263,15 +270,17 @@ export class OutboundSender extends PollingJob {
 
 async function failMessage(sql: SqlRunner, m: Claimed, err: GraphError, now: Date): Promise<void> {
   const error = { code: err.code, title: err.title, ...(err.details ? { details: err.details } : {}) };
-  await sql.run(
-    `update messages set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb, send_attempts = send_attempts + 1 where id = ?`,
+  const [row] = await sql.all<MessageRow & { previous_status: string }>(
+    `update messages m set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb, send_attempts = m.send_attempts + 1
+       from messages old where old.id = m.id and m.id = ?
+     returning ${messageColumns('m')}, old.status as previous_status`,
     [now, JSON.stringify(error), m.id],
   );
   if (err.code === 131050) {
     const [owner] = await sql.all<{ contact_id: string }>('select contact_id from conversations where id = ?', [m.conversation_id]);
     if (owner) await markMarketingOptOut(sql, { organizationId: m.organization_id, contactId: owner.contact_id, detail: m.id, at: now });
   }
-  await recordEvent(sql, m.organization_id, 'message.update', { messageId: m.id, conversationId: m.conversation_id, status: 'failed', error }, now);
+  if (row) await recordEvent(sql, m.organization_id, 'message.update', messageStatusChanged(row, { id: m.contact_id, name: m.contact_name, phone: m.phone }, row.previous_status), now);
 }
 
 /** Statuses that arrived before the send recorded its wamid are applied now, in order. */

@@ -1,3 +1,4 @@
+import { EVENT_CATALOG, EVENT_TYPES, eventEnvelopeSchema } from '@parley/domain';
 import { z } from 'zod';
 import { MAX_JSON_DEPTH } from './input-guard';
 import type { RouteDef } from './route';
@@ -22,6 +23,61 @@ const problemResponses: Record<string, { code: string; description: string }> = 
   '404': { code: 'not_found', description: 'No such resource in this organization.' },
   '413': { code: 'payload_too_large', description: 'Bodies are limited to 1 MiB.' },
 };
+
+/** The Standard Webhooks headers of every delivery. */
+const webhookHeaders = [
+  {
+    name: 'webhook-id',
+    in: 'header',
+    required: true,
+    schema: { type: 'string' },
+    description: 'The event’s id (the body’s `id`): the same on every retry and replay of the event, so a receiver can drop duplicates.',
+  },
+  {
+    name: 'webhook-timestamp',
+    in: 'header',
+    required: true,
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+    description: 'Seconds since the Unix epoch when this attempt was signed. Refuse deliveries whose timestamp is more than a few minutes off, against replays.',
+  },
+  {
+    name: 'webhook-signature',
+    in: 'header',
+    required: true,
+    schema: { type: 'string' },
+    description:
+      'Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the subscription’s `whsec_` secret (base64 after the prefix). During the 24 hours after a secret rotation there are two, one per secret; accept the delivery if any verifies.',
+  },
+];
+
+/**
+ * The events Parley POSTs to a subscription's URL, one entry per event name of the catalog
+ * (packages/domain/src/events), with the envelope around each event's `data`.
+ */
+function webhooks(shared: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    EVENT_TYPES.map((type) => [
+      type,
+      {
+        post: {
+          operationId: `${type.replace(/\.(\w)/g, (_m, c: string) => c.toUpperCase())}Event`,
+          summary: EVENT_CATALOG[type].summary,
+          description: `Sent to subscriptions listing \`${type}\` or a prefix of it at whole segments (\`${type.split('.')[0]}\` receives it too). Delivery is at least once; any 2xx counts as delivered.`,
+          tags: ['Webhooks'],
+          parameters: webhookHeaders,
+          requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(eventEnvelopeSchema(type), 'output', shared) } } },
+          responses: {
+            '2XX': { description: 'Delivered.' },
+            '410': { description: 'Gone: the subscription is disabled and receives nothing more.' },
+            default: {
+              description: 'Not delivered: tried again after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter; a `Retry-After` is honoured). After failing continuously for 5 days the subscription is disabled.',
+            },
+          },
+        },
+      },
+    ]),
+  );
+}
 
 /**
  * The OpenAPI 3.1 document is derived from the very zod schemas that validate requests, so the
@@ -87,6 +143,7 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
       responses,
     };
   }
+  const events = webhooks(shared);
   return {
     openapi: '3.1.0',
     info: {
@@ -108,5 +165,6 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
       schemas: { Problem: jsonSchema(problem, 'output', shared), ...shared },
     },
     paths,
+    webhooks: events,
   };
 }

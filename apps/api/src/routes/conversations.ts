@@ -1,47 +1,13 @@
-import { typedMessageContent } from '@parley/domain';
+import { conversationViewSchema, messageViewSchema } from '@parley/domain';
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
-import { isoTime } from './schemas';
 
-export const conversation = z.object({
-  id: z.string(),
-  status: z.enum(['active', 'resolved', 'closed']),
-  channelId: z.string().nullable(),
-  contact: z.object({ id: z.string(), name: z.string().nullable(), phone: z.string().nullable(), email: z.string().nullable() }),
-  assignee: z.object({ id: z.string(), name: z.string(), email: z.string() }).nullable(),
-  requestId: z.string().nullable(),
-  unreadCount: z.number().int(),
-  lastMessage: z.object({ preview: z.string().nullable(), at: isoTime }).nullable(),
-  lastInboundAt: isoTime.nullable(),
-  windowExpiresAt: isoTime.nullable().describe('End of the 24-hour customer-service window; null when the contact never wrote.'),
-  createdAt: isoTime,
-  updatedAt: isoTime,
-});
-
-const messageFields = z.object({
-  id: z.string(),
-  conversationId: z.string(),
-  channelId: z.string().nullable(),
-  touchpoint: z.literal('whatsapp'),
-  direction: z.enum(['inbound', 'outbound']),
-  role: z.enum(['contact', 'agent', 'bot']),
-  status: z.string(),
-  wamid: z.string().nullable(),
-  error: z.object({ code: z.number(), title: z.string(), details: z.string().optional() }).nullable(),
-  ai: z.boolean(),
-  authorId: z.string().nullable(),
-  editedAt: isoTime.nullable().describe('When the contact last edited the message; its earlier contents are in `history`.'),
-  deletedAt: isoTime.nullable().describe('When the contact deleted the message for everyone; its content is then empty.'),
-  history: z
-    .array(typedMessageContent.and(z.object({ replacedAt: isoTime, by: z.string().describe('wamid of the edit') })))
-    .describe('Earlier contents of an edited message, oldest first.'),
-  createdAt: isoTime,
-  statusUpdatedAt: isoTime,
-});
+/** The views are the event catalog's, so the API and partners' events describe one shape each. */
+export const conversation = conversationViewSchema;
 
 /** A message, with its `content` described per `type` (packages/domain/src/message-content.ts). */
-export const message = messageFields.and(typedMessageContent);
+export const message = messageViewSchema;
 
 const messageParams = z.object({ id: z.string(), messageId: z.string() }).strict();
 

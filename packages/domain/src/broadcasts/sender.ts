@@ -2,12 +2,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Clock, type Logger, SecretBox, toWaId } from '@parley/core';
 import type { TemplateSendComponent } from '@parley/graph';
 import { GraphError } from '@parley/graph';
-import { recordEvent } from '../events';
+import { broadcastEventData, recordEvent } from '../events';
 import type { SendPort } from '../outbound';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { validateTemplateSend } from '../templates';
 import { bucketCapacity, DRAW_ALLOWANCE, drawAllowanceParams, drawIntervalMs, LATE_DISPATCH_MS, settleDraw } from './rate';
-import { broadcastStatistics } from './stats';
 import { LOCK_IN_ORDER, RECIPIENT_CALLBACK_PREFIX } from './statuses';
 
 const MAX_RETRIES = 5;
@@ -350,12 +349,9 @@ export class BroadcastSender {
         [input.status, now, input.reason ?? null, now, input.broadcastId, input.organizationId],
       );
       if (!changed.length) return;
-      const [row] = await sql.all<{ status: string }>('select status from broadcasts where id = ?', [input.broadcastId]);
-      const statistics = await broadcastStatistics(sql, input.broadcastId);
-      await recordEvent(sql, input.organizationId, 'broadcast.update', { broadcastId: input.broadcastId, status: row!.status, statistics }, now);
-      if (row!.status === 'completed') {
-        await recordEvent(sql, input.organizationId, 'broadcast.completed', { broadcastId: input.broadcastId, statistics }, now);
-      }
+      const data = await broadcastEventData(sql, input.organizationId, input.broadcastId);
+      await recordEvent(sql, input.organizationId, 'broadcast.update', data, now);
+      if (data.broadcast.status === 'completed') await recordEvent(sql, input.organizationId, 'broadcast.completed', data, now);
     });
   }
 }

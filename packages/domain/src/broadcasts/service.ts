@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { type Clock, ConflictError, type Logger, isId, NotFoundError, toE164, ValidationError, type FieldProblem } from '@parley/core';
 import { Broadcast, type BroadcastStatus, Channel, Template } from '@parley/db';
-import { recordEvent } from '../events';
+import { broadcastEventData, recordEvent } from '../events';
 import { keysetWhere, type PageRequest } from '../pagination';
 import type { TenantScope } from '../scope';
 import { sqlRunner } from '../sql';
@@ -46,6 +46,26 @@ export interface BroadcastView {
   failureReason: string | null;
 }
 
+/**
+ * The API's view of a broadcast (without its pages of recipients); partners' broadcast events
+ * carry the same.
+ */
+export function broadcastView(
+  b: { id: string; status: BroadcastStatus; channelId: string; template: { name: string; language: string }; createdAt: Date; finishedAt: Date | null; failureReason: string | null },
+  statistics: BroadcastStatistics,
+): BroadcastView {
+  return {
+    id: b.id,
+    status: b.status,
+    channelId: b.channelId,
+    template: { name: b.template.name, language: b.template.language },
+    statistics,
+    createdAt: b.createdAt.toISOString(),
+    finishedAt: b.finishedAt?.toISOString() ?? null,
+    failureReason: b.failureReason,
+  };
+}
+
 const INSERT_CHUNK = 1000;
 
 export class BroadcastService {
@@ -79,7 +99,7 @@ export class BroadcastService {
       b.total = await this.insertRecipients(tx, scope.organizationId, b.id, recipients);
       await tx.flush();
       if (!input.hold) {
-        await recordEvent(sqlRunner(tx), scope.organizationId, 'broadcast.update', { broadcastId: b.id, status: 'running' }, this.clock.now());
+        await recordEvent(sqlRunner(tx), scope.organizationId, 'broadcast.update', await broadcastEventData(sqlRunner(tx), scope.organizationId, b.id), this.clock.now());
       }
       return b;
     });
@@ -124,7 +144,7 @@ export class BroadcastService {
       if (b.status === 'draft') {
         b.status = 'running';
         await tx.flush();
-        await recordEvent(sqlRunner(tx), scope.organizationId, 'broadcast.update', { broadcastId: b.id, status: 'running' }, this.clock.now());
+        await recordEvent(sqlRunner(tx), scope.organizationId, 'broadcast.update', await broadcastEventData(sqlRunner(tx), scope.organizationId, b.id), this.clock.now());
       }
       return b;
     });
@@ -139,6 +159,7 @@ export class BroadcastService {
       if (b.status === 'running' || b.status === 'draft') {
         b.status = 'cancelled';
         await tx.flush();
+        await recordEvent(sqlRunner(tx), scope.organizationId, 'broadcast.update', await broadcastEventData(sqlRunner(tx), scope.organizationId, b.id), this.clock.now());
       }
     });
     return this.get(scope, id);
@@ -202,16 +223,10 @@ export class BroadcastService {
   }
 
   private async view(scope: TenantScope, b: Broadcast): Promise<BroadcastView> {
-    return {
-      id: b.id,
-      status: b.status,
-      channelId: b.channel,
-      template: { name: b.template.name, language: b.template.language },
-      statistics: await broadcastStatistics(sqlRunner(scope.em), b.id),
-      createdAt: b.createdAt.toISOString(),
-      finishedAt: b.finishedAt?.toISOString() ?? null,
-      failureReason: b.failureReason ?? null,
-    };
+    return broadcastView(
+      { id: b.id, status: b.status, channelId: b.channel, template: b.template, createdAt: b.createdAt, finishedAt: b.finishedAt ?? null, failureReason: b.failureReason ?? null },
+      await broadcastStatistics(sqlRunner(scope.em), b.id),
+    );
   }
 
   private async find(scope: TenantScope, id: string, em = scope.em, lockMode?: LockMode): Promise<Broadcast> {

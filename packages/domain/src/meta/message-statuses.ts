@@ -1,5 +1,7 @@
 import { isId, newId } from '@parley/core';
 import { MESSAGE_STATUS_RANK, type MessageStatus } from '@parley/db';
+import { contactOfRow, type EventBatch, messageStatusChanged } from '../events';
+import { messageColumns, type MessageWithContactRow } from '../repositories/messages';
 import type { SqlRunner } from '../sql';
 import type { MetaStatus } from './payload';
 
@@ -71,8 +73,11 @@ export class MessageStatuses {
     });
   }
 
-  /** Applies what was added; answers the newly recorded statuses whose message is not known. */
-  async flush(sql: SqlRunner, now: Date): Promise<UnmatchedStatus[]> {
+  /**
+   * Applies what was added, adding each step's `message.update` to `events`; answers the newly
+   * recorded statuses whose message is not known.
+   */
+  async flush(sql: SqlRunner, now: Date, events: EventBatch): Promise<UnmatchedStatus[]> {
     if (!this.rows.size) return [];
     const rows = JSON.stringify([...this.rows.values()]);
     this.rows.clear();
@@ -82,13 +87,28 @@ export class MessageStatuses {
        update messages m set wamid = v.wamid, send_state = 'accepted' from v where m.id = v.message_id and m.organization_id = v.org and m.wamid is null`,
       [rows],
     );
-    const recorded = await sql.all<{ org: string; wamid: string; status: MessageStatus; errors: MetaStatus['errors']; event_id: string; known: boolean }>(
+    const recorded = await sql.all<{
+      org: string;
+      wamid: string;
+      status: MessageStatus;
+      errors: MetaStatus['errors'];
+      event_id: string;
+      step_id: string;
+      known: boolean;
+      step: boolean;
+      step_error: Row['error'];
+      previous_status: MessageStatus | null;
+      previous_error: Row['error'];
+      message: MessageWithContactRow | null;
+    }>(
       `with v as materialized (
          select * from jsonb_to_recordset(?::jsonb)
            as v(org uuid, wamid text, status text, rank int, occurred_at timestamptz, recipient_id text, tag text, errors jsonb, error jsonb, event_id uuid, seq int)
        ),
        cur as materialized (
-         select m.id, m.wamid, m.organization_id, m.status_rank, m.conversation_id from messages m
+         select m.id, m.wamid, m.organization_id, m.status_rank, m.status, m.error, m.conversation_id,
+                ct.id as contact_id, ct.name as contact_name, ct.phone as contact_phone
+           from messages m join conversations cv on cv.id = m.conversation_id join contacts ct on ct.id = cv.contact_id
           where m.wamid in (select wamid from v) order by m.id for update of m
        ),
        ins as (
@@ -110,22 +130,30 @@ export class MessageStatuses {
          update messages m set status = best.status, status_rank = best.rank, status_updated_at = ?, error = coalesce(best.error, m.error)
            from best join cur on cur.wamid = best.wamid and cur.organization_id = best.org
           where m.id = cur.id and cur.status_rank < best.rank
-         returning m.id
-       ),
-       ev as (
-         insert into domain_events (id, organization_id, type, data, created_at)
-         select fresh.event_id, fresh.org, 'message.update',
-                jsonb_build_object('messageId', cur.id, 'conversationId', cur.conversation_id, 'wamid', fresh.wamid, 'status', fresh.status, 'error', fresh.error), ?
-           from fresh join cur on cur.wamid = fresh.wamid and cur.organization_id = fresh.org
-          where fresh.rank > greatest(cur.status_rank, fresh.earlier_rank)
-          order by fresh.seq
-         returning id
+         returning ${messageColumns('m')}
        )
-       select fresh.org, fresh.wamid, fresh.status, fresh.errors, fresh.ledger_id::text as event_id,
-              exists (select 1 from cur where cur.wamid = fresh.wamid and cur.organization_id = fresh.org) as known
-         from fresh`,
-      [rows, now, now, now],
+       -- Each step (a status further than the message was and than the batch's earlier ones) is
+       -- told with the message as the step left it: the final row, at that step's status.
+       select fresh.org, fresh.wamid, fresh.status, fresh.errors, fresh.ledger_id::text as event_id, fresh.event_id::text as step_id,
+              cur.id is not null as known,
+              coalesce(fresh.rank > greatest(cur.status_rank, fresh.earlier_rank), false) as step,
+              fresh.error as step_error, cur.status as previous_status, cur.error as previous_error,
+              case when upd.id is not null then to_jsonb(upd) || jsonb_build_object('contact_id', cur.contact_id, 'contact_name', cur.contact_name, 'contact_phone', cur.contact_phone) end as message
+         from fresh
+         left join cur on cur.wamid = fresh.wamid and cur.organization_id = fresh.org
+         left join upd on upd.id = cur.id
+        order by fresh.seq`,
+      [rows, now, now],
     );
+    // Steps in the order they were added; each one's previous status is the step before it.
+    const lastOf = new Map<string, { status: MessageStatus; error: Row['error'] }>();
+    for (const r of recorded) {
+      if (!r.step || !r.message) continue;
+      const before = lastOf.get(r.message.id) ?? { status: r.previous_status!, error: r.previous_error };
+      const error = r.step_error ?? before.error;
+      lastOf.set(r.message.id, { status: r.status, error });
+      events.add(r.org, 'message.update', messageStatusChanged({ ...r.message, status: r.status, error }, contactOfRow(r.message), before.status), now, r.step_id);
+    }
     return recorded.filter((r) => !r.known).map((r) => ({ organizationId: r.org, wamid: r.wamid, status: r.status, errors: r.errors ?? undefined, eventId: r.event_id }));
   }
 }

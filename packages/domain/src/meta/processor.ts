@@ -7,7 +7,19 @@ import { metaStatus, metaWebhookPayload, type MetaStatus } from './payload';
 import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
-import { EventBatch, recordEvent } from '../events';
+import type { ConversationView } from '../conversations';
+import {
+  contactOfRow,
+  contactRef,
+  conversationViews,
+  EventBatch,
+  messageCreated,
+  messageDeleted,
+  messageEdited,
+  messagesWithContact,
+  messageStatusChanged,
+  recordEvent,
+} from '../events';
 import { MessageStatuses, statusError, type UnmatchedStatus } from './message-statuses';
 import { RECIPIENT_CALLBACK_PREFIX, recipientOfStatus, RecipientStatuses } from '../broadcasts/statuses';
 import {
@@ -18,7 +30,8 @@ import {
   findOrCreateContactByIdentity,
   insertInboundMessage,
   insertOutboundMessage,
-  messageRowView,
+  messageColumns,
+  type MessageWithContactRow,
   noteInboundMessage,
   noteOutboundMessage,
   openConversation,
@@ -423,12 +436,8 @@ export class MetaInboundProcessor extends PollingJob {
     const phone = sender.waId ? phoneFromWaId(sender.waId) : null;
     const contact = await findOrCreateContactByIdentity(t, sender, phone, at);
     const conversation = await openConversation(t, contact.id, { channelId: route.channelId, reopen: at.reopen, now: at.now, ...(at.inbound ? { inbound: at.inbound } : {}) });
-    if (conversation.created) {
-      batch.events.add(t.organizationId, 'conversation.create', { conversationId: conversation.id, contactId: contact.id, status: 'active' }, at.now);
-    } else if (conversation.reopened) {
-      // Same shape as the API's conversation.update: what changed, and what it was before.
-      batch.events.add(t.organizationId, 'conversation.update', { conversationId: conversation.id, changes: { status: 'active' }, previous: { status: 'resolved' } }, at.now);
-    }
+    if (conversation.created) batch.conversationCreated(t.organizationId, conversation.id, at.now);
+    else if (conversation.reopened) batch.conversationReopened(t.organizationId, conversation.id, at.now);
     return { contact, conversation };
   }
 
@@ -445,9 +454,9 @@ export class MetaInboundProcessor extends PollingJob {
         batch.stored(item.wamid);
         const text = item.message.type === 'text' ? str(item.message.content.text) : item.message.type === 'button' ? str(obj(item.message.content.button).text) : undefined;
         if (text !== undefined) {
-          await applyConsentKeyword(t.sql, { organizationId: t.organizationId, contactId: contact.id, conversationId: conversation.id, channelId: route.channelId, text, wamid: item.wamid, at: now });
+          await applyConsentKeyword(t.sql, { organizationId: t.organizationId, contact: contactRef(contact), conversationId: conversation.id, channelId: route.channelId, text, wamid: item.wamid, at: now });
         }
-        batch.events.add(t.organizationId, 'message.create.contact.chat.contact', { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } }, now);
+        batch.events.add(t.organizationId, 'message.create.contact.chat.contact', messageCreated(row, contactRef(contact)), now);
         return;
       }
       case 'edit':
@@ -472,7 +481,7 @@ export class MetaInboundProcessor extends PollingJob {
     if (item.kind !== 'message') throw new InboundItemError(`a message echo of kind ${item.kind} has no meaning`);
     if (await findMessageByWamid(t, item.wamid)) return;
     const at = item.sentAt ?? now;
-    const { conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: null, now, reopen: false }, batch);
+    const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: null, now, reopen: false }, batch);
     const row = await insertOutboundMessage(t, {
       conversationId: conversation.id,
       channelId: route.channelId,
@@ -486,7 +495,7 @@ export class MetaInboundProcessor extends PollingJob {
     });
     if (!row) return;
     await noteOutboundMessage(t, conversation.id, { at, preview: item.message.preview, channelId: route.channelId });
-    batch.events.add(t.organizationId, 'message.create.contact.chat.agent', { message: messageRowView(row) }, now);
+    batch.events.add(t.organizationId, 'message.create.contact.chat.agent', messageCreated(row, contactRef(contact)), now);
   }
 
   /**
@@ -522,7 +531,7 @@ export class MetaInboundProcessor extends PollingJob {
         const channelId = row.channel_id ?? route.channelId;
         if (row.direction === 'inbound') await noteInboundMessage(t, row.conversation_id, { sentAt: new Date(row.created_at), preview: item.message.preview, channelId, unread: false, now });
         else await noteOutboundMessage(t, row.conversation_id, { at: new Date(row.created_at), preview: item.message.preview, channelId });
-        batch.events.add(t.organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid: row.wamid, change: 'edited', message: messageRowView(row) }, now);
+        batch.events.add(t.organizationId, 'message.update', messageEdited(row, contactOfRow(row)), now);
         return;
       }
       // Already applied (a redelivery), or deleted meanwhile: nothing to do. Not known yet: later.
@@ -532,7 +541,7 @@ export class MetaInboundProcessor extends PollingJob {
     const revoked = await revokeMessage(t, item.originalWamid, { revokeWamid: item.wamid, at });
     if (revoked === null) throw new NotYetError(`the deleted message ${item.originalWamid} is not known yet`);
     if (revoked !== 'unchanged') {
-      batch.events.add(t.organizationId, 'message.update', { messageId: revoked.id, conversationId: revoked.conversation_id, wamid: revoked.wamid, change: 'deleted', message: messageRowView(revoked) }, now);
+      batch.events.add(t.organizationId, 'message.update', messageDeleted(revoked, contactOfRow(revoked)), now);
     }
   }
 
@@ -564,7 +573,7 @@ export class MetaInboundProcessor extends PollingJob {
       sentAt,
       now,
     });
-    if (row) batch.events.add(t.organizationId, 'message.create.contact.chat.contact', { message: messageRowView(row), contact: { id: contact.id, phone: contact.phone, name: contact.name } }, now);
+    if (row) batch.events.add(t.organizationId, 'message.create.contact.chat.contact', messageCreated(row, contactRef(contact)), now);
   }
 
   /** Meta's value-level errors (a rate limit, a blocked account) are kept on the channel. */
@@ -700,10 +709,44 @@ class BatchWork {
     this.known?.add(wamid);
   }
 
+  /** Conversations whose events the batch tells, by organization; read once, when it flushes. */
+  private readonly viewsWanted = new Map<string, Set<string>>();
+  private readonly views = new Map<string, ConversationView>();
+
+  private wantView(organizationId: string, conversationId: string): void {
+    const ids = this.viewsWanted.get(organizationId) ?? new Set();
+    this.viewsWanted.set(organizationId, ids.add(conversationId));
+  }
+
+  private view(conversationId: string): ConversationView {
+    const view = this.views.get(conversationId);
+    if (!view) throw new Error(`no view of conversation ${conversationId} was read for its event`);
+    return view;
+  }
+
+  /**
+   * `conversation.create`, told with the conversation as the batch leaves it (its first message
+   * noted): one query for all of the batch's conversations instead of one per event.
+   */
+  conversationCreated(organizationId: string, conversationId: string, at: Date): void {
+    this.wantView(organizationId, conversationId);
+    this.events.add(organizationId, 'conversation.create', () => ({ conversation: this.view(conversationId) }), at);
+  }
+
+  /** The contact wrote to a resolved conversation: `conversation.update`, as the API's updates tell it. */
+  conversationReopened(organizationId: string, conversationId: string, at: Date): void {
+    this.wantView(organizationId, conversationId);
+    this.events.add(organizationId, 'conversation.update', () => ({ conversation: this.view(conversationId), changes: { status: 'active' }, previous: { status: 'resolved' } }), at);
+  }
+
   async flush(sql: SqlRunner, now: Date): Promise<void> {
-    await this.events.flush(sql);
     await this.recipients.flush(sql, now);
-    for (const s of await this.statuses.flush(sql, now)) await applyUntaggedRecipientStatus(sql, now, s);
+    for (const s of await this.statuses.flush(sql, now, this.events)) await applyUntaggedRecipientStatus(sql, now, s);
+    for (const [organizationId, ids] of this.viewsWanted) {
+      for (const [id, view] of await conversationViews(sql, organizationId, [...ids], now)) this.views.set(id, view);
+    }
+    this.viewsWanted.clear();
+    await this.events.flush(sql);
   }
 }
 
@@ -737,15 +780,20 @@ export async function applyStatusEvent(
 ): Promise<boolean> {
   const error = statusError(status, errors);
   const now = clock.now();
-  const updated = await sql.all<{ id: string; conversation_id: string }>(
-    `update messages set status = ?, status_rank = ?, status_updated_at = ?, error = coalesce(?::jsonb, error)
-     where wamid = ? and organization_id = ? and status_rank < ? returning id, conversation_id`,
+  // `old` is the row as the statement found it: the status the message leaves.
+  const updated = await sql.all<MessageWithContactRow & { previous_status: MessageStatus }>(
+    `with upd as (
+       update messages m set status = ?, status_rank = ?, status_updated_at = ?, error = coalesce(?::jsonb, m.error)
+         from messages old
+        where old.id = m.id and m.wamid = ? and m.organization_id = ? and m.status_rank < ?
+        returning ${messageColumns('m')}, old.status as previous_status
+     ) ${messagesWithContact('upd')}`,
     [status, MESSAGE_STATUS_RANK[status], now, error ? JSON.stringify(error) : null, wamid, organizationId, MESSAGE_STATUS_RANK[status]],
   );
   const known = updated.length > 0 || (await sql.all('select 1 from messages where wamid = ? and organization_id = ?', [wamid, organizationId])).length > 0;
   if (known) await sql.run('update message_status_events set applied_at = ? where id = ?', [now, eventId]);
   for (const row of updated) {
-    await recordEvent(sql, organizationId, 'message.update', { messageId: row.id, conversationId: row.conversation_id, wamid, status, error }, now);
+    await recordEvent(sql, organizationId, 'message.update', messageStatusChanged(row, contactOfRow(row), row.previous_status), now);
   }
   return known;
 }

@@ -24,7 +24,24 @@ export interface MessageRow {
   created_at: Date;
 }
 
-const COLUMNS = `id, conversation_id, channel_id, direction, role, type, content, status, wamid, error, ai, author, edited_at, revoked_at, history, status_updated_at, created_at`;
+/** A message row with its conversation's contact, for what is told about the message. */
+export interface MessageWithContactRow extends MessageRow {
+  contact_id: string;
+  contact_name: string | null;
+  contact_phone: string | null;
+}
+
+/** Joined to `m` (a message) as `cv` and `ct`; selects what `MessageWithContactRow` adds. */
+const CONTACT_OF_M = `conversations cv join contacts ct on ct.id = cv.contact_id`;
+const CONTACT_COLUMNS = `ct.id as contact_id, ct.name as contact_name, ct.phone as contact_phone`;
+
+const COLUMN_NAMES = ['id', 'conversation_id', 'channel_id', 'direction', 'role', 'type', 'content', 'status', 'wamid', 'error', 'ai', 'author', 'edited_at', 'revoked_at', 'history', 'status_updated_at', 'created_at'];
+const COLUMNS = COLUMN_NAMES.join(', ');
+
+/** The columns of a `MessageRow`, qualified by `alias` (for statements that join other tables). */
+export function messageColumns(alias: string): string {
+  return COLUMN_NAMES.map((c) => `${alias}.${c}`).join(', ');
+}
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
@@ -121,17 +138,18 @@ export async function editMessage(
   t: TenantSql,
   originalWamid: string,
   input: { type: string; content: Record<string, unknown>; editWamid: string; at: Date },
-): Promise<MessageRow | null> {
-  const [row] = await t.sql.all<MessageRow>(
+): Promise<MessageWithContactRow | null> {
+  const [row] = await t.sql.all<MessageWithContactRow>(
     `update messages m set
        history = coalesce(m.history, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('type', m.type, 'content', m.content, 'replacedAt', ?::text, 'by', ?::text)),
        type = ?,
        -- What the message was a reply to, the ad that started it, and where it came from stay with it.
        content = ?::jsonb || jsonb_strip_nulls(jsonb_build_object('context', m.content->'context', 'referral', m.content->'referral', 'source', m.content->'source')),
        edited_at = ?
-     where m.wamid = ? and m.organization_id = ? and m.revoked_at is null
+     from ${CONTACT_OF_M}
+     where cv.id = m.conversation_id and m.wamid = ? and m.organization_id = ? and m.revoked_at is null
        and not coalesce(m.history, '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('by', ?::text))
-     returning ${COLUMNS}`,
+     returning ${messageColumns('m')}, ${CONTACT_COLUMNS}`,
     [input.at.toISOString(), input.editWamid, input.type, JSON.stringify(input.content), input.at, originalWamid, t.organizationId, input.editWamid],
   );
   return row ?? null;
@@ -142,10 +160,12 @@ export async function editMessage(
  * from its history), and the message stays in the thread marked deleted. Answers the row when
  * it changed, `unchanged` when it was already deleted, null when the original is not known.
  */
-export async function revokeMessage(t: TenantSql, originalWamid: string, input: { revokeWamid: string; at: Date }): Promise<MessageRow | 'unchanged' | null> {
-  const [row] = await t.sql.all<MessageRow>(
+export async function revokeMessage(t: TenantSql, originalWamid: string, input: { revokeWamid: string; at: Date }): Promise<MessageWithContactRow | 'unchanged' | null> {
+  const [row] = await t.sql.all<MessageWithContactRow>(
     `update messages m set content = '{}'::jsonb, history = null, revoked_at = ?
-     where m.wamid = ? and m.organization_id = ? and m.revoked_at is null returning ${COLUMNS}`,
+     from ${CONTACT_OF_M}
+     where cv.id = m.conversation_id and m.wamid = ? and m.organization_id = ? and m.revoked_at is null
+     returning ${messageColumns('m')}, ${CONTACT_COLUMNS}`,
     [input.at, originalWamid, t.organizationId],
   );
   if (row) return row;

@@ -1,0 +1,4 @@
+export * from './catalog';
+export * from './payloads';
+export * from './record';
+export * from './schemas';
