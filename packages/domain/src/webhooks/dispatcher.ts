@@ -104,7 +104,6 @@ export class WebhookDispatcher {
   private started = false;
   /** `stop()` was called: no new attempts. */
   private stopped = false;
-  private readonly abort = new AbortController();
 
   constructor(
     private readonly orm: MikroORM,
@@ -445,7 +444,7 @@ export class WebhookDispatcher {
       'content-type': 'application/json',
       'user-agent': 'Parley-Webhooks/1.0',
     };
-    const response = await this.http.post(claim.url, headers, body, this.abort.signal);
+    const response = await this.http.post(claim.url, headers, body);
     this.outcomes.push({ claim, at: this.clock.now(), response });
     if (this.outcomes.length >= 256) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), this.o.flushMs);
