@@ -61,6 +61,11 @@ export interface Answer {
   text: string;
 }
 
+/** Tests never look a name up: every name is unknown unless a test brings its own resolver. */
+const noDns: Resolver = async (host) => {
+  throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+};
+
 export async function startTestApi(
   options: { clock?: Clock; env?: Record<string, string>; logger?: Logger; temporal?: Client; webhookResolver?: Resolver } = {},
 ): Promise<TestApi> {
@@ -71,7 +76,7 @@ export async function startTestApi(
     orm,
     logger: options.logger ?? createLogger({ level: 'silent' }),
     temporal: options.temporal,
-    ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
+    webhookResolver: options.webhookResolver ?? noDns,
     clock: options.clock ?? systemClock,
     readiness: [{ name: 'database', check: async () => void (await orm.em.fork().getConnection().execute('select 1')) }],
   });

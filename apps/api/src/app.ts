@@ -18,6 +18,7 @@ import { operatorRoutes } from './routes/operator';
 import { organizationRoutes } from './routes/organizations';
 import { type ReadinessCheck, systemRoutes } from './routes/system';
 import { userRoutes } from './routes/users';
+import { webhookRoutes } from './routes/webhooks';
 import { createServices, type ServiceDeps, type Services } from './services';
 
 export interface AppDeps extends ServiceDeps {
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...conversationRoutes(services),
     ...messagingRoutes(services),
     ...broadcastRoutes(services),
+    ...webhookRoutes(services),
     ...operatorRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];

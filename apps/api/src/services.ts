@@ -18,9 +18,13 @@ import {
   MetaWebhookIngest,
   OrganizationService,
   PhoneNumberDirectory,
+  type Resolver,
   SignInService,
   TokenService,
   UserService,
+  WebhookDeliveryService,
+  WebhookHttpClient,
+  WebhookSubscriptionService,
 } from '@parley/domain';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { IdempotencyService } from './http/idempotency';
@@ -42,6 +46,8 @@ export interface Services {
   /** Runs in the worker process; the API holds one only so tests can apply deliveries on demand. */
   metaProcessor: MetaInboundProcessor;
   inboundFailures: InboundFailureService;
+  webhooks: WebhookSubscriptionService;
+  webhookDeliveries: WebhookDeliveryService;
 }
 
 export interface ServiceDeps {
@@ -53,11 +59,12 @@ export interface ServiceDeps {
   graph?: GraphPort;
   /** The API's Temporal client; broadcasts need it. */
   temporal?: Client | undefined;
+  /** Tests resolve webhook hosts themselves, so no test ever looks up or reaches a real address. */
+  webhookResolver?: Resolver;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const tokens = new TokenService(deps.config, deps.clock);
-  const apps = new AppService();
   const graph = deps.graph ?? graphClientFor(deps.config, deps.logger);
   const secrets = new SecretBox(deps.config.encryptionKey);
   const passwords = new PasswordHasher(deps.config.passwordHashCost);
@@ -65,6 +72,8 @@ export function createServices(deps: ServiceDeps): Services {
   const directory = new PhoneNumberDirectory(deps.orm);
   const channels = new ChannelService(graph, secrets, deps.clock, directory);
   const conversations = new ConversationService(channels, graph, deps.clock);
+  const webhookPolicy = { allowInsecure: deps.config.allowInsecureWebhooks, ...(deps.webhookResolver ? { resolver: deps.webhookResolver } : {}) };
+  const apps = new AppService(webhookPolicy);
   const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {
     tokens,
@@ -82,6 +91,8 @@ export function createServices(deps: ServiceDeps): Services {
     metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),
     metaProcessor,
     inboundFailures: new InboundFailureService(metaProcessor),
+    webhooks: new WebhookSubscriptionService(secrets, new WebhookHttpClient({ policy: webhookPolicy }), webhookPolicy, deps.clock),
+    webhookDeliveries: new WebhookDeliveryService(deps.clock),
   };
 }
 

@@ -25,3 +25,4 @@ export * from './polling';
 export * from './wake';
 export * from './repositories';
 export * from './secrets-at-rest';
+export * from './webhooks';
