@@ -208,3 +208,31 @@ export function koaWebhook(options: WebhookReceiverOptions): (ctx: KoaContextLik
     ctx.body = answer.body;
   };
 }
+
+/**
+ * A Fetch API handler for edge runtimes, Deno, Bun and route handlers that take a `Request`:
+ * `export default { fetch: fetchWebhookHandler({ secret, router }) }`.
+ */
+export function fetchWebhookHandler(options: WebhookReceiverOptions): (request: Request) => Promise<Response> {
+  const max = options.maxBodyBytes ?? DEFAULT_MAX;
+  return async (request) => {
+    const answer =
+      challengeAnswer(request.method, request.url) ??
+      (await answerFor(options, () => (request.body ? readBody(streamChunks(request.body), max) : Promise.resolve(new Uint8Array())), request.headers));
+    if ('text' in answer) return new Response(answer.text, { status: answer.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
+  };
+}
+
+async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

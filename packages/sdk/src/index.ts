@@ -15,6 +15,7 @@ export { matchesPattern, type EventMap, type EventName, type EventPattern, type 
 export { createEventRouter, EventRouter, type EventFilter, type Handler, type UnhandledHook } from './router.js';
 export {
   expressWebhook,
+  fetchWebhookHandler,
   koaWebhook,
   nodeWebhookHandler,
   challengeAnswer,

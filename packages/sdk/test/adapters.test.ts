@@ -5,7 +5,7 @@ import express from 'express';
 import Koa from 'koa';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventRouter, expressWebhook, koaWebhook, nodeWebhookHandler, type WebhookEnvelope, type WebhookReceiverOptions } from '../src/index.js';
+import { createEventRouter, expressWebhook, fetchWebhookHandler, koaWebhook, nodeWebhookHandler, type WebhookEnvelope, type WebhookReceiverOptions } from '../src/index.js';
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const body = JSON.stringify({
@@ -103,6 +103,26 @@ describe('webhook adapters', () => {
     const r = receiver();
     const handle = nodeWebhookHandler(r.options);
     await exercise(await serve((req, res) => void handle(req, res)), r);
+  });
+
+  it('Fetch API (edge runtimes), served here through node:http', async () => {
+    const r = receiver();
+    const handle = fetchWebhookHandler(r.options);
+    const url = await serve((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const request = new Request(`http://127.0.0.1${req.url}`, {
+          method: req.method,
+          headers: Object.entries(req.headers).map(([k, v]) => [k, String(v)] as [string, string]),
+          ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+        });
+        const answer = await handle(request);
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? '' });
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      })();
+    });
+    await exercise(url, r);
   });
 
   it('takes the secret from a function once it is known, answering 503 until then', async () => {
