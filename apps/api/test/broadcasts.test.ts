@@ -237,7 +237,7 @@ describe('broadcasts end to end (Temporal, sandbox Graph API)', () => {
     expect(done.finishedAt).not.toBeNull();
     expect(done.statistics).toMatchObject({ total: 1, pending: 1, sent: 0 });
     expect(p.sandbox.sends({ to: '+14155556200' })).toHaveLength(0);
-    const events = await p.api.orm.em.fork().find(DomainEvent, { organization: tenant.organizationId, type: 'broadcast.update' }, UNSCOPED);
+    const events = await p.api.orm.em.fork().find(DomainEvent, { organization: tenant.organizationId, type: 'broadcast.update' }, { ...UNSCOPED, orderBy: { id: 'asc' } });
     expect(events.map((e) => (e.data.broadcast as { status: string }).status)).toEqual(['running', 'failed']);
   });
 

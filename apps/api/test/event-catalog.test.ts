@@ -165,6 +165,31 @@ describe('events of conversations and messages', () => {
     expect(JSON.stringify(deleted)).not.toContain('Quetzaltenango');
   });
 
+  it('tell a status that arrived before the send knew its wamid once the send records it, from the status it left', async () => {
+    const org = await newOrg(api);
+    const events = eventLog(org.orgId);
+    const from = newPhone();
+    await contactWrites(api, org.route, from);
+    const { id: conversationId } = await conversationOf(api, org.token, from);
+    const sent = await api.call('POST', `/v1/conversations/${conversationId}/messages`, { token: org.token, body: { type: 'text', text: 'Hola' } });
+    expect(sent.status, sent.text).toBe(202);
+    await events();
+    // Meta's `delivered` (without the callback tag) beats its answer to the send.
+    const W = wamid();
+    const graph = new FakeGraph();
+    graph.script(sent.body.id, async () => {
+      await metaStatus(api, org.route, W, 'delivered');
+      return { wamid: W };
+    });
+    await newSender(api, graph).settle();
+    const updates = (await events()).filter((r) => r.type === 'message.update');
+    expect(updates.map((r) => [r.data.changes, r.data.previous])).toEqual([
+      [{ status: 'sent', wamid: W }, { status: 'queued', wamid: null }],
+      [{ status: 'delivered' }, { status: 'sent' }],
+    ]);
+    expect(updates[1]!.data.message).toEqual(await getMessage(org, conversationId, sent.body.id));
+  });
+
   it('tell each change of a conversation with its view, what changed and what it was', async () => {
     const org = await newOrg(api);
     const events = eventLog(org.orgId);

@@ -5,8 +5,10 @@ import {
   eventEnvelopeSchema,
   eventMatches,
   eventSchema,
+  EventBatch,
   eventTouchpoint,
   isEventType,
+  recordEvent,
   isValidEventFilter,
   type EventPayload,
 } from '../src/events';
@@ -127,6 +129,30 @@ describe('the event catalog', () => {
     expect(eventSchema('webhook.disabled').safeParse({ ...samples['webhook.disabled'], subscription: { ...samples['webhook.disabled'].subscription, status: 'active' } }).success).toBe(false);
     expect(eventEnvelopeSchema('message.update').safeParse({ id: 'x', type: 'message.update', createdAt: at, organizationId: 'o', sequence: 1.5, data: samples['message.update'] }).success).toBe(false);
     expect(eventEnvelopeSchema('message.update').safeParse({ id: 'x', type: 'conversation.update', createdAt: at, organizationId: 'o', sequence: 1, data: samples['message.update'] }).success).toBe(false);
+  });
+});
+
+describe('writing events', () => {
+  it('takes only the payload of the event named (checked by the typecheck: each line below must fail to compile)', async () => {
+    const batch = new EventBatch();
+    const org = '0193a000-0000-7000-8000-0000000000aa';
+    // @ts-expect-error the old ad-hoc message.update
+    batch.add(org, 'message.update', { messageId: message.id, conversationId: message.conversationId, status: 'read' }, new Date());
+    // @ts-expect-error another event's payload
+    batch.add(org, 'conversation.create', samples['message.create.contact.chat.contact'], new Date());
+    // @ts-expect-error a message without its contact
+    batch.add(org, 'message.create.contact.chat.bot', () => ({ message }), new Date());
+    // @ts-expect-error not an event name
+    batch.add(org, 'message.create', samples['message.create.contact.chat.contact'], new Date());
+    batch.add(org, 'broadcast.completed', samples['broadcast.completed'], new Date());
+    expect(batch.size).toBe(5);
+
+    const written: unknown[][] = [];
+    const sql = { all: async () => [], run: async (_text: string, params: unknown[] = []) => void written.push(params) };
+    // @ts-expect-error the old ad-hoc broadcast.update
+    await recordEvent(sql, org, 'broadcast.update', { broadcastId: broadcast.id, status: 'running' }, new Date());
+    await recordEvent(sql, org, 'broadcast.update', samples['broadcast.update'], new Date());
+    expect(written.map((params) => params[2])).toEqual(['broadcast.update', 'broadcast.update']);
   });
 });
 
