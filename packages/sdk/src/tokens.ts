@@ -112,7 +112,7 @@ export class TokenManager {
     const current = await this.#current();
     if (staleAccessToken !== undefined && current.accessToken !== staleAccessToken) return current;
     const res = await this.#options.fetch(
-      new Request(new URL('/v1/auth/token', this.#options.baseUrl), {
+      new Request(`${this.#options.baseUrl.replace(/\/+$/, '')}/v1/auth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: current.refreshToken }),

@@ -48,7 +48,9 @@ class FakePlatform {
   async #handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     let raw = '';
     for await (const chunk of req) raw += String(chunk);
-    if (req.method === 'POST' && req.url === '/v1/auth/token') {
+    // The platform may sit behind a gateway under a path of its own.
+    const url = (req.url ?? '').replace(/^\/gateway/, '');
+    if (req.method === 'POST' && url === '/v1/auth/token') {
       this.refreshes++;
       const { grant_type, refresh_token } = JSON.parse(raw) as { grant_type: string; refresh_token: string };
       if (grant_type !== 'refresh_token') return problem(400, 'validation_error');
@@ -68,7 +70,7 @@ class FakePlatform {
       this.retiredRefresh.add(refresh_token);
       return { status: 200, body: { ...this.issue(), expiresIn: 30 * 24 * 3600, refreshExpiresIn: 90 * 24 * 3600 } };
     }
-    if (req.url === '/v1/me' || req.url === '/v1/conversations') {
+    if (url === '/v1/me' || url === '/v1/conversations') {
       this.apiCalls++;
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       if (this.expired.has(token)) return problem(401, 'token_expired');
@@ -167,6 +169,15 @@ describe('token handling', () => {
     const late = createParleyClient({ baseUrl: p.url, ...p.issue(), expiresAt: now - 1, now: () => now });
     p.refreshOutage = 1;
     await expect(late.GET('/v1/me')).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+  });
+
+  it('keeps the base URL\'s path for the refresh too', async () => {
+    const p = await started();
+    const pair = p.issue();
+    p.expire(pair.accessToken);
+    const client = createParleyClient({ baseUrl: `${p.url}/gateway/`, ...pair });
+    expect((await client.GET('/v1/me')).response.status).toBe(200);
+    expect(p.refreshes).toBe(1);
   });
 
   it('retries a request with a body after refreshing', async () => {
