@@ -7,15 +7,20 @@ import type { RouteDef } from '../src/http/route';
 import { createTenant, startTestApi, uniqueEmail, PASSWORD, type TestApi, type Tenant } from '../../../test/support/api';
 import { insertChannel } from '../../../test/support/channels';
 import { countRows, expectProblem } from './helpers';
+import { Receiver } from './webhook-support';
 
 let api: TestApi;
 let t: Tenant;
 /** Real resources of `t`, so that nested list routes reach their cursor instead of a 404. */
-let ids: Record<'channel' | 'conversation' | 'contact' | 'broadcast', string>;
+let ids: Record<'channel' | 'conversation' | 'contact' | 'broadcast' | 'webhook', string>;
+let receiver: Receiver;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ env: { ALLOW_INSECURE_WEBHOOKS: 'true' } });
   t = await createTenant(api, { tags: ['hostile-input'] });
+  receiver = await Receiver.start();
+  const webhook = await api.call('POST', '/v1/webhooks', { token: t.adminToken, body: { url: receiver.url, events: ['message'] } });
+  expect(webhook.status, webhook.text).toBe(201);
   const channel = await insertChannel(api, t.organizationId);
   const upsert = await api.call('POST', '/v1/conversations', {
     token: t.adminToken,
@@ -30,9 +35,12 @@ beforeAll(async () => {
     body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155550143' }, { phone: '+14155550144' }], hold: true },
   });
   expect(broadcast.status, broadcast.text).toBe(202);
-  ids = { channel: channel.id, conversation: upsert.body.id, contact: upsert.body.contact.id, broadcast: broadcast.body.id };
+  ids = { channel: channel.id, conversation: upsert.body.id, contact: upsert.body.contact.id, broadcast: broadcast.body.id, webhook: webhook.body.id };
 });
-afterAll(async () => api.close());
+afterAll(async () => {
+  await api.close();
+  await receiver.close();
+});
 
 const usersNamed = (name: string) => countRows(api, 'select count(*)::int as n from users where organization_id = ? and name = ?', [t.organizationId, name]);
 
@@ -149,7 +157,7 @@ describe('list cursors', () => {
 
   function pathOf(r: RouteDef): string {
     return r.path.replace(/\/(\w+)\/:\w+/g, (_all, segment: string) => {
-      const kind = { channels: 'channel', conversations: 'conversation', contacts: 'contact', broadcasts: 'broadcast' }[segment] as keyof typeof ids | undefined;
+      const kind = { channels: 'channel', conversations: 'conversation', contacts: 'contact', broadcasts: 'broadcast', webhooks: 'webhook' }[segment] as keyof typeof ids | undefined;
       if (!kind) throw new Error(`No resource for :param after /${segment} in ${r.path}: add one to the fixture of hostile-input.test.ts.`);
       return `/${segment}/${ids[kind]}`;
     });

@@ -16,6 +16,7 @@ import {
 } from '../../../test/support/api';
 import { insertChannel } from '../../../test/support/channels';
 import { inbound, MESSAGE_BODIES, sign } from '../../../test/fixtures/meta';
+import { Receiver, testDispatcher } from './webhook-support';
 
 /**
  * THE cross-tenant walk. Every tenant route that takes an id is called by tenant A's admin with
@@ -24,7 +25,7 @@ import { inbound, MESSAGE_BODIES, sign } from '../../../test/fixtures/meta';
  * resource fails the walk until B owns one and it is mapped below.
  */
 
-type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast';
+type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast' | 'webhook' | 'delivery';
 
 /** The path segment in front of a parameter names the kind of resource the parameter is. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -37,6 +38,8 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   messages: 'message',
   contacts: 'contact',
   broadcasts: 'broadcast',
+  webhooks: 'webhook',
+  deliveries: 'delivery',
 };
 
 type Ids = Record<Kind, string>;
@@ -52,6 +55,8 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'PATCH /v1/conversations/:id': () => ({ status: 'resolved' }),
   'PUT /v1/contacts/:id/consent': () => ({ optedOut: true, note: 'walk' }),
   'POST /v1/broadcasts/:id/users': () => ({ users: [{ phone: '+14155550199' }] }),
+  'PATCH /v1/webhooks/:id': () => ({ description: 'Changed by the walk' }),
+  'POST /v1/webhooks/:id/replay': () => ({ since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() }),
 };
 
 const routeName = (r: Pick<RouteDef, 'method' | 'path'>) => `${r.method.toUpperCase()} ${r.path}`;
@@ -154,11 +159,15 @@ let bAdminEmail: string;
 let bTag: string;
 let aAgentToken: string;
 let aPartnerToken: string;
+const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   // Broadcasts start Temporal workflows; no worker polls this queue, so none runs.
   temporalConnection = await Connection.connect({ address: inject('temporalAddress') });
-  api = await startTestApi({ temporal: new Client({ connection: temporalConnection }), env: { TEMPORAL_TASK_QUEUE: `tenancy-walk-${newId()}` } });
+  api = await startTestApi({
+    temporal: new Client({ connection: temporalConnection }),
+    env: { TEMPORAL_TASK_QUEUE: `tenancy-walk-${newId()}`, ALLOW_INSECURE_WEBHOOKS: 'true' },
+  });
   const suffix = randomBytes(4).toString('hex');
   bTag = `b-only-${suffix}`;
   A = await createTenant(api, { name: 'Tenant A', tags: [`a-only-${suffix}`, `shared-${suffix}`] });
@@ -176,6 +185,11 @@ beforeAll(async () => {
     expect(login.status).toBe(200);
     // An app with a tag only its own organization carries, hired by that organization.
     const hired = await installApp(api, t, t, { tags: [tag], appScopes: ['conversations:read', 'messages:write'], grant: ['conversations:read'] });
+    // A webhook subscription, which will have a delivery of the conversation's events.
+    const receiver = await Receiver.start();
+    receivers.push(receiver);
+    const webhook = await api.call('POST', '/v1/webhooks', { token: t.adminToken, body: { url: receiver.url, events: ['conversation'], description: 'Walk' } });
+    expect(webhook.status, webhook.text).toBe(201);
     // A channel, and a conversation opened by a contact who sent an image through it.
     const channel = await insertChannel(api, t.organizationId);
     const from = `50255${randomInt(100_000, 999_999)}`;
@@ -200,6 +214,11 @@ beforeAll(async () => {
       body: { template: { name: 'hello_world', language: 'en_US' }, users: [{ phone: '+14155550198' }], hold: true },
     });
     expect(broadcast.status, broadcast.text).toBe(202);
+    const { dispatcher, http } = testDispatcher(api, [t.organizationId]);
+    await dispatcher.settle();
+    http.close();
+    const deliveries = await api.call('GET', `/v1/webhooks/${webhook.body.id}/deliveries`, { token: t.adminToken });
+    expect(deliveries.body.data.length, deliveries.text).toBeGreaterThan(0);
     return {
       ids: {
         user: user.body.id,
@@ -211,6 +230,8 @@ beforeAll(async () => {
         message: messages.body.data[0].id,
         contact: conversation!.contact.id,
         broadcast: broadcast.body.id,
+        webhook: webhook.body.id,
+        delivery: deliveries.body.data[0].id,
       },
       agentToken: login.body.accessToken,
     };
@@ -235,6 +256,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.close();
   await temporalConnection.close();
+  for (const r of receivers) await r.close();
 });
 
 describe('the walk itself', () => {
@@ -350,6 +372,10 @@ describe('cross-tenant ids', () => {
     const consent = await api.call('GET', `/v1/contacts/${bIds.contact}/consent`, { token: B.adminToken });
     expect(consent.status).toBe(200);
     expect(consent.body).toMatchObject({ contact: { id: bIds.contact, optedOut: false }, data: [] });
+    const webhook = await api.call('GET', `/v1/webhooks/${bIds.webhook}`, { token: B.adminToken });
+    expect(webhook.body).toMatchObject({ id: bIds.webhook, status: 'active', description: 'Walk', previousSecretExpiresAt: null });
+    const delivery = await api.call('GET', `/v1/webhooks/${bIds.webhook}/deliveries/${bIds.delivery}`, { token: B.adminToken });
+    expect(delivery.body.attempts.map((a: { trigger: string }) => a.trigger)).toEqual(['event']);
   });
 
   it("A cannot hire B's private app by naming it in a body", async () => {
