@@ -7,13 +7,16 @@ const { purgeExpiredRecords, resumeBroadcasts } = proxyActivities<Activities>({
 });
 
 /**
- * Platform housekeeping, run by a Temporal schedule: old idempotency records, refresh tokens and
- * sign-in attempt windows, and broadcasts whose workflow was never started.
+ * Platform housekeeping, run by a Temporal schedule: old idempotency records, refresh tokens,
+ * sign-in attempt windows, events and webhook deliveries, and broadcasts whose workflow was never
+ * started.
  */
 export async function maintenanceWorkflow(): Promise<{
   idempotencyKeys: number;
   refreshTokens: number;
   signInWindows: number;
+  webhookDeliveries: number;
+  domainEvents: number;
   resumedBroadcasts: number;
 }> {
   const purged = await purgeExpiredRecords();

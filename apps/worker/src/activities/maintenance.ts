@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock, Logger } from '@parley/core';
 import { IdempotencyRecord, RefreshToken, UNSCOPED } from '@parley/db';
+import { purgeWebhookHistory, sqlRunner } from '@parley/domain';
 
 export interface MaintenanceDeps {
   orm: MikroORM;
@@ -13,8 +14,17 @@ const REFRESH_TOKEN_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 
 export function createMaintenanceActivities(deps: MaintenanceDeps) {
   return {
-    /** Deletes idempotency records past their 24 hours, long-expired refresh tokens and ended sign-in windows. */
-    async purgeExpiredRecords(): Promise<{ idempotencyKeys: number; refreshTokens: number; signInWindows: number }> {
+    /**
+     * Deletes idempotency records past their 24 hours, long-expired refresh tokens, ended sign-in
+     * windows, and events and webhook deliveries past their 30 days.
+     */
+    async purgeExpiredRecords(): Promise<{
+      idempotencyKeys: number;
+      refreshTokens: number;
+      signInWindows: number;
+      webhookDeliveries: number;
+      domainEvents: number;
+    }> {
       const em = deps.orm.em.fork();
       const now = deps.clock.now();
       const idempotencyKeys = await em.nativeDelete(IdempotencyRecord, { expiresAt: { $lte: now } });
@@ -29,8 +39,16 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         [],
         'run',
       );
-      deps.logger.info({ idempotencyKeys, refreshTokens, signInWindows: signInWindows.affectedRows }, 'purged expired records');
-      return { idempotencyKeys, refreshTokens, signInWindows: signInWindows.affectedRows };
+      const webhooks = await purgeWebhookHistory(sqlRunner(em), now);
+      const purged = {
+        idempotencyKeys,
+        refreshTokens,
+        signInWindows: signInWindows.affectedRows,
+        webhookDeliveries: webhooks.deliveries,
+        domainEvents: webhooks.events,
+      };
+      deps.logger.info(purged, 'purged expired records');
+      return purged;
     },
   };
 }

@@ -5,3 +5,4 @@ export * from './signing';
 export * from './subscriptions';
 export * from './deliveries';
 export * from './dispatcher';
+export * from './retention';
