@@ -1,20 +1,10 @@
 import { Readable } from 'node:stream';
-import { decodeSequenceCursor } from '@parley/domain';
+import { broadcastViewSchema, decodeSequenceCursor } from '@parley/domain';
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
 import { isoTime } from './schemas';
 
-const statistics = z.object({
-  total: z.number().int(),
-  pending: z.number().int(),
-  sent: z.number().int(),
-  delivered: z.number().int(),
-  read: z.number().int(),
-  failed: z.number().int(),
-  skipped: z.number().int(),
-  unknown: z.number().int(),
-});
 const recipientStatus = z.object({
   phone: z.string(),
   status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown']),
@@ -23,19 +13,8 @@ const recipientStatus = z.object({
   skipReason: z.string().nullable(),
   updatedAt: isoTime,
 });
-const broadcast = z.object({
-  id: z.string(),
-  status: z.enum(['draft', 'running', 'completed', 'cancelled', 'failed']),
-  channelId: z.string(),
-  template: z.object({ name: z.string(), language: z.string() }),
-  statistics,
-  createdAt: isoTime,
-  finishedAt: isoTime.nullable(),
-  failureReason: z
-    .string()
-    .nullable()
-    .describe('Why a `failed` broadcast could not be sent (its channel was disconnected, its business token cannot be decrypted, or its template is no longer synced); null otherwise.'),
-});
+/** The one broadcast view, shared with the broadcast events. */
+const broadcast = broadcastViewSchema;
 const params = z.record(z.string().max(128), z.string().max(1024));
 const users = z
   .array(z.object({ phone: z.string().trim().min(1).max(32), params: params.optional() }).strict())

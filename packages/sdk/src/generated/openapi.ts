@@ -2270,31 +2270,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        data: {
-                            channelId: string;
-                            /** @description ISO 8601 UTC time */
-                            createdAt: string;
-                            /** @description Why a `failed` broadcast could not be sent (its channel was disconnected, its business token cannot be decrypted, or its template is no longer synced); null otherwise. */
-                            failureReason: string | null;
-                            finishedAt: string | null;
-                            id: string;
-                            statistics: {
-                                delivered: number;
-                                failed: number;
-                                pending: number;
-                                read: number;
-                                sent: number;
-                                skipped: number;
-                                total: number;
-                                unknown: number;
-                            };
-                            /** @enum {string} */
-                            status: "draft" | "running" | "completed" | "cancelled" | "failed";
-                            template: {
-                                language: string;
-                                name: string;
-                            };
-                        }[];
+                        data: components["schemas"]["Broadcast"][];
                         nextCursor: string | null;
                     };
                 };
@@ -2538,31 +2514,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        channelId: string;
-                        /** @description ISO 8601 UTC time */
-                        createdAt: string;
-                        /** @description Why a `failed` broadcast could not be sent (its channel was disconnected, its business token cannot be decrypted, or its template is no longer synced); null otherwise. */
-                        failureReason: string | null;
-                        finishedAt: string | null;
-                        id: string;
-                        statistics: {
-                            delivered: number;
-                            failed: number;
-                            pending: number;
-                            read: number;
-                            sent: number;
-                            skipped: number;
-                            total: number;
-                            unknown: number;
-                        };
-                        /** @enum {string} */
-                        status: "draft" | "running" | "completed" | "cancelled" | "failed";
-                        template: {
-                            language: string;
-                            name: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Broadcast"];
                 };
             };
             /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
