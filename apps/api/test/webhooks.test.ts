@@ -92,6 +92,9 @@ describe('subscriptions', () => {
     // Broadcast events show broadcasts: a token without broadcasts:read may not receive them.
     expectProblem(await api.call('POST', '/v1/webhooks', { token: partner.accessToken, body: { url: r.url, events: ['broadcast'] } }), 403, 'forbidden');
     expectProblem(await api.call('POST', '/v1/webhooks', { token: other.accessToken, body: { url: r.url, events: ['message'] } }), 403, 'forbidden');
+    // A partner that writes conversations already sees them in its answers: it may hear of them.
+    const writer = await installApp(api, t, t, { appScopes: ['conversations:write', 'webhooks:write'], grant: ['conversations:write', 'webhooks:write'] });
+    expect((await api.call('POST', '/v1/webhooks', { token: writer.accessToken, body: { url: r.url, events: ['message.create.contact.chat'] } })).status).toBe(201);
     // Another organization's admin cannot see it either.
     const stranger = await createTenant(api);
     expectProblem(await api.call('GET', `/v1/webhooks/${mine.id}`, { token: stranger.adminToken }), 404, 'not_found');

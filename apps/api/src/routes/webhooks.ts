@@ -84,7 +84,7 @@ export function webhookRoutes(s: Services) {
       path: '/v1/webhooks',
       operationId: 'createWebhook',
       summary: 'Subscribe an endpoint to events',
-      description: `The URL is verified first: it receives \`GET url?challenge=C\` and must answer 2xx with body \`C\` (else 422 \`webhook_verification_failed\`). A URL that is not https or resolves to a forbidden address: 400 \`webhook_url_forbidden\`. Partners need the read scope of what they subscribe to (\`conversations:read\` for message and conversation events, \`broadcasts:read\` for broadcast events). ${DELIVERY_DOC}`,
+      description: `The URL is verified first: it receives \`GET url?challenge=C\` and must answer 2xx with body \`C\` (else 422 \`webhook_verification_failed\`). A URL that is not https or resolves to a forbidden address: 400 \`webhook_url_forbidden\`. Partners need access to what they subscribe to (\`conversations:read\` or \`conversations:write\` for message and conversation events, \`broadcasts:read\` or \`broadcasts:write\` for broadcast events), else 403. ${DELIVERY_DOC}`,
       tag: TAG,
       auth: 'tenant',
       permission: 'webhooks:write',

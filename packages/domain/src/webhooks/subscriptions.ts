@@ -74,14 +74,15 @@ export function newSigningSecret(): string {
 }
 
 /**
- * What a subscriber must be allowed to read to receive an event: the events carry the same views
- * the API returns, so a subscription must not show a partner more than its scopes would.
+ * What a subscriber must hold to receive an event: access to its resource family, read or write
+ * (the events carry the same views the API returns, and a token that may write conversations
+ * already sees them in its answers). A subscription must not show a partner more than its scopes.
  */
-const SCOPE_OF_RESOURCE: Record<string, Scope> = {
-  message: 'conversations:read',
-  conversation: 'conversations:read',
-  broadcast: 'broadcasts:read',
-  webhook: 'webhooks:read',
+const SCOPES_OF_RESOURCE: Record<string, readonly Scope[]> = {
+  message: ['conversations:read', 'conversations:write'],
+  conversation: ['conversations:read', 'conversations:write'],
+  broadcast: ['broadcasts:read', 'broadcasts:write'],
+  webhook: ['webhooks:read', 'webhooks:write'],
 };
 
 export interface SubscriptionInput {
@@ -228,9 +229,11 @@ export class WebhookSubscriptionService {
       isValidEventFilter(e) ? [] : [{ path: `events.${i}`, message: `Unknown event name or prefix ${JSON.stringify(e)}. Known events: ${EVENT_TYPES.join(', ')}.` }],
     );
     if (problems.length) throw new ValidationError(problems, 'Subscribe to event names or prefixes of them, at a dot.');
-    const needed = new Set(EVENT_TYPES.filter((t) => events.some((e) => eventMatches(e, t))).map((t) => SCOPE_OF_RESOURCE[t.split('.')[0]!]!));
-    const missing = [...needed].filter((s) => !scope.principal.scopes.includes(s));
-    if (missing.length) throw new ForbiddenError(`These events need the scope ${missing.join(', ')}, which this token lacks.`);
+    const resources = new Set(EVENT_TYPES.filter((t) => events.some((e) => eventMatches(e, t))).map((t) => t.split('.')[0]!));
+    const missing = [...resources].map((r) => SCOPES_OF_RESOURCE[r]!).filter((any) => !any.some((s) => scope.principal.scopes.includes(s)));
+    if (missing.length) {
+      throw new ForbiddenError(`These events need one of the scopes ${missing.map((any) => any.join(' or ')).join(', and ')}, which this token lacks.`);
+    }
     return [...new Set(events)].sort();
   }
 

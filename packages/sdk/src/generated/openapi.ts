@@ -838,7 +838,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe an endpoint to events
-         * @description The URL is verified first: it receives `GET url?challenge=C` and must answer 2xx with body `C` (else 422 `webhook_verification_failed`). A URL that is not https or resolves to a forbidden address: 400 `webhook_url_forbidden`. Partners need the read scope of what they subscribe to (`conversations:read` for message and conversation events, `broadcasts:read` for broadcast events). Each event is POSTed as `{id, type, createdAt, organizationId, sequence, data}` with the Standard Webhooks headers `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` and `webhook-signature`. Any 2xx counts as delivered. Failed attempts are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter; a longer `Retry-After` is honoured up to 10 h). 410 disables the subscription, and so do five days of failures; either sends `webhook.disabled` to the organization’s other subscriptions.
+         * @description The URL is verified first: it receives `GET url?challenge=C` and must answer 2xx with body `C` (else 422 `webhook_verification_failed`). A URL that is not https or resolves to a forbidden address: 400 `webhook_url_forbidden`. Partners need access to what they subscribe to (`conversations:read` or `conversations:write` for message and conversation events, `broadcasts:read` or `broadcasts:write` for broadcast events), else 403. Each event is POSTed as `{id, type, createdAt, organizationId, sequence, data}` with the Standard Webhooks headers `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` and `webhook-signature`. Any 2xx counts as delivered. Failed attempts are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter; a longer `Retry-After` is honoured up to 10 h). 410 disables the subscription, and so do five days of failures; either sends `webhook.disabled` to the organization’s other subscriptions.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -1255,6 +1255,7 @@ export interface components {
             windowExpiresAt: string | null;
         };
         Message: {
+            /** @description True for a message the AI assistant wrote (its role is bot); false for people, partners and the platform. */
             ai: boolean;
             authorId: string | null;
             channelId: string | null;
