@@ -1,9 +1,9 @@
-import { type Clock, ForbiddenError, isId, newId, NotFoundError, ValidationError } from '@parley/core';
+import { type Clock, DomainError, ForbiddenError, isId, newId, NotFoundError, ValidationError } from '@parley/core';
 import { ConsentEvent, Contact, Organization, type OrganizationSettings } from '@parley/db';
 import { keysetWhere, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
-import { type ContactRef, messageCreated, recordEvent } from './events';
-import { insertOutboundMessage, tenantSql } from './repositories';
+import type { ContactRef } from './events';
+import { queueMessage } from './sending';
 import type { SqlRunner } from './sql';
 
 /** Contract defaults; each organization may replace them (PUT /v1/settings/opt-out). */
@@ -36,6 +36,9 @@ export function normalizeKeyword(text: string): string {
   return text.trim().toLowerCase();
 }
 
+/** Why a confirmation may be refused by the send rules, leaving the keyword's effect in place. */
+const UNSENDABLE = new Set(['outside_customer_service_window', 'contact_has_no_phone', 'conversation_closed']);
+
 /** Settings read in a transaction, kept for its length: a batch of messages asks once per organization. */
 const settingsRead = new WeakMap<SqlRunner, Map<string, OptOutSettings>>();
 
@@ -52,8 +55,8 @@ async function settingsIn(sql: SqlRunner, organizationId: string): Promise<OptOu
 
 /**
  * An inbound text equal (ignoring case and surrounding space) to a keyword changes consent: the
- * contact row, a ledger entry with time and cause, an event, and the confirmation reply, which is
- * queued like any message (the contact just wrote, so the window is open).
+ * contact row, a ledger entry with time and cause, and the confirmation reply, queued through the
+ * one send path as the platform (the contact just wrote, so the window is normally open).
  */
 export async function applyConsentKeyword(
   sql: SqlRunner,
@@ -75,17 +78,20 @@ export async function applyConsentKeyword(
   );
   const reply = optOut ? settings.confirmationText : settings.optInConfirmationText;
   if (!reply) return;
-  const message = await insertOutboundMessage(tenantSql(sql, input.organizationId), {
-    conversationId: input.conversationId,
-    channelId: input.channelId,
-    role: 'bot',
-    type: 'text',
-    content: { text: reply, consent: optOut ? 'opt_out' : 'opt_in' },
-    status: 'queued',
-    sendState: 'pending',
-    at: input.at,
-  });
-  if (message) await recordEvent(sql, input.organizationId, 'message.create.contact.chat.bot', messageCreated(message, input.contact), input.at);
+  try {
+    await queueMessage(
+      sql,
+      input.organizationId,
+      { kind: 'system', reason: 'consent', consent: optOut ? 'opt_out' : 'opt_in' },
+      // On the channel the keyword came in on, even if the conversation began on another.
+      { conversationId: input.conversationId, channelId: input.channelId, content: { type: 'text', text: reply } },
+      input.at,
+    );
+  } catch (err) {
+    // The consent change stands without its confirmation when none may be sent (a keyword
+    // delivered after the window closed, a contact known only by username): nothing to retry.
+    if (!(err instanceof DomainError && UNSENDABLE.has(err.code))) throw err;
+  }
 }
 
 /** The organization's consent settings and each contact's ledger. */

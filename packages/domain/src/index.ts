@@ -17,6 +17,7 @@ export * from './transaction';
 export * from './conversations';
 export * from './consent';
 export * from './messaging';
+export * from './sending';
 export * from './outbound';
 export * from './graph';
 export * from './templates';

@@ -5,40 +5,17 @@ import {
   isId,
   NotFoundError,
   toE164,
-  UnprocessableError,
   ValidationError,
 } from '@parley/core';
-import {
-  Channel,
-  Contact,
-  Conversation,
-  type ConversationStatus,
-  Message,
-  type MessageRole,
-  Template,
-  User,
-} from '@parley/db';
+import { Channel, Contact, Conversation, type ConversationStatus, Template, User } from '@parley/db';
 import { LockMode } from '@mikro-orm/core';
-import { CUSTOMER_SERVICE_WINDOW_MS, type ConversationService, type MessageView } from './conversations';
-import { contactRef, conversationCreated, conversationUpdated, type ConversationChanges, messageCreated, recordEvent } from './events';
+import type { ConversationService, MessageView } from './conversations';
+import { conversationCreated, conversationUpdated, type ConversationChanges, recordEvent } from './events';
 import { sqlRunner } from './sql';
-import { insertOutboundMessage, openConversation, tenantSql, upsertContactByPhoneOrEmail } from './repositories';
+import { openConversation, tenantSql, upsertContactByPhoneOrEmail } from './repositories';
+import { onlyChannel, type OutboundContent, queueMessage, type SendActor } from './sending';
 import type { TenantScope } from './scope';
 import { simpleParamsToComponents, TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from './templates';
-
-export type MediaKind = 'image' | 'video' | 'document' | 'audio';
-
-/** What a client asks to send; validated by the route's schema, checked against rules here. */
-export type OutboundContent =
-  | { type: 'text'; text: string; previewUrl?: boolean | undefined }
-  | {
-      type: 'template';
-      template: { name: string; language: string; components?: Record<string, unknown>[] | undefined };
-      params?: Record<string, string> | undefined;
-    }
-  | { type: MediaKind; media: { id?: string | undefined; link?: string | undefined; caption?: string | undefined; filename?: string | undefined } }
-  | { type: 'interactive'; interactive: Record<string, unknown> }
-  | { type: 'location'; location: { latitude: number; longitude: number; name?: string | undefined; address?: string | undefined } };
 
 export interface SendRequest {
   content: OutboundContent;
@@ -48,29 +25,10 @@ export interface SendRequest {
 
 const FIELD_MESSAGE = /^\.([A-Za-z][\w-]{0,63})\s+([\s\S]{1,1000})$/;
 
-export function windowOpen(lastInboundAt: Date | null | undefined, now: Date): boolean {
-  return !!lastInboundAt && now.getTime() - lastInboundAt.getTime() < CUSTOMER_SERVICE_WINDOW_MS;
-}
-
-function preview(content: OutboundContent): string {
-  switch (content.type) {
-    case 'text':
-      return content.text;
-    case 'template':
-      return `[template ${content.template.name}]`;
-    case 'location':
-      return content.location.name ?? '[location]';
-    case 'interactive':
-      return String((content.interactive.body as { text?: string } | undefined)?.text ?? '[interactive]');
-    default:
-      return content.media.caption ?? `[${content.type}]`;
-  }
-}
-
 /**
- * Everything that puts an outbound message in the outbox: the customer-service window, consent,
- * template checks, per-conversation order. The send itself happens in the worker (OutboundSender);
- * a queued message is a committed row, so an accepted 202 survives any crash.
+ * The API's sends: it finds or creates what a request names and hands each message to
+ * `queueMessage` as the principal's actor. The send itself happens in the worker
+ * (OutboundSender); a queued message is a committed row, so an accepted 202 survives any crash.
  */
 export class MessagingService {
   constructor(
@@ -78,113 +36,37 @@ export class MessagingService {
     private readonly conversations: ConversationService,
   ) {}
 
-  private role(scope: TenantScope, requested?: 'agent' | 'bot'): { role: MessageRole; author: string | null } {
-    if (requested) return { role: requested, author: scope.principal.kind === 'user' ? scope.principal.userId : null };
-    return scope.principal.kind === 'user' ? { role: 'agent', author: scope.principal.userId } : { role: 'bot', author: null };
+  /** Who a request's principal is, as a sender: a person is an agent, an app's token a partner. */
+  private actor(scope: TenantScope): SendActor {
+    return scope.principal.kind === 'user'
+      ? { kind: 'agent', userId: scope.principal.userId }
+      : { kind: 'partner', installationId: scope.principal.installationId };
   }
 
   /** Picks the channel a new conversation talks through: the one named, or the only one there is. */
-  private async channelFor(em: EntityManager, conversation: Conversation | null, channelId: string | undefined): Promise<string> {
+  private async channelFor(scope: TenantScope, em: EntityManager, conversation: Conversation | null, channelId: string | undefined): Promise<string> {
     if (conversation?.channel) return conversation.channel;
     if (channelId) {
       const channel = isId(channelId) ? await em.findOne(Channel, { id: channelId, status: 'active' }) : null;
       if (!channel) throw new ValidationError([{ path: 'channelId', message: 'No such channel.' }]);
       return channel.id;
     }
-    const channels = await em.find(Channel, { status: 'active' }, { limit: 2 });
-    if (channels.length === 1) return channels[0]!.id;
-    throw new UnprocessableError(
-      channels.length ? 'channel_required' : 'no_channel',
-      channels.length ? 'The organization has several channels: name one with channelId.' : 'Connect a WhatsApp channel first.',
+    return onlyChannel(tenantSql(sqlRunner(em), scope.organizationId));
+  }
+
+  /** Queues `request` to `conversation` inside `tx`, as the request's principal. */
+  private queue(scope: TenantScope, tx: EntityManager, conversationId: string, request: SendRequest, path = ''): Promise<MessageView> {
+    return queueMessage(
+      tx,
+      scope.organizationId,
+      this.actor(scope),
+      { conversationId, content: request.content, role: request.role, replyTo: request.replyTo, path },
+      this.clock.now(),
     );
   }
 
-  /**
-   * Turns a send request into a stored, queued message inside `em`'s transaction. Refuses what
-   * Meta or the person would refuse, before anything is stored or sent.
-   */
-  async queue(
-    scope: TenantScope,
-    em: EntityManager,
-    conversation: Conversation,
-    contact: Contact,
-    request: SendRequest,
-    path = '',
-  ): Promise<MessageView> {
-    const now = this.clock.now();
-    if (conversation.status === 'closed') {
-      throw new ConflictError('conversation_closed', 'The conversation is closed; start a new one by sending to the contact again.');
-    }
-    if (!contact.phone) throw new UnprocessableError('contact_has_no_phone', 'The contact has no phone number to write to on WhatsApp.');
-    const channelId = await this.channelFor(em, conversation, undefined);
-    let content: Record<string, unknown>;
-    const c = request.content;
-    if (c.type === 'template') {
-      if (contact.optedOut) throw new UnprocessableError('contact_opted_out', 'The contact opted out of business-initiated messages.');
-      const template = await em.findOne(Template, { channel: channelId, name: c.template.name, language: c.template.language });
-      if (!template) throw new TemplateNotFoundError(c.template.name, c.template.language);
-      if (contact.marketingOptedOut && template.category === 'MARKETING') {
-        throw new UnprocessableError('contact_opted_out', 'The contact refuses marketing messages from this business (Meta 131050).');
-      }
-      // Full components are checked as given; the shorthand (a flat map) is built into them first.
-      const checked = c.template.components
-        ? validateTemplateSend(template, { components: c.template.components }, { defaultParams: c.params ?? {}, pathPrefix: `${path}template` })
-        : simpleParamsToComponents(template, c.params ?? {}, { pathPrefix: path ? `${path}meta` : 'params' });
-      if (!checked.ok) throw new TemplateParamsMismatchError(checked.problems);
-      const components = checked.components;
-      content = { template: { name: template.name, language: template.language, category: template.category, components } };
-    } else {
-      if (!windowOpen(contact.lastInboundAt, now)) {
-        throw new UnprocessableError(
-          'outside_customer_service_window',
-          'More than 24 hours have passed since the contact last wrote; only templates may be sent.',
-          { windowExpiresAt: contact.lastInboundAt ? new Date(contact.lastInboundAt.getTime() + CUSTOMER_SERVICE_WINDOW_MS).toISOString() : null },
-        );
-      }
-      content =
-        c.type === 'text'
-          ? { text: c.text, ...(c.previewUrl ? { previewUrl: true } : {}) }
-          : c.type === 'location'
-            ? { location: c.location }
-            : c.type === 'interactive'
-              ? { interactive: c.interactive }
-              : { media: c.media };
-    }
-    if (request.replyTo) {
-      const parent = isId(request.replyTo) ? await em.findOne(Message, { id: request.replyTo, conversation: conversation.id }) : null;
-      if (!parent?.wamid) throw new ValidationError([{ path: `${path}replyTo`, message: 'No message with a WhatsApp id in this conversation.' }]);
-      content.context = { messageId: parent.wamid };
-    }
-
-    const { role, author } = this.role(scope, request.role);
-    conversation.lastMessageAt = now;
-    conversation.lastMessagePreview = preview(c).slice(0, 200);
-    conversation.channel ??= channelId;
-    await em.flush();
-    const row = await insertOutboundMessage(tenantSql(sqlRunner(em), scope.organizationId), {
-      conversationId: conversation.id,
-      channelId,
-      role,
-      author,
-      type: c.type,
-      content,
-      status: 'queued',
-      sendState: 'pending',
-      at: now,
-    });
-    const type = role === 'bot' ? 'message.create.contact.chat.bot' : 'message.create.contact.chat.agent';
-    const data = messageCreated(row!, contactRef(contact));
-    await recordEvent(sqlRunner(em), scope.organizationId, type, data, now);
-    return data.message;
-  }
-
   async send(scope: TenantScope, conversationId: string, request: SendRequest): Promise<MessageView> {
-    return scope.em.fork().transactional(async (tx) => {
-      const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
-      if (!conversation) throw new NotFoundError('conversation');
-      const contact = await tx.findOneOrFail(Contact, { id: conversation.contact });
-      return this.queue(scope, tx, conversation, contact, request);
-    });
+    return scope.em.fork().transactional((tx) => this.queue(scope, tx, conversationId, request));
   }
 
   /**
@@ -214,7 +96,7 @@ export class MessagingService {
     }
 
     let channelId: string | null = null;
-    if (options.channelId) channelId = await this.channelFor(tx, null, options.channelId);
+    if (options.channelId) channelId = await this.channelFor(scope, tx, null, options.channelId);
     const opened = await openConversation(t, contact.id, { channelId, requestId: options.requestId ?? null, reopen: false, now });
     const conversation = await tx.findOneOrFail(Conversation, { id: opened.id });
     if (options.requestId && conversation.requestId !== options.requestId) conversation.requestId = options.requestId;
@@ -253,7 +135,7 @@ export class MessagingService {
         let content: OutboundContent;
         if (item.meta?.template) {
           const { template: ref, language, ...params } = item.meta;
-          const channelId = await this.channelFor(tx, result.conversation, input.channelId);
+          const channelId = await this.channelFor(scope, tx, result.conversation, input.channelId);
           const byId = await this.templateById(tx, ref, channelId);
           if (byId && language !== undefined && language !== byId.language) {
             throw new ValidationError([{ path: `messages.${i}.meta.language`, message: `The template with this id is in ${byId.language}.` }]);
@@ -270,8 +152,10 @@ export class MessagingService {
         } else {
           throw new ValidationError([{ path: `messages.${i}`, message: 'A chat message needs text or meta.template.' }]);
         }
-        sent.push(await this.queue(scope, tx, result.conversation, result.contact, { content, role: item.role }, `messages.${i}.`));
+        sent.push(await this.queue(scope, tx, result.conversation.id, { content, role: item.role }, `messages.${i}.`));
       }
+      // The sends wrote the conversation's last message in SQL; the view is read through `tx`'s entity.
+      if (sent.length) await tx.refresh(result.conversation);
       const view = await this.conversations.get({ ...scope, em: tx }, result.conversation.id);
       return {
         created: result.contactCreated || result.conversationCreated,
@@ -293,7 +177,7 @@ export class MessagingService {
       recipients?: { params?: Record<string, string> | undefined }[] | undefined;
     },
   ) {
-    const channelId = await this.channelFor(scope.em, null, input.channelId);
+    const channelId = await this.channelFor(scope, scope.em, null, input.channelId);
     const template = await scope.em.findOne(Template, { channel: channelId, name: input.template.name, language: input.template.language });
     if (!template) throw new TemplateNotFoundError(input.template.name, input.template.language);
     const check = (recipientParams: Record<string, string>, prefix: string) =>
@@ -334,11 +218,11 @@ export class MessagingService {
     input: { phoneNumber: string; channelId?: string | undefined; requestId?: string | undefined; role?: 'agent' | 'bot' | undefined; content: OutboundContent },
   ): Promise<{ conversationId: string; message: MessageView }> {
     return scope.em.fork().transactional(async (tx) => {
-      const { contact, conversation } = await this.upsertContactConversation(scope, tx, { telephone: input.phoneNumber }, {
+      const { conversation } = await this.upsertContactConversation(scope, tx, { telephone: input.phoneNumber }, {
         channelId: input.channelId,
         requestId: input.requestId,
       });
-      const message = await this.queue(scope, tx, conversation, contact, { content: input.content, role: input.role });
+      const message = await this.queue(scope, tx, conversation.id, { content: input.content, role: input.role });
       return { conversationId: conversation.id, message };
     });
   }

@@ -20,7 +20,7 @@ const messageFields = z.object({
   status: z.string().describe('queued, sent, delivered, read or failed for what the business sends; received for what the contact sends.'),
   wamid: z.string().nullable(),
   error: messageError.nullable(),
-  ai: z.boolean(),
+  ai: z.boolean().describe('True for a message the AI assistant wrote (its role is bot); false for people, partners and the platform.'),
   authorId: z.string().nullable(),
   editedAt: isoTime.nullable().describe('When the contact last edited the message; its earlier contents are in `history`.'),
   deletedAt: isoTime.nullable().describe('When the contact deleted the message for everyone; its content is then empty.'),

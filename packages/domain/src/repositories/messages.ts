@@ -95,6 +95,8 @@ export async function insertOutboundMessage(
     role: MessageRole;
     author?: string | null;
     ai?: boolean;
+    /** Who queued it (queueMessage's actor): its kind, and the user, installation or reason. */
+    sender?: { kind: string; ref: string | null };
     type: string;
     content: Record<string, unknown>;
     status: MessageStatus;
@@ -105,8 +107,8 @@ export async function insertOutboundMessage(
 ): Promise<MessageRow | null> {
   const rank = input.status === 'queued' ? 0 : input.status === 'sent' ? 1 : 0;
   const [row] = await t.sql.all<MessageRow>(
-    `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, author, ai, type, content, wamid, status, status_rank, send_state, send_attempts, status_updated_at, created_at)
-     values (?, ?, ?, ?, 'outbound', ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0, ?, ?)
+    `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, author, ai, sender_kind, sender_ref, type, content, wamid, status, status_rank, send_state, send_attempts, status_updated_at, created_at)
+     values (?, ?, ?, ?, 'outbound', ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0, ?, ?)
      on conflict (wamid) where wamid is not null do nothing returning ${COLUMNS}`,
     [
       input.id ?? newId(),
@@ -116,6 +118,8 @@ export async function insertOutboundMessage(
       input.role,
       input.author ?? null,
       input.ai ?? false,
+      input.sender?.kind ?? null,
+      input.sender?.ref ?? null,
       input.type,
       JSON.stringify(input.content),
       input.wamid ?? null,
