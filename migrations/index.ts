@@ -11,6 +11,7 @@ import { Migration20261129171342_sign_in_attempts } from './Migration20261129171
 import { Migration20261129175533_broadcast_recipient_phone } from './Migration20261129175533_broadcast_recipient_phone';
 import { Migration20261129180419_message_unknown_outcome } from './Migration20261129180419_message_unknown_outcome';
 import { Migration20261129190500_partner_webhooks } from './Migration20261129190500_partner_webhooks';
+import { Migration20261129193600_assistant } from './Migration20261129193600_assistant';
 import { Migration20261129194000_message_sender } from './Migration20261129194000_message_sender';
 // @imports
 
@@ -28,6 +29,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129175533_broadcast_recipient_phone', class: Migration20261129175533_broadcast_recipient_phone },
   { name: 'Migration20261129180419_message_unknown_outcome', class: Migration20261129180419_message_unknown_outcome },
   { name: 'Migration20261129190500_partner_webhooks', class: Migration20261129190500_partner_webhooks },
+  { name: 'Migration20261129193600_assistant', class: Migration20261129193600_assistant },
   { name: 'Migration20261129194000_message_sender', class: Migration20261129194000_message_sender },
   // @list
 ];

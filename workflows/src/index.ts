@@ -2,3 +2,4 @@
 export * from './maintenance';
 export * from './templates';
 export * from './broadcast';
+export * from './assistant';

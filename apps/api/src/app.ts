@@ -7,6 +7,7 @@ import { requestMiddleware } from './http/request';
 import { mount, type RouteDef } from './http/route';
 import type { AppState } from './http/state';
 import { appRoutes } from './routes/apps';
+import { assistantRoutes } from './routes/assistant';
 import { authRoutes } from './routes/auth';
 import { broadcastRoutes } from './routes/broadcasts';
 import { channelRoutes } from './routes/channels';
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...messagingRoutes(services),
     ...broadcastRoutes(services),
     ...webhookRoutes(services),
+    ...assistantRoutes(services),
     ...operatorRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];

@@ -2,6 +2,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '@parley/config';
 import { type Clock, type Logger, PasswordHasher, SecretBox } from '@parley/core';
 import {
+  AssistantControlService,
+  AssistantSettingsService,
   AppService,
   BroadcastService,
   type BroadcastStarter,
@@ -18,6 +20,7 @@ import {
   MetaWebhookIngest,
   OrganizationService,
   PhoneNumberDirectory,
+  queueMessage,
   type Resolver,
   SignInService,
   TokenService,
@@ -48,6 +51,8 @@ export interface Services {
   inboundFailures: InboundFailureService;
   webhooks: WebhookSubscriptionService;
   webhookDeliveries: WebhookDeliveryService;
+  assistantSettings: AssistantSettingsService;
+  assistantControl: AssistantControlService;
 }
 
 export interface ServiceDeps {
@@ -93,6 +98,8 @@ export function createServices(deps: ServiceDeps): Services {
     inboundFailures: new InboundFailureService(metaProcessor),
     webhooks: new WebhookSubscriptionService(secrets, new WebhookHttpClient({ policy: webhookPolicy }), webhookPolicy, deps.clock),
     webhookDeliveries: new WebhookDeliveryService(deps.clock),
+    assistantSettings: new AssistantSettingsService(deps.config, deps.clock),
+    assistantControl: new AssistantControlService(queueMessage, deps.clock),
   };
 }
 

@@ -2,6 +2,8 @@ import { loadConfigOrExit } from '@parley/config';
 import { createLogger, SecretBox, systemClock } from '@parley/core';
 import { createOrm } from '@parley/db';
 import {
+  ASSISTANT_WAKE_CHANNEL,
+  AssistantSignaller,
   graphClientFor,
   MetaInboundProcessor,
   OutboundSender,
@@ -13,6 +15,7 @@ import {
 } from '@parley/domain';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
+import { temporalAssistantStarter } from './activities/assistant';
 import { temporalLogger } from './logging';
 import { createWorker, ensureSchedules, shutdownSignal } from './worker';
 
@@ -45,10 +48,13 @@ outbound.start();
 const webhookHttp = new WebhookHttpClient({ policy: { allowInsecure: config.allowInsecureWebhooks } });
 const webhooks = new WebhookDispatcher(orm, new SecretBox(config.encryptionKey), webhookHttp, systemClock, logger.child({ component: 'webhooks' }));
 webhooks.start();
+// Contacts' messages on channels with the AI assistant on, handed to their turn workflows.
+const assistant = new AssistantSignaller(orm, temporalAssistantStarter(temporal, config.temporal.taskQueue), logger.child({ component: 'assistant' }));
+assistant.start();
 // Both start as soon as their work commits; their timers stay as the fallback.
 const wake = new WakeListener(
   config.database.url,
-  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick() },
+  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick(), [ASSISTANT_WAKE_CHANNEL]: () => assistant.kick() },
   logger.child({ component: 'wake' }),
 );
 wake.start();
@@ -59,6 +65,7 @@ try {
   await wake.stop();
   await inbound.stop();
   await outbound.stop();
+  await assistant.stop();
   await webhooks.stop();
   webhookHttp.close();
   await connection.close();

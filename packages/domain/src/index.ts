@@ -27,3 +27,4 @@ export * from './wake';
 export * from './repositories';
 export * from './secrets-at-rest';
 export * from './webhooks';
+export * from './assistant';

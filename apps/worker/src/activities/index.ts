@@ -1,7 +1,8 @@
 import type { Config } from '@parley/config';
 import { SecretBox } from '@parley/core';
-import { BroadcastSender, ChannelService, type GraphPort, type SendPort } from '@parley/domain';
+import { BroadcastSender, ChannelService, type GraphPort, queueMessage, type SendPort } from '@parley/domain';
 import type { Client } from '@temporalio/client';
+import { type AssistantActivityDeps, createAssistantActivities } from './assistant';
 import { createBroadcastActivities } from './broadcasts';
 import { createMaintenanceActivities, type MaintenanceDeps } from './maintenance';
 import { createTemplateActivities } from './templates';
@@ -13,6 +14,7 @@ export interface ActivityDeps extends MaintenanceDeps {
   temporal?: Client | undefined;
   /** Aborted when the worker process begins to shut down. */
   stopping?: AbortSignal | undefined;
+  assistantModel?: AssistantActivityDeps['assistantModel'];
 }
 
 /** Activities are built from their dependencies, so tests hand in their own database, clock and Graph API. */
@@ -23,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMaintenanceActivities(deps),
     ...createTemplateActivities({ ...deps, channels }),
     ...createBroadcastActivities({ ...deps, sender, taskQueue: deps.config.temporal.taskQueue }),
+    ...createAssistantActivities({ ...deps, send: queueMessage }),
   };
 }
 

@@ -123,6 +123,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assistant/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the organization’s monthly token budget
+         * @description Past the budget, the assistant hands conversations to people (reason `token_budget_exhausted`) instead of answering. `null` removes the limit.
+         */
+        put: operations["putAssistantBudget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tokens the assistant used this month, per organization and per conversation, and the budget */
+        get: operations["getAssistantUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/login": {
         parameters: {
             query?: never;
@@ -308,6 +345,63 @@ export interface paths {
         patch: operations["updateChannel"];
         trace?: never;
     };
+    "/v1/channels/{id}/assistant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel’s AI assistant configuration */
+        get: operations["getChannelAssistant"];
+        /**
+         * Configure the channel’s AI assistant
+         * @description Enabling it needs an AI provider on the platform (`OPENAI_BASE_URL`, `OPENAI_API_KEY`); without one: 400 `assistant_not_configured`. See docs/assistant.md.
+         */
+        put: operations["putChannelAssistant"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{id}/assistant/knowledge-base": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The assistant’s knowledge-base entries */
+        get: operations["listKnowledgeBase"];
+        put?: never;
+        /** Add a knowledge-base entry */
+        post: operations["addKnowledgeBaseEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{id}/assistant/knowledge-base/{entryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a knowledge-base entry */
+        delete: operations["removeKnowledgeBaseEntry"];
+        options?: never;
+        head?: never;
+        /** Edit a knowledge-base entry */
+        patch: operations["updateKnowledgeBaseEntry"];
+        trace?: never;
+    };
     "/v1/channels/{id}/notices": {
         parameters: {
             query?: never;
@@ -422,6 +516,111 @@ export interface paths {
         /** Assign to a user (null unassigns) */
         put: operations["assignConversation"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/assistant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The assistant’s state in a conversation, and why */
+        get: operations["getConversationAssistant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/assistant/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop the assistant in this conversation until resumed (a turn waiting or generating sends nothing) */
+        post: operations["pauseConversationAssistant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/assistant/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Let the assistant answer this conversation again (from the contact’s next message) */
+        post: operations["resumeConversationAssistant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/assistant/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Replies the assistant suggested (draft mode), newest first */
+        get: operations["listAssistantSuggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/assistant/suggestions/{suggestionId}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Discard a suggestion */
+        post: operations["discardAssistantSuggestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/assistant/suggestions/{suggestionId}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a suggestion, optionally edited, as the caller
+         * @description Goes through the same send path as any message (window and consent rules apply). A sent or discarded one: 409 `suggestion_closed`.
+         */
+        post: operations["sendAssistantSuggestion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2075,6 +2274,135 @@ export interface operations {
             };
         };
     };
+    putAssistantBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    monthlyTokenBudget: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Usage with the new budget */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The 50 conversations that used most, all time. */
+                        conversations: {
+                            conversationId: string;
+                            tokensUsed: number;
+                        }[];
+                        /** @description First day of the month (UTC) counted. */
+                        month: string;
+                        monthlyTokenBudget: number | null;
+                        tokensUsed: number;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAssistantUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The 50 conversations that used most, all time. */
+                        conversations: {
+                            conversationId: string;
+                            tokensUsed: number;
+                        }[];
+                        /** @description First day of the month (UTC) counted. */
+                        month: string;
+                        monthlyTokenBudget: number | null;
+                        tokensUsed: number;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -3057,6 +3385,511 @@ export interface operations {
             };
         };
     };
+    getChannelAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        channelId: string;
+                        enabled: boolean;
+                        handoffMessage: string | null;
+                        instructions: string;
+                        knowledgeBase: {
+                            /** @description ISO 8601 UTC time */
+                            createdAt: string;
+                            id: string;
+                            text: string;
+                            title: string;
+                            /** @description ISO 8601 UTC time */
+                            updatedAt: string;
+                        }[];
+                        knowledgeTopK: number;
+                        language: string | null;
+                        /**
+                         * @description `auto` sends replies, `draft` stores suggestions for agents and sends nothing, `off` does nothing.
+                         * @enum {string}
+                         */
+                        mode: "auto" | "draft" | "off";
+                        model: string;
+                        quietTimeMs: number;
+                        /** @enum {string} */
+                        replyLength: "short" | "medium" | "long";
+                        /** @description ISO 8601 UTC time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putChannelAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    enabled: boolean;
+                    /** @description Sent once when the assistant hands the conversation to people. */
+                    handoffMessage?: string | null;
+                    instructions: string;
+                    /** @description Replaces every entry of the channel when given. */
+                    knowledgeBase?: {
+                        text: string;
+                        title: string;
+                    }[];
+                    /** @description Knowledge-base entries given to the model, most relevant first (default 3). */
+                    knowledgeTopK?: number;
+                    /** @description Language of replies; unset: the contact’s. */
+                    language?: string | null;
+                    /**
+                     * @description Defaults to `auto` when enabled, `off` when not; must agree with `enabled`.
+                     * @enum {string}
+                     */
+                    mode?: "auto" | "draft" | "off";
+                    model: string;
+                    /** @description Wait after the contact’s last message before replying, so a burst gets one reply (default 3000). */
+                    quietTimeMs?: number;
+                    /**
+                     * @description Default `short` (WhatsApp).
+                     * @enum {string}
+                     */
+                    replyLength?: "short" | "medium" | "long";
+                };
+            };
+        };
+        responses: {
+            /** @description The configuration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        channelId: string;
+                        enabled: boolean;
+                        handoffMessage: string | null;
+                        instructions: string;
+                        knowledgeBase: {
+                            /** @description ISO 8601 UTC time */
+                            createdAt: string;
+                            id: string;
+                            text: string;
+                            title: string;
+                            /** @description ISO 8601 UTC time */
+                            updatedAt: string;
+                        }[];
+                        knowledgeTopK: number;
+                        language: string | null;
+                        /**
+                         * @description `auto` sends replies, `draft` stores suggestions for agents and sends nothing, `off` does nothing.
+                         * @enum {string}
+                         */
+                        mode: "auto" | "draft" | "off";
+                        model: string;
+                        quietTimeMs: number;
+                        /** @enum {string} */
+                        replyLength: "short" | "medium" | "long";
+                        /** @description ISO 8601 UTC time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description `assistant_not_configured` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listKnowledgeBase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every entry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description ISO 8601 UTC time */
+                            createdAt: string;
+                            id: string;
+                            text: string;
+                            title: string;
+                            /** @description ISO 8601 UTC time */
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addKnowledgeBaseEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    text: string;
+                    title: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 UTC time */
+                        createdAt: string;
+                        id: string;
+                        text: string;
+                        title: string;
+                        /** @description ISO 8601 UTC time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeKnowledgeBaseEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entryId: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateKnowledgeBaseEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entryId: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    text?: string;
+                    title?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 UTC time */
+                        createdAt: string;
+                        id: string;
+                        text: string;
+                        title: string;
+                        /** @description ISO 8601 UTC time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listChannelNotices: {
         parameters: {
             query?: {
@@ -3863,6 +4696,471 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConversationAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description State */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        conversationId: string;
+                        /** @description Why it is paused or handed over: `agent_message`, `assigned`, `paused_by_user`, the model’s reason, `outside_customer_service_window`, `contact_opted_out`, `token_budget_exhausted`, `generation_failed: ...`. */
+                        reason: string | null;
+                        /** @enum {string} */
+                        state: "active" | "paused" | "handed_over";
+                        tokensUsed: number;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseConversationAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        conversationId: string;
+                        /** @description Why it is paused or handed over: `agent_message`, `assigned`, `paused_by_user`, the model’s reason, `outside_customer_service_window`, `contact_opted_out`, `token_budget_exhausted`, `generation_failed: ...`. */
+                        reason: string | null;
+                        /** @enum {string} */
+                        state: "active" | "paused" | "handed_over";
+                        tokensUsed: number;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeConversationAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        conversationId: string;
+                        /** @description Why it is paused or handed over: `agent_message`, `assigned`, `paused_by_user`, the model’s reason, `outside_customer_service_window`, `contact_opted_out`, `token_budget_exhausted`, `generation_failed: ...`. */
+                        reason: string | null;
+                        /** @enum {string} */
+                        state: "active" | "paused" | "handed_over";
+                        tokensUsed: number;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAssistantSuggestions: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+                /** @description Page size (1-200, default 50). */
+                limit?: number;
+                state?: "open" | "stale" | "sent" | "discarded";
+            };
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of suggestions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            conversationId: string;
+                            /** @description ISO 8601 UTC time */
+                            createdAt: string;
+                            id: string;
+                            messageId: string | null;
+                            reason: string | null;
+                            /**
+                             * @description `stale`: the contact wrote again after it was made.
+                             * @enum {string}
+                             */
+                            state: "open" | "stale" | "sent" | "discarded";
+                            text: string;
+                            /** @description ISO 8601 UTC time */
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discardAssistantSuggestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                suggestionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discarded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        conversationId: string;
+                        /** @description ISO 8601 UTC time */
+                        createdAt: string;
+                        id: string;
+                        messageId: string | null;
+                        reason: string | null;
+                        /**
+                         * @description `stale`: the contact wrote again after it was made.
+                         * @enum {string}
+                         */
+                        state: "open" | "stale" | "sent" | "discarded";
+                        text: string;
+                        /** @description ISO 8601 UTC time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `suggestion_closed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    sendAssistantSuggestion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+                suggestionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The edited text; the suggestion’s own when left out. */
+                    text?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        conversationId: string;
+                        /** @description ISO 8601 UTC time */
+                        createdAt: string;
+                        id: string;
+                        messageId: string | null;
+                        reason: string | null;
+                        /**
+                         * @description `stale`: the contact wrote again after it was made.
+                         * @enum {string}
+                         */
+                        state: "open" | "stale" | "sent" | "discarded";
+                        text: string;
+                        /** @description ISO 8601 UTC time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `suggestion_closed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bodies are limited to 1 MiB. */
             413: {

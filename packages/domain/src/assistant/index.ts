@@ -1,0 +1,5 @@
+export * from './control';
+export * from './model';
+export * from './settings';
+export * from './signaller';
+export * from './turns';

@@ -1,0 +1,79 @@
+import { ActivityFailure, ApplicationFailure, condition, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '@parley/worker/activities';
+
+/** Failure types of a generation that no retry can help: the turn fails and a person is asked. */
+export const ASSISTANT_FINAL_FAILURES = ['refused', 'malformed', 'rejected'];
+
+const { assistantPrepare, assistantDeliver, assistantFail } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10 },
+});
+// The model call retries 429, 5xx and timeouts itself (the openai package's backoff); Temporal
+// tries once more after that, then the turn is handed to a person rather than left hanging.
+const { assistantGenerate } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 2, nonRetryableErrorTypes: ASSISTANT_FINAL_FAILURES },
+});
+
+export interface AssistantWorkflowInput {
+  organizationId: string;
+  conversationId: string;
+  quietTimeMs: number;
+}
+
+export const contactMessageSignal = defineSignal<[{ messageIds: string[] }]>('assistantContactMessage');
+
+/** Rounds in one run: a contact who keeps writing while replies are generated cannot keep a run alive for ever. */
+const MAX_ROUNDS = 5;
+
+/**
+ * One turn of a conversation's assistant. Each contact message signals it (signalWithStart); it
+ * waits until the contact has been quiet for `quietTimeMs`, so a burst gets one reply. A message
+ * that arrives while the reply is generated makes it start over with everything said, and the
+ * turn ends once a reply (or handoff, or suggestion) went out for the last message it heard.
+ */
+export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Promise<string> {
+  const heard: string[] = [];
+  let version = 0;
+  setHandler(contactMessageSignal, ({ messageIds }) => {
+    const fresh = messageIds.filter((id) => !heard.includes(id));
+    if (!fresh.length) return;
+    heard.push(...fresh);
+    version++;
+  });
+  const base = { organizationId: input.organizationId, conversationId: input.conversationId };
+  let outcome = 'skipped';
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    await condition(() => heard.length > 0);
+    // The quiet time restarts with every message.
+    for (;;) {
+      const seen = version;
+      if (!(await condition(() => version !== seen, input.quietTimeMs))) break;
+    }
+    const answered = version;
+    const turn = { ...base, turnId: `${workflowInfo().workflowId}:${heard[heard.length - 1]}` };
+    const prepared = await assistantPrepare(turn);
+    if (prepared.kind === 'skip') {
+      outcome = `skipped:${prepared.reason}`;
+    } else if (prepared.kind === 'handoff') {
+      outcome = await assistantDeliver(turn, { action: 'handoff', reply: null, reason: prepared.reason });
+    } else {
+      let decision;
+      try {
+        decision = await assistantGenerate(turn, prepared);
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        await assistantFail(turn, cause ? `${cause.type ?? 'error'}: ${cause.message}` : err.message);
+        outcome = 'failed';
+        if (version === answered) return outcome;
+        continue;
+      }
+      // The contact wrote again while the reply was made: answer everything together.
+      if (version !== answered) continue;
+      outcome = await assistantDeliver(turn, decision);
+    }
+    if (version === answered) return outcome;
+  }
+  return outcome;
+}
