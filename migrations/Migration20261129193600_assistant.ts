@@ -58,7 +58,7 @@ export class Migration20261129193600_assistant extends Migration {
   "reason" text null,
   "tokens" bigint not null default 0,
   "handoff_sent_at" timestamptz null,
-  "history_from" timestamptz null,
+  "history_after" uuid null,
   "updated_at" timestamptz not null
 );`);
     this.addSql(`create index "assistant_conversations_organization" on "assistant_conversations" ("organization_id");`);
@@ -135,18 +135,19 @@ begin
   join "assistant_settings" s on s."channel_id" = t."channel_id" and s."organization_id" = t."organization_id" and s."mode" = 'auto'
   order by t."conversation_id", t."seq" desc
   on conflict ("conversation_id") do update set "state" = 'paused', "reason" = excluded."reason", "updated_at" = excluded."updated_at";
-  -- A resolve closes a chapter: the assistant reads only what comes after it, and one that had
+  -- A resolve closes a chapter: the assistant reads only messages stored after it (ids are
+  -- time-ordered; a message's created_at is Meta's send time, which may be earlier), and one that had
   -- handed over or been paused starts afresh unless someone is still assigned.
-  insert into "assistant_conversations" ("conversation_id", "organization_id", "state", "reason", "history_from", "handoff_sent_at", "updated_at")
+  insert into "assistant_conversations" ("conversation_id", "organization_id", "state", "reason", "history_after", "handoff_sent_at", "updated_at")
   select distinct on ((e."data"->'conversation'->>'id')::uuid) (e."data"->'conversation'->>'id')::uuid, e."organization_id",
          case when e."data"->'conversation'->'assignee' is null or jsonb_typeof(e."data"->'conversation'->'assignee') = 'null' then 'active' else 'paused' end,
          case when e."data"->'conversation'->'assignee' is null or jsonb_typeof(e."data"->'conversation'->'assignee') = 'null' then null else 'assigned' end,
-         e."created_at", null, now()
+         e."id", null, now()
   from inserted e
   join "assistant_settings" s on s."channel_id" = (e."data"->'conversation'->>'channelId')::uuid and s."organization_id" = e."organization_id"
   where e."type" = 'conversation.update' and e."data"->'changes'->>'status' = 'resolved'
   order by (e."data"->'conversation'->>'id')::uuid, e."seq" desc
-  on conflict ("conversation_id") do update set "state" = excluded."state", "reason" = excluded."reason", "history_from" = excluded."history_from",
+  on conflict ("conversation_id") do update set "state" = excluded."state", "reason" = excluded."reason", "history_after" = excluded."history_after",
     "handoff_sent_at" = null, "updated_at" = excluded."updated_at";
   return null;
 end

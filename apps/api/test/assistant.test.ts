@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApi } from '../../../test/support/api';
+import { eventually } from '../../../test/support/platform';
 import {
   type AssistantHarness,
   assistantOrg,
   assistantState,
   outbound,
+  pause,
   startAssistantHarness,
   turnOutcome,
   write,
@@ -91,5 +93,158 @@ describe('assistant replies', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ role: 'bot', ai: true, content: { text: 'We ship in two days.' } });
     expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'active', tokensUsed: 120 });
+  });
+});
+
+describe('assistant context', () => {
+  it('prompts with the linked request, the tenant’s fields and the most relevant entries, nothing older than the last resolve and nothing of another tenant', async () => {
+    const kb = [
+      { title: 'Shipping', text: 'Shipping to Quetzaltenango takes 2 days, free above Q500.' },
+      { title: 'Returns', text: 'Returns are accepted within 30 days with the receipt.' },
+      { title: 'Opening hours', text: 'Stores open 9 to 18, Monday to Saturday.' },
+    ];
+    const org = await assistantOrg(h, { knowledgeBase: kb, knowledgeTopK: 1 });
+    const other = await assistantOrg(h, { knowledgeBase: [{ title: 'Shipping', text: 'OTHER-TENANT shipping costs Q999 to Quetzaltenango.' }] });
+    const chat = await write(h, org, 'my old secret code is 4321');
+    await turnOutcome(h, org, chat.conversationId);
+    // The other tenant's contact has the same phone number and writes the same question.
+    const otherChat = await write(h, other, 'OTHER-TENANT history: do you ship to Quetzaltenango?', { from: chat.from });
+    await turnOutcome(h, other, otherChat.conversationId);
+
+    expect((await h.api.call('PATCH', `/v1/conversations/${chat.conversationId}`, { token: org.token, body: { status: 'resolved' } })).status).toBe(200);
+    expect((await h.api.call('PUT', `/v1/conversations/${chat.conversationId}/link-request`, { token: org.token, body: { requestId: 'REQ-7781' } })).status).toBe(200);
+    const field = await h.api.call('POST', '/v1/conversations', {
+      token: org.token,
+      body: { type: 'contact', contact: { profile: { telephone: `+${chat.from}` } }, messages: [{ type: 'field', text: '.licenseplate XX-99-WZ' }] },
+    });
+    expect(field.status, field.text).toBeLessThan(300);
+    h.fake.on((c) => c.prompt.includes(org.marker) && c.prompt.includes('Quetzaltenango'), { action: 'reply', reply: 'Two days, free above Q500.', reason: 'kb' });
+    await write(h, org, 'Do you ship to Quetzaltenango?', chat);
+    await turnOutcome(h, org, chat.conversationId, 2);
+
+    const prompt = h.fake.requestsWith(org.marker).find((r) => r.prompt.includes('Do you ship'))!.prompt;
+    expect(prompt).toContain('REQ-7781');
+    expect(prompt).toContain('XX-99-WZ');
+    expect(prompt).toContain('Shipping to Quetzaltenango takes 2 days');
+    expect(prompt).not.toContain('Returns are accepted');
+    expect(prompt).not.toContain('Stores open');
+    expect(prompt).not.toContain('4321');
+    expect(prompt).not.toContain('OTHER-TENANT');
+    expect(prompt).not.toContain(other.marker);
+  });
+});
+
+describe('human control', () => {
+  it('stops when an agent writes, and answers again once resumed', async () => {
+    const org = await assistantOrg(h);
+    const chat = await write(h, org, 'hello');
+    expect((await turnOutcome(h, org, chat.conversationId))[0]!.outcome).toBe('replied');
+    const agentSend = await h.api.call('POST', `/v1/conversations/${chat.conversationId}/messages`, { token: org.token, body: { type: 'text', text: 'Ana here, I take it from now.' } });
+    expect(agentSend.status, agentSend.text).toBe(202);
+    expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'paused', reason: 'agent_message' });
+    await write(h, org, 'thanks Ana', chat);
+    await pause(1200);
+    expect(h.fake.requestsWith(org.marker)).toHaveLength(1);
+
+    const resumed = await h.api.call('POST', `/v1/conversations/${chat.conversationId}/assistant/resume`, { token: org.token });
+    expect(resumed.body).toMatchObject({ state: 'active', reason: null });
+    await write(h, org, 'one more question', chat);
+    expect((await turnOutcome(h, org, chat.conversationId, 2))[1]!.outcome).toBe('replied');
+    expect((await outbound(h, org, chat.conversationId)).map((m) => [m.role, m.ai])).toEqual([
+      ['bot', true],
+      ['agent', false],
+      ['bot', true],
+    ]);
+  });
+
+  it('stops on an assignment made while the turn waits in its quiet time', async () => {
+    const org = await assistantOrg(h, { quietTimeMs: 1500 });
+    const agent = await newUser(h.api, org.tenant, 'agent');
+    const chat = await write(h, org, 'hello?');
+    const assigned = await h.api.call('PUT', `/v1/conversations/${chat.conversationId}/assign`, { token: org.token, body: { userId: agent.id } });
+    expect(assigned.status, assigned.text).toBe(200);
+    await pause(2500);
+    expect(h.fake.requestsWith(org.marker)).toHaveLength(0);
+    expect(await outbound(h, org, chat.conversationId)).toHaveLength(0);
+    expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'paused', reason: 'assigned' });
+  });
+
+  it('sends nothing when paused while the reply is being generated', async () => {
+    const org = await assistantOrg(h);
+    h.fake.on(org.marker, { action: 'reply', reply: 'too late', reason: 'slow', delayMs: 1500 });
+    const chat = await write(h, org, 'hello');
+    await eventually(async () => h.fake.requestsWith(org.marker).length > 0, 10_000, 'the model call');
+    const paused = await h.api.call('POST', `/v1/conversations/${chat.conversationId}/assistant/pause`, { token: org.token });
+    expect(paused.body).toMatchObject({ state: 'paused', reason: 'paused_by_user' });
+    expect(await turnOutcome(h, org, chat.conversationId)).toEqual([{ outcome: 'skipped', reason: 'paused' }]);
+    expect(await outbound(h, org, chat.conversationId)).toHaveLength(0);
+  });
+
+  it('hands over when the model says so, with the handoff message once and the reason on the conversation', async () => {
+    const org = await assistantOrg(h, { handoffMessage: 'A colleague will take over shortly.' });
+    h.fake.on(org.marker, { action: 'handoff', reply: null, reason: 'asks for a refund' });
+    const chat = await write(h, org, 'I want a refund');
+    expect((await turnOutcome(h, org, chat.conversationId))[0]).toEqual({ outcome: 'handed_over', reason: 'asks for a refund' });
+    expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'handed_over', reason: 'asks for a refund' });
+    await write(h, org, 'hello??', chat);
+    await pause(1000);
+    const sent = await outbound(h, org, chat.conversationId);
+    expect(sent.map((m) => [m.content.text, m.ai])).toEqual([['A colleague will take over shortly.', false]]);
+    expect(h.fake.requestsWith(org.marker)).toHaveLength(1);
+  });
+});
+
+describe('draft mode', () => {
+  it('stores suggestions, marks one stale when the contact writes again, and sends an edited one as the agent', async () => {
+    const org = await assistantOrg(h, { mode: 'draft' });
+    h.fake.on(org.marker, { action: 'reply', reply: 'First suggestion', reason: 'a' }, { action: 'reply', reply: 'Second suggestion', reason: 'b' });
+    const chat = await write(h, org, 'hello');
+    await turnOutcome(h, org, chat.conversationId);
+    await write(h, org, 'are you there?', chat);
+    await turnOutcome(h, org, chat.conversationId, 2);
+    const list = await h.api.call('GET', `/v1/conversations/${chat.conversationId}/assistant/suggestions`, { token: org.token });
+    expect(list.body.data.map((s: { text: string; state: string }) => [s.text, s.state])).toEqual([
+      ['Second suggestion', 'open'],
+      ['First suggestion', 'stale'],
+    ]);
+    expect(await outbound(h, org, chat.conversationId)).toHaveLength(0);
+
+    const agent = await newUser(h.api, org.tenant, 'agent');
+    const [second, first] = list.body.data;
+    const sent = await h.api.call('POST', `/v1/conversations/${chat.conversationId}/assistant/suggestions/${second.id}/send`, { token: agent.token, body: { text: 'Second suggestion, edited' } });
+    expect(sent.status, sent.text).toBe(200);
+    expect(sent.body).toMatchObject({ state: 'sent', text: 'Second suggestion, edited' });
+    const again = await h.api.call('POST', `/v1/conversations/${chat.conversationId}/assistant/suggestions/${second.id}/send`, { token: agent.token, body: {} });
+    expectProblem(again, 409, 'suggestion_closed');
+    const discarded = await h.api.call('POST', `/v1/conversations/${chat.conversationId}/assistant/suggestions/${first.id}/discard`, { token: agent.token });
+    expect(discarded.body.state).toBe('discarded');
+    const messages = await outbound(h, org, chat.conversationId);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ role: 'agent', ai: false, authorId: agent.id, content: { text: 'Second suggestion, edited' } });
+    // Another tenant cannot see them.
+    const other = await createTenant(h.api);
+    expectProblem(await h.api.call('GET', `/v1/conversations/${chat.conversationId}/assistant/suggestions`, { token: other.adminToken }), 404, 'not_found');
+  });
+});
+
+describe('accounting', () => {
+  it('counts tokens per organization and conversation, and past the monthly budget hands over instead of answering', async () => {
+    const org = await assistantOrg(h, { handoffMessage: 'A person will answer you.' });
+    const budget = await h.api.call('PUT', '/v1/assistant/budget', { token: org.token, body: { monthlyTokenBudget: 100 } });
+    expect(budget.body).toMatchObject({ monthlyTokenBudget: 100, tokensUsed: 0 });
+    h.fake.on(org.marker, { action: 'reply', reply: 'Hi!', reason: 'greeting', usage: { prompt: 90, completion: 30 } });
+    const chat = await write(h, org, 'hello');
+    expect((await turnOutcome(h, org, chat.conversationId))[0]!.outcome).toBe('replied');
+    await write(h, org, 'and another thing', chat);
+    expect((await turnOutcome(h, org, chat.conversationId, 2))[1]).toEqual({ outcome: 'handed_over', reason: 'token_budget_exhausted' });
+    expect(h.fake.requestsWith(org.marker)).toHaveLength(1);
+    expect((await outbound(h, org, chat.conversationId)).map((m) => [m.content.text, m.ai])).toEqual([
+      ['Hi!', true],
+      ['A person will answer you.', false],
+    ]);
+    const usage = await h.api.call('GET', '/v1/assistant/usage', { token: org.token });
+    expect(usage.body).toMatchObject({ tokensUsed: 120, monthlyTokenBudget: 100, conversations: [{ conversationId: chat.conversationId, tokensUsed: 120 }] });
+    const agent = await newUser(h.api, org.tenant, 'agent');
+    expectProblem(await h.api.call('GET', '/v1/assistant/usage', { token: agent.token }), 403, 'forbidden');
   });
 });

@@ -57,7 +57,7 @@ interface Target {
 interface StateRow {
   state: 'active' | 'paused' | 'handed_over';
   reason: string | null;
-  history_from: Date | null;
+  history_after: string | null;
   handoff_sent_at: Date | null;
 }
 
@@ -119,10 +119,10 @@ export class AssistantTurns {
       );
     }
     const [row] = await sql.all<StateRow>(
-      `select state, reason, history_from, handoff_sent_at from assistant_conversations where conversation_id = ? and organization_id = ? ${lock ? 'for update' : ''}`,
+      `select state, reason, history_after, handoff_sent_at from assistant_conversations where conversation_id = ? and organization_id = ? ${lock ? 'for update' : ''}`,
       [input.conversationId, input.organizationId],
     );
-    return row ?? { state: 'active', reason: null, history_from: null, handoff_sent_at: null };
+    return row ?? { state: 'active', reason: null, history_after: null, handoff_sent_at: null };
   }
 
   async prepare(input: TurnInput): Promise<Prepared> {
@@ -161,9 +161,9 @@ export class AssistantTurns {
     const history = (
       await sql.all<{ direction: string; role: string; type: string; content: Record<string, unknown>; ai: boolean }>(
         `select direction, role, type, content, ai from messages
-         where conversation_id = ? and organization_id = ? and revoked_at is null and (?::timestamptz is null or created_at > ?::timestamptz)
-         order by created_at desc, id desc limit ?`,
-        [input.conversationId, input.organizationId, state.history_from, state.history_from, HISTORY_LIMIT],
+         where conversation_id = ? and organization_id = ? and revoked_at is null and (?::uuid is null or id > ?::uuid)
+         order by id desc limit ?`,
+        [input.conversationId, input.organizationId, state.history_after, state.history_after, HISTORY_LIMIT],
       )
     ).reverse();
     // What the contact said since the business last spoke is what the knowledge should answer.
