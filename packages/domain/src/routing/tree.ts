@@ -2,6 +2,8 @@ import { type FieldProblem, ValidationError } from '@parley/core';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
 import { assertWebhookUrlShape } from '../webhooks/target';
+import { pickLanguage } from './language';
+import { foldText } from './matching';
 import { checkTemplate, placeholdersIn, TREE_PLACEHOLDERS, VARIABLE_NAME } from './placeholders';
 
 /*
@@ -241,6 +243,10 @@ export function patternProblem(pattern: string): string | null {
   return null;
 }
 
+function shownTitle(choice: Choice, language: string, defaultLanguage: string): string {
+  return choice.title === undefined ? '' : pickLanguage(choice.title, language, defaultLanguage);
+}
+
 function localizedEntries(text: LocalizedText, path: string): { text: string; path: string; language?: string }[] {
   if (typeof text === 'string') return [{ text, path }];
   return Object.entries(text).map(([language, t]) => ({ text: t, path: `${path}.${language}`, language }));
@@ -366,10 +372,16 @@ export function validateTree(tree: DecisionTree, context: TreeValidationContext)
         }
         if (c.title !== undefined) {
           localizedPlain(c.title, `${cp}.title`);
-          for (const e of localizedEntries(c.title, `${cp}.title`)) {
-            const key = `${e.language ?? '*'}:${e.text.toLocaleLowerCase()}`;
-            if (titles.has(key)) add(e.path, `Two choices have the title "${e.text}" (also choice ${titles.get(key)}).`);
-            else titles.set(key, k);
+          // Per language, as the contact sees them: a title for every language clashes with each variant.
+          for (const language of treeLanguages(tree)) {
+            const shown = pickLanguage(c.title, language, tree.defaultLanguage);
+            const key = `${language}:${foldText(shown)}`;
+            const other = titles.get(key);
+            if (other === undefined) titles.set(key, k);
+            else {
+              add(`${cp}.title`, `In ${language}, choice ${other} has the same title ("${shownTitle(next.choices[other]!, language, tree.defaultLanguage)}").`);
+              break;
+            }
           }
         }
         if (c.description !== undefined) localizedPlain(c.description, `${cp}.description`);
@@ -417,7 +429,7 @@ export function validateTree(tree: DecisionTree, context: TreeValidationContext)
     const first = [...loop].sort()[0]!;
     if (reported.has(first)) continue;
     reported.add(first);
-    add(`decisions.${index.get(current)}.next.target`, `These decisions go on to each other without waiting for an answer, forever: ${[...loop, current].join(' → ')}.`);
+    add(`decisions.${index.get(chain[chain.length - 1]!)}.next.target`, `These decisions go on to each other without waiting for an answer, forever: ${[...loop, current].join(' → ')}.`);
   }
   if (context.treeId !== undefined && immediateDestinations(tree).some((t) => t.kind === 'decision_tree' && t.id === context.treeId)) {
     const last = lastImmediate(tree, index);
