@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY } from './helpers';
-import { type AssistantHarness, assistantOrg, assistantState, MODEL_TIMEOUT_MS, outbound, startAssistantHarness, turnOutcome, write } from './assistant-support';
+import { createLogger, systemClock } from '@parley/core';
+import { AssistantTurns, queueMessage } from '@parley/domain';
+import { countRows, DAY } from './helpers';
+import { type AssistantHarness, assistantOrg, assistantState, MODEL_TIMEOUT_MS, outbound, pause, startAssistantHarness, turnOutcome, write } from './assistant-support';
 
 let h: AssistantHarness;
 beforeAll(async () => {
@@ -84,5 +86,40 @@ describe('rules that win over the model', () => {
     const sent = await outbound(h, org, chat.conversationId);
     expect(sent.filter((m) => m.ai)).toHaveLength(0);
     expect(sent.map((m) => m.content.text)).not.toContain('A colleague will take over.');
+  });
+});
+
+describe('durability', () => {
+  it('answers a message that was stored while no worker handed turns to Temporal', async () => {
+    const org = await assistantOrg(h);
+    await h.signaller.stop();
+    let chat;
+    try {
+      chat = await write(h, org, 'anyone there?');
+      await pause(800);
+      expect(await countRows(h.api, 'select count(*)::int as n from assistant_pending where conversation_id = ?', [chat.conversationId])).toBe(1);
+      expect(h.fake.requestsWith(org.marker)).toHaveLength(0);
+    } finally {
+      h.signaller.start();
+    }
+    expect((await turnOutcome(h, org, chat.conversationId))[0]!.outcome).toBe('replied');
+    expect(await countRows(h.api, 'select count(*)::int as n from assistant_pending where conversation_id = ?', [chat.conversationId])).toBe(0);
+  });
+
+  it('sends once when the delivery of a turn is retried', async () => {
+    const org = await assistantOrg(h);
+    const chat = await write(h, org, 'hello');
+    await turnOutcome(h, org, chat.conversationId);
+    const turns = new AssistantTurns(h.api.orm, null, queueMessage, systemClock, createLogger({ level: 'silent' }));
+    const input = { organizationId: org.orgId, conversationId: chat.conversationId, turnId: `retry-test:${chat.conversationId}` };
+    const decision = { action: 'reply' as const, reply: 'Only once, please.', reason: 'retry' };
+    expect(await turns.deliver(input, decision)).toBe('replied');
+    expect(await turns.deliver(input, decision)).toBe('replied');
+    expect((await outbound(h, org, chat.conversationId)).filter((m) => m.content.text === 'Only once, please.')).toHaveLength(1);
+    // Another organization's id with this conversation finds nothing to act on.
+    const stranger = await assistantOrg(h);
+    expect(await turns.deliver({ ...input, organizationId: stranger.orgId, turnId: 'stranger' }, decision)).toBe('skipped');
+    expect(await countRows(h.api, 'select count(*)::int as n from assistant_turns where organization_id = ?', [stranger.orgId])).toBe(0);
+    expect((await outbound(h, org, chat.conversationId)).filter((m) => m.content.text === 'Only once, please.')).toHaveLength(1);
   });
 });

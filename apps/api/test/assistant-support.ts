@@ -18,6 +18,8 @@ export interface AssistantHarness {
   api: TestApi;
   fake: FakeOpenAI;
   temporal: Client;
+  /** Hands pending turns to Temporal, as the worker process does; tests stop it to play a dead worker. */
+  signaller: AssistantSignaller;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startAssistantHarness(): Promise<AssistantHarness> {
     api,
     fake,
     temporal,
+    signaller,
     close: async () => {
       await signaller.stop();
       worker.shutdown();

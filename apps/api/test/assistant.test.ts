@@ -186,11 +186,28 @@ describe('human control', () => {
     const chat = await write(h, org, 'I want a refund');
     expect((await turnOutcome(h, org, chat.conversationId))[0]).toEqual({ outcome: 'handed_over', reason: 'asks for a refund' });
     expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'handed_over', reason: 'asks for a refund' });
+    // The inbox shows it on the conversation itself.
+    const view = await h.api.call('GET', `/v1/conversations/${chat.conversationId}`, { token: org.token });
+    expect(view.body.assistant).toEqual({ state: 'handed_over', reason: 'asks for a refund' });
+    const list = await h.api.call('GET', '/v1/conversations?limit=200', { token: org.token });
+    expect(list.body.data.find((c: { id: string }) => c.id === chat.conversationId).assistant).toEqual({ state: 'handed_over', reason: 'asks for a refund' });
     await write(h, org, 'hello??', chat);
     await pause(1000);
     const sent = await outbound(h, org, chat.conversationId);
     expect(sent.map((m) => [m.content.text, m.ai])).toEqual([['A colleague will take over shortly.', false]]);
     expect(h.fake.requestsWith(org.marker)).toHaveLength(1);
+  });
+});
+
+describe('resolving', () => {
+  it('resolves the conversation when the model says the matter is settled, with its closing line', async () => {
+    const org = await assistantOrg(h);
+    h.fake.on(org.marker, { action: 'resolve', reply: 'Glad to help, goodbye!', reason: 'thanked' });
+    const chat = await write(h, org, 'thanks, that is all');
+    expect((await turnOutcome(h, org, chat.conversationId))[0]).toEqual({ outcome: 'resolved', reason: 'thanked' });
+    const conversation = await h.api.call('GET', `/v1/conversations/${chat.conversationId}`, { token: org.token });
+    expect(conversation.body.status).toBe('resolved');
+    expect((await outbound(h, org, chat.conversationId)).map((m) => [m.content.text, m.ai])).toEqual([['Glad to help, goodbye!', true]]);
   });
 });
 

@@ -25,7 +25,7 @@ import { Receiver, testDispatcher } from './webhook-support';
  * resource fails the walk until B owns one and it is mapped below.
  */
 
-type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast' | 'webhook' | 'delivery';
+type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast' | 'webhook' | 'delivery' | 'knowledgeEntry' | 'suggestion';
 
 /** The path segment in front of a parameter names the kind of resource the parameter is. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -40,6 +40,8 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   broadcasts: 'broadcast',
   webhooks: 'webhook',
   deliveries: 'delivery',
+  'knowledge-base': 'knowledgeEntry',
+  suggestions: 'suggestion',
 };
 
 type Ids = Record<Kind, string>;
@@ -57,6 +59,11 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'POST /v1/broadcasts/:id/users': () => ({ users: [{ phone: '+14155550199' }] }),
   'PATCH /v1/webhooks/:id': () => ({ description: 'Changed by the walk' }),
   'POST /v1/webhooks/:id/replay': () => ({ since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() }),
+  // Not enabled: this API has no AI provider, and enabling would answer 400 assistant_not_configured.
+  'PUT /v1/channels/:id/assistant': () => ({ enabled: false, model: 'gpt-walk', instructions: 'Changed by the walk' }),
+  'POST /v1/channels/:id/assistant/knowledge-base': () => ({ title: 'Walk', text: 'Added by the walk' }),
+  'PATCH /v1/channels/:id/assistant/knowledge-base/:entryId': () => ({ text: 'Edited by the walk' }),
+  'POST /v1/conversations/:id/assistant/suggestions/:suggestionId/send': () => ({ text: 'Sent by the walk' }),
 };
 
 const routeName = (r: Pick<RouteDef, 'method' | 'path'>) => `${r.method.toUpperCase()} ${r.path}`;
@@ -219,6 +226,20 @@ beforeAll(async () => {
     http.close();
     const deliveries = await api.call('GET', `/v1/webhooks/${webhook.body.id}/deliveries`, { token: t.adminToken });
     expect(deliveries.body.data.length, deliveries.text).toBeGreaterThan(0);
+    // The channel's assistant with a knowledge-base entry, and a suggestion it made in the conversation.
+    const assistant = await api.call('PUT', `/v1/channels/${channel.id}/assistant`, {
+      token: t.adminToken,
+      body: { enabled: false, model: 'gpt-walk', instructions: 'Walk', knowledgeBase: [{ title: 'Walk', text: 'Entry' }] },
+    });
+    expect(assistant.status, assistant.text).toBe(200);
+    const suggestionId = newId();
+    await api.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        `insert into assistant_suggestions (id, organization_id, conversation_id, turn_id, text, state, created_at, updated_at) values (?, ?, ?, ?, 'Suggested', 'open', now(), now())`,
+        [suggestionId, t.organizationId, conversation!.id, `walk:${suggestionId}`],
+      );
     return {
       ids: {
         user: user.body.id,
@@ -232,6 +253,8 @@ beforeAll(async () => {
         broadcast: broadcast.body.id,
         webhook: webhook.body.id,
         delivery: deliveries.body.data[0].id,
+        knowledgeEntry: assistant.body.knowledgeBase[0].id,
+        suggestion: suggestionId,
       },
       agentToken: login.body.accessToken,
     };
@@ -494,9 +517,11 @@ describe('B sees its own things (the walk is not vacuous)', () => {
 describe('the control: the walked routes work with A\'s own ids', () => {
   // Last in the file: it deletes A's own resources.
   it('the same routes work with A\'s own ids (the 404s came from tenancy, not from a bad request)', async () => {
-    // Destructive calls last, so every route finds its resource still in place.
+    // Destructive calls last, children before their parents, so every route finds its resource still in place.
     const order = { get: 0, put: 1, patch: 1, post: 2, delete: 3 } as const;
-    const routes = [...walkedRoutes(api.app.routes)].sort((x, y) => order[x.method] - order[y.method]);
+    const routes = [...walkedRoutes(api.app.routes)].sort(
+      (x, y) => order[x.method] - order[y.method] || (x.method === 'delete' ? paramCount(y) - paramCount(x) : 0),
+    );
     for (const r of routes) {
       const body = bodyFor(r, aIds);
       const res = await api.call(r.method.toUpperCase(), resolvePath(r, aIds), { token: A.adminToken, ...(body !== undefined ? { body } : {}) });

@@ -4,6 +4,7 @@ import type { ChannelService, GraphPort } from './channels';
 import { graphFailure } from './channels';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import { messageRowView } from './repositories/messages';
+import { sqlRunner } from './sql';
 import type { TenantScope } from './scope';
 
 /** How long after the contact's last message free-form replies are allowed (Meta's rule). */
@@ -22,8 +23,15 @@ export interface ConversationView {
   windowExpiresAt: string | null;
   /** What may be sent right now, so clients need not re-derive Meta's rules. */
   canSend: { freeForm: boolean; templates: boolean; marketingTemplates: boolean };
+  /** The AI assistant's state here, once it has one (see docs/assistant.md). */
+  assistant?: ConversationAssistantState;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface ConversationAssistantState {
+  state: 'active' | 'paused' | 'handed_over';
+  reason: string | null;
 }
 
 export interface MessageView {
@@ -86,6 +94,7 @@ export interface ConversationParts {
   lastInboundAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  assistant?: ConversationAssistantState | null;
 }
 
 export interface ConversationContactParts {
@@ -125,6 +134,7 @@ export function conversationView(
       templates: open && !contact.optedOut,
       marketingTemplates: open && !contact.optedOut && !contact.marketingOptedOut,
     },
+    ...(c.assistant ? { assistant: { state: c.assistant.state, reason: c.assistant.reason } } : {}),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -142,6 +152,15 @@ export class ConversationService {
     const userIds = [...new Set(rows.map((c) => c.assignee).filter((u): u is string => !!u))];
     const contacts = new Map((contactIds.length ? await scope.em.find(Contact, { id: { $in: contactIds } }) : []).map((c) => [c.id, c]));
     const users = new Map((userIds.length ? await scope.em.find(User, { id: { $in: userIds } }) : []).map((u) => [u.id, u]));
+    const assistants = new Map(
+      (rows.length
+        ? await sqlRunner(scope.em).all<ConversationAssistantState & { conversation_id: string }>(
+            'select conversation_id, state, reason from assistant_conversations where organization_id = ? and conversation_id in (?)',
+            [scope.organizationId, rows.map((c) => c.id)],
+          )
+        : []
+      ).map((a) => [a.conversation_id, a]),
+    );
     return rows.map((c) => {
       const contact = contacts.get(c.contact);
       const user = c.assignee ? users.get(c.assignee) : undefined;
@@ -157,6 +176,7 @@ export class ConversationService {
           lastInboundAt: c.lastInboundAt ?? null,
           createdAt: c.createdAt,
           updatedAt: c.updatedAt,
+          assistant: assistants.get(c.id) ?? null,
         },
         {
           id: c.contact,

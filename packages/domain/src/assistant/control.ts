@@ -1,5 +1,5 @@
 import { ConflictError, type Clock, isId, NotFoundError } from '@parley/core';
-import type { Page, PageRequest } from '../pagination';
+import { decodeCursor, type Page, type PageRequest, toPage } from '../pagination';
 import type { TenantScope } from '../scope';
 import { type SqlRunner, sqlRunner } from '../sql';
 import type { AssistantSendPath } from './turns';
@@ -91,15 +91,13 @@ export class AssistantControlService {
   async suggestions(scope: TenantScope, conversationId: string, page: PageRequest & { state?: SuggestionView['state'] | undefined }): Promise<Page<SuggestionView>> {
     const sql = sqlRunner(scope.em);
     await this.conversation(sql, scope, conversationId);
-    const cursor = page.cursor && isId(page.cursor) ? page.cursor : null;
+    const cursor = decodeCursor(page.cursor) ?? null;
     const rows = await sql.all<SuggestionRow>(
       `select * from assistant_suggestions where conversation_id = ? and organization_id = ? and (?::uuid is null or id < ?::uuid) and (?::text is null or state = ?)
        order by id desc limit ?`,
       [conversationId, scope.organizationId, cursor, cursor, page.state ?? null, page.state ?? null, page.limit + 1],
     );
-    const more = rows.length > page.limit;
-    const data = (more ? rows.slice(0, page.limit) : rows).map(suggestionView);
-    return { data, nextCursor: more ? data[data.length - 1]!.id : null };
+    return toPage(rows, page.limit, suggestionView);
   }
 
   private async suggestion(sql: SqlRunner, scope: TenantScope, conversationId: string, id: string): Promise<SuggestionRow> {
@@ -110,13 +108,14 @@ export class AssistantControlService {
     return row;
   }
 
-  /** Sends a suggestion, as written or edited, through the send path as the person sending it. A stale one may be sent deliberately. */
+  /** Sends a suggestion, as written or edited, through the send path as the person sending it. A stale or discarded one may be sent deliberately. */
   async sendSuggestion(scope: TenantScope, conversationId: string, id: string, text: string | undefined): Promise<SuggestionView> {
     return scope.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
       await this.conversation(sql, scope, conversationId, true);
       const row = await this.suggestion(sql, scope, conversationId, id);
-      if (row.state === 'sent' || row.state === 'discarded') throw new ConflictError('suggestion_closed', `The suggestion was already ${row.state}.`);
+      // A discarded suggestion may still be sent: someone changed their mind.
+      if (row.state === 'sent') throw new ConflictError('suggestion_closed', 'The suggestion was already sent.');
       const now = this.clock.now();
       const p = scope.principal;
       const actor = p.kind === 'user' ? { kind: 'agent' as const, userId: p.userId } : { kind: 'partner' as const, installationId: p.installationId };

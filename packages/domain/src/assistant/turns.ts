@@ -128,7 +128,7 @@ export class AssistantTurns {
   async prepare(input: TurnInput): Promise<Prepared> {
     const sql = sqlRunner(this.orm.em.fork());
     const now = this.clock.now();
-    const [done] = await sql.all('select 1 from assistant_turns where id = ?', [input.turnId]);
+    const [done] = await sql.all('select 1 from assistant_turns where id = ? and organization_id = ?', [input.turnId, input.organizationId]);
     if (done) return { kind: 'skip', reason: 'already_answered' };
     const target = await this.target(sql, input);
     if (!target?.channel_id || target.status === 'closed') return { kind: 'skip', reason: 'conversation_closed' };
@@ -259,7 +259,7 @@ export class AssistantTurns {
       const sql = sqlRunner(tx);
       const now = this.clock.now();
       const target = await this.target(sql, input, true);
-      const [done] = await sql.all<{ outcome: TurnOutcome }>('select outcome from assistant_turns where id = ?', [input.turnId]);
+      const [done] = await sql.all<{ outcome: TurnOutcome }>('select outcome from assistant_turns where id = ? and organization_id = ?', [input.turnId, input.organizationId]);
       if (done) return done.outcome;
       const record = async (outcome: TurnOutcome, reason: string | null, messageId: string | null = null) => {
         await sql.run(
@@ -268,7 +268,9 @@ export class AssistantTurns {
         );
         return outcome;
       };
-      if (!target?.channel_id || target.status === 'closed') return record('skipped', 'conversation_closed');
+      // Not this organization's conversation (or gone): nothing is written for it.
+      if (!target) return 'skipped';
+      if (!target.channel_id || target.status === 'closed') return record('skipped', 'conversation_closed');
       const settings = await readAssistantSettings(sql, input.organizationId, target.channel_id);
       if (!settings || settings.mode === 'off') return record('skipped', 'assistant_off');
       const state = await this.state(sql, input, true);
@@ -308,8 +310,8 @@ export class AssistantTurns {
     await this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
       const now = this.clock.now();
-      const [done] = await sql.all('select 1 from assistant_turns where id = ?', [input.turnId]);
-      if (done) return;
+      const [done] = await sql.all('select 1 from assistant_turns where id = ? and organization_id = ?', [input.turnId, input.organizationId]);
+      if (done || !(await this.target(sql, input))) return;
       await this.state(sql, input, true);
       await this.setState(sql, input, 'handed_over', `generation_failed: ${reason}`.slice(0, 500), now);
       await sql.run(

@@ -108,6 +108,8 @@ interface ConversationViewRow {
   assignee_id: string | null;
   assignee_name: string | null;
   assignee_email: string | null;
+  assistant_state: 'active' | 'paused' | 'handed_over' | null;
+  assistant_reason: string | null;
 }
 
 const date = (d: Date | string | null): Date | null => (d === null ? null : new Date(d));
@@ -118,10 +120,12 @@ export async function conversationViews(sql: SqlRunner, organizationId: string, 
   const rows = await sql.all<ConversationViewRow>(
     `select cv.id, cv.status, cv.channel_id, cv.request_id, cv.unread_count, cv.last_message_preview, cv.last_message_at, cv.last_inbound_at, cv.created_at, cv.updated_at,
             ct.id as contact_id, ct.name as contact_name, ct.phone as contact_phone, ct.email as contact_email, ct.last_inbound_at as contact_last_inbound_at,
-            ct.opted_out, ct.marketing_opted_out, u.id as assignee_id, u.name as assignee_name, u.email as assignee_email
+            ct.opted_out, ct.marketing_opted_out, u.id as assignee_id, u.name as assignee_name, u.email as assignee_email,
+            ac.state as assistant_state, ac.reason as assistant_reason
        from conversations cv
        join contacts ct on ct.id = cv.contact_id
        left join users u on u.id = cv.assignee and u.organization_id = cv.organization_id
+       left join assistant_conversations ac on ac.conversation_id = cv.id and ac.organization_id = cv.organization_id
       where cv.organization_id = ? and cv.id in (?)`,
     [organizationId, [...new Set(ids)]],
   );
@@ -140,6 +144,7 @@ export async function conversationViews(sql: SqlRunner, organizationId: string, 
           lastInboundAt: date(r.last_inbound_at),
           createdAt: date(r.created_at)!,
           updatedAt: date(r.updated_at)!,
+          assistant: r.assistant_state ? { state: r.assistant_state, reason: r.assistant_reason } : null,
         },
         {
           id: r.contact_id,

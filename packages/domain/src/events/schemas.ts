@@ -50,6 +50,10 @@ export const conversationViewSchema = z
     canSend: z
       .object({ freeForm: z.boolean(), templates: z.boolean(), marketingTemplates: z.boolean() })
       .describe('What may be sent right now: free-form replies (inside the window), templates, marketing templates.'),
+    assistant: z
+      .object({ state: z.enum(['active', 'paused', 'handed_over']), reason: z.string().nullable() })
+      .optional()
+      .describe('The AI assistant in this conversation, once it has acted or been paused: `paused` (a person took over), `handed_over` (with the reason).'),
     createdAt: isoTime,
     updatedAt: isoTime,
   })

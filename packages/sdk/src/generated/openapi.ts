@@ -618,7 +618,7 @@ export interface paths {
         put?: never;
         /**
          * Send a suggestion, optionally edited, as the caller
-         * @description Goes through the same send path as any message (window and consent rules apply). A sent or discarded one: 409 `suggestion_closed`.
+         * @description Goes through the same send path as any message (window and consent rules apply); a stale or discarded one may still be sent. An already sent one: 409 `suggestion_closed`.
          */
         post: operations["sendAssistantSuggestion"];
         delete?: never;
@@ -1422,6 +1422,12 @@ export interface components {
                 id: string;
                 name: string;
             } | null;
+            /** @description The AI assistant in this conversation, once it has acted or been paused: `paused` (a person took over), `handed_over` (with the reason). */
+            assistant?: {
+                reason: string | null;
+                /** @enum {string} */
+                state: "active" | "paused" | "handed_over";
+            };
             /** @description What may be sent right now: free-form replies (inside the window), templates, marketing templates. */
             canSend: {
                 freeForm: boolean;
@@ -4374,6 +4380,12 @@ export interface operations {
                             id: string;
                             name: string;
                         } | null;
+                        /** @description The AI assistant in this conversation, once it has acted or been paused: `paused` (a person took over), `handed_over` (with the reason). */
+                        assistant?: {
+                            reason: string | null;
+                            /** @enum {string} */
+                            state: "active" | "paused" | "handed_over";
+                        };
                         /** @description What may be sent right now: free-form replies (inside the window), templates, marketing templates. */
                         canSend: {
                             freeForm: boolean;
@@ -4424,6 +4436,12 @@ export interface operations {
                             id: string;
                             name: string;
                         } | null;
+                        /** @description The AI assistant in this conversation, once it has acted or been paused: `paused` (a person took over), `handed_over` (with the reason). */
+                        assistant?: {
+                            reason: string | null;
+                            /** @enum {string} */
+                            state: "active" | "paused" | "handed_over";
+                        };
                         /** @description What may be sent right now: free-form replies (inside the window), templates, marketing templates. */
                         canSend: {
                             freeForm: boolean;
@@ -5064,7 +5082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `suggestion_closed` */
+            /** @description `suggestion_closed` (already sent) */
             409: {
                 headers: {
                     [name: string]: unknown;
