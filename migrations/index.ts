@@ -13,6 +13,7 @@ import { Migration20261129180419_message_unknown_outcome } from './Migration2026
 import { Migration20261129190500_partner_webhooks } from './Migration20261129190500_partner_webhooks';
 import { Migration20261129193600_assistant } from './Migration20261129193600_assistant';
 import { Migration20261129194000_message_sender } from './Migration20261129194000_message_sender';
+import { Migration20261129200500_routing } from './Migration20261129200500_routing';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -31,5 +32,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129190500_partner_webhooks', class: Migration20261129190500_partner_webhooks },
   { name: 'Migration20261129193600_assistant', class: Migration20261129193600_assistant },
   { name: 'Migration20261129194000_message_sender', class: Migration20261129194000_message_sender },
+  { name: 'Migration20261129200500_routing', class: Migration20261129200500_routing },
   // @list
 ];

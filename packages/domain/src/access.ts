@@ -15,7 +15,7 @@ export const SCOPES = [
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const MANAGEMENT_PERMISSIONS = ['users:manage', 'apps:manage', 'installations:manage', 'channels:manage'] as const;
+export const MANAGEMENT_PERMISSIONS = ['users:manage', 'apps:manage', 'installations:manage', 'channels:manage', 'routing:manage'] as const;
 export type Permission = Scope | (typeof MANAGEMENT_PERMISSIONS)[number];
 
 const ROLE_SCOPES: Record<'admin' | 'agent', readonly Scope[]> = {

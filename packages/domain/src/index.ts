@@ -28,3 +28,4 @@ export * from './repositories';
 export * from './secrets-at-rest';
 export * from './webhooks';
 export * from './assistant';
+export * from './routing';

@@ -13,6 +13,7 @@ import type { ConversationService, MessageView } from './conversations';
 import { conversationCreated, conversationUpdated, type ConversationChanges, recordEvent } from './events';
 import { sqlRunner } from './sql';
 import { openConversation, tenantSql, upsertContactByPhoneOrEmail } from './repositories';
+import { leaveQueues } from './routing/queues';
 import { onlyChannel, type OutboundContent, queueMessage, type SendActor } from './sending';
 import type { TenantScope } from './scope';
 import { simpleParamsToComponents, TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from './templates';
@@ -256,6 +257,8 @@ export class MessagingService {
             if (!user) throw new ValidationError([{ path: 'userId', message: 'No such user in this organization.' }]);
           }
           conversation.assignee = change.userId;
+          // Given to a person, it no longer waits in a routing queue.
+          if (change.userId) await leaveQueues(sqlRunner(tx), scope.organizationId, conversation.id, change.userId, now);
           break;
         case 'link':
           conversation.requestId = change.requestId;

@@ -8,6 +8,8 @@ export interface OrganizationSettings {
     confirmationText?: string | null;
     optInConfirmationText?: string | null;
   };
+  /** IANA zone that routing business hours are read in (default UTC). */
+  timeZone?: string;
 }
 
 export class Organization {
