@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectLanguage, pickLanguage } from '../src/routing/language';
-import { answerNumber, foldText, matchAnswer } from '../src/routing/matching';
+import { answerFromMessage, answerNumber, foldText, matchAnswer } from '../src/routing/matching';
 import { renderChoices, renderQuestion } from '../src/routing/render';
 import { type Choice, type Decision, decisionSchema } from '../src/routing/tree';
 import type { OutboundContent } from '../src/sending';
@@ -101,6 +101,21 @@ describe('matchAnswer', () => {
   it('refuses a decision that asks nothing', () => {
     const d = decisionSchema.parse({ id: 'go', next: { type: 'immediate', target: 'x' } });
     expect(() => matchAnswer(d, 'hi')).toThrow(/does not wait/);
+  });
+
+  it('reads the answer from stored inbound messages of each kind', () => {
+    expect(answerFromMessage({ type: 'text', content: { text: 'two' } })).toEqual({ text: 'two' });
+    const button = answerFromMessage({ type: 'interactive', content: { interactive: { kind: 'button_reply', id: 'menu/sales', title: 'Sales' } } });
+    expect(button).toEqual({ replyId: 'menu/sales', text: 'Sales' });
+    expect(pick(button!)).toMatchObject({ id: 'sales', reason: 'reply_id' });
+    const row = answerFromMessage({ type: 'interactive', content: { interactive: { kind: 'list_reply', id: 'menu/agent', title: 'Talk to a person', description: 'x' } } });
+    expect(pick(row!)).toMatchObject({ id: 'agent', reason: 'reply_id' });
+    const quickReply = answerFromMessage({ type: 'button', content: { button: { text: 'Support', payload: 'support' } } });
+    expect(pick(quickReply!)).toMatchObject({ id: 'support', reason: 'reply_id' });
+    expect(answerFromMessage({ type: 'image', content: { media: { id: 'm1', caption: 'order #123456' } } })).toEqual({ text: 'order #123456' });
+    expect(answerFromMessage({ type: 'image', content: { media: { id: 'm1' } } })).toBeNull();
+    expect(answerFromMessage({ type: 'sticker', content: { media: { id: 'm1' } } })).toBeNull();
+    expect(answerFromMessage({ type: 'interactive', content: { interactive: { kind: 'nfm_reply', body: 'Sent' } } })).toBeNull();
   });
 
   it('folds text for comparisons', () => {

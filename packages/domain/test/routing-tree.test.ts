@@ -186,6 +186,16 @@ describe('validateTree', () => {
     expect(messages(t, { ...context, placeholders: QUEUE_PLACEHOLDERS }).filter((p) => p.message.startsWith('{{queue'))).toEqual([]);
   });
 
+  it('reports a message or question made of placeholders alone', () => {
+    const t = sampleTree();
+    t.decisions[0]!.actions![0] = { type: 'send_message', text: { en: '{{contact.name}}', es: '{{contact.name|Hola}}' } };
+    (t.decisions[1]!.next as { question: unknown }).question = ' {{data.tier}} ';
+    expect(messages(t)).toEqual([
+      { path: 'decisions.0.actions.0.text.en', message: 'Write some text besides placeholders (or give them a fallback): they may be empty when the message is sent.' },
+      { path: 'decisions.1.next.question', message: 'Write some text besides placeholders (or give them a fallback): they may be empty when the message is sent.' },
+    ]);
+  });
+
   it('reports language variants missing the default or outside the tree’s languages', () => {
     const t = sampleTree();
     t.decisions[1]!.next = { ...(t.decisions[1]!.next as object), question: { es: '¿Qué?', fr: 'Quoi ?' } } as never;

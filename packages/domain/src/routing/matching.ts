@@ -56,6 +56,39 @@ export type AnswerMatch =
     }
   | { kind: 'default'; target: Target; reason: 'no_match' | 'empty' };
 
+/**
+ * What an inbound message answers, from its stored type and content (message-content.ts): the
+ * text; a button or list reply's id and title; a template quick-reply's payload and text; a
+ * media caption. Null for a message that says nothing (a sticker, a location, a reaction), which
+ * leaves the question waiting.
+ */
+export function answerFromMessage(message: { type: string; content: Record<string, unknown> }): AnswerInput | null {
+  const c = message.content;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const obj = (v: unknown) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  switch (message.type) {
+    case 'text':
+      return { text: str(c.text) };
+    case 'interactive': {
+      const reply = obj(c.interactive);
+      if (reply.kind !== 'button_reply' && reply.kind !== 'list_reply') return null;
+      return { replyId: str(reply.id), text: str(reply.title) };
+    }
+    case 'button': {
+      const button = obj(c.button);
+      return { replyId: str(button.payload), text: str(button.text) };
+    }
+    case 'image':
+    case 'video':
+    case 'document': {
+      const caption = str(obj(c.media).caption);
+      return caption ? { text: caption } : null;
+    }
+    default:
+      return null;
+  }
+}
+
 /** The choices shown to the contact (those with a title), in order: what numbers refer to. */
 export function listedChoices(choices: readonly Choice[]): Choice[] {
   return choices.filter((c) => c.title !== undefined);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { assertWebhookUrlShape } from '../webhooks/target';
 import { pickLanguage } from './language';
 import { foldText } from './matching';
-import { checkTemplate, placeholdersIn, TREE_PLACEHOLDERS, VARIABLE_NAME } from './placeholders';
+import { checkTemplate, fillTemplate, placeholdersIn, TREE_PLACEHOLDERS, VARIABLE_NAME } from './placeholders';
 
 /*
  * A decision tree: decisions that run their actions in order, then either go on at once or wait
@@ -144,7 +144,8 @@ export const decisionTreeSchema = z
     decisions: z.array(decisionSchema).min(1).max(200),
   })
   .strict()
-  .describe('A decision tree.');
+  .describe('A decision tree.')
+  .meta({ id: 'DecisionTree' });
 
 export type DecisionTree = z.infer<typeof decisionTreeSchema>;
 export type DecisionTreeInput = z.input<typeof decisionTreeSchema>;
@@ -303,9 +304,13 @@ export function validateTree(tree: DecisionTree, context: TreeValidationContext)
   const template = (text: string, path: string) => {
     for (const p of checkTemplate(text, templateCheck, path)) add(p.path, p.message);
   };
-  const localizedTemplate = (text: LocalizedText, path: string) => {
+  // A message is sent whatever its placeholders hold, and WhatsApp refuses an empty one.
+  const localizedMessage = (text: LocalizedText, path: string) => {
     for (const p of checkLanguages(text, tree, path)) add(p.path, p.message);
-    for (const e of localizedEntries(text, path)) template(e.text, e.path);
+    for (const e of localizedEntries(text, path)) {
+      template(e.text, e.path);
+      if (!fillTemplate(e.text, {}).trim()) add(e.path, 'Write some text besides placeholders (or give them a fallback): they may be empty when the message is sent.');
+    }
   };
   const localizedPlain = (text: LocalizedText, path: string) => {
     for (const p of checkLanguages(text, tree, path)) add(p.path, p.message);
@@ -340,7 +345,7 @@ export function validateTree(tree: DecisionTree, context: TreeValidationContext)
       const ap = `${at}.actions.${j}`;
       switch (a.type) {
         case 'send_message':
-          localizedTemplate(a.text, `${ap}.text`);
+          localizedMessage(a.text, `${ap}.text`);
           break;
         case 'request_data':
           for (const p of checkRequestUrl(a.url, context, `${ap}.url`)) add(p.path, p.message);
@@ -359,7 +364,7 @@ export function validateTree(tree: DecisionTree, context: TreeValidationContext)
     });
     if (d.next.type === 'answer') {
       const next = d.next;
-      localizedTemplate(next.question, `${at}.next.question`);
+      localizedMessage(next.question, `${at}.next.question`);
       if (next.buttonText !== undefined) localizedPlain(next.buttonText, `${at}.next.buttonText`);
       const choiceIds = new Map<string, number>();
       const titles = new Map<string, number>();
