@@ -1,6 +1,6 @@
 import { ValidationError } from '@parley/core';
 import { describe, expect, it } from 'vitest';
-import { checkTemplate, fillTemplate, QUEUE_PLACEHOLDERS, TREE_PLACEHOLDERS } from '../src/routing/placeholders';
+import { checkTemplate, fillTemplate, QUEUE_TEMPLATE_PLACEHOLDERS, TREE_PLACEHOLDERS } from '../src/routing/placeholders';
 import {
   decisionTreeSchema,
   type DecisionTreeInput,
@@ -183,7 +183,7 @@ describe('validateTree', () => {
       { path: 'decisions.0.actions.2.value', message: '{{queue.position}} has no source here; known: contact.name, contact.phone, conversation.id, data.<variable>.' },
     ]);
     // Queue figures are allowed where the caller says they have a source.
-    expect(messages(t, { ...context, placeholders: QUEUE_PLACEHOLDERS }).filter((p) => p.message.startsWith('{{queue'))).toEqual([]);
+    expect(messages(t, { ...context, placeholders: QUEUE_TEMPLATE_PLACEHOLDERS }).filter((p) => p.message.startsWith('{{queue'))).toEqual([]);
   });
 
   it('reports a message or question made of placeholders alone', () => {
@@ -283,7 +283,7 @@ describe('placeholders', () => {
 
   it('checks names against the allowed sources', () => {
     expect(checkTemplate('{{queue.position}}', { allowed: TREE_PLACEHOLDERS }, 'p')).toHaveLength(1);
-    expect(checkTemplate('{{queue.position}} {{queue.averageWaitMinutes}}', { allowed: QUEUE_PLACEHOLDERS }, 'p')).toEqual([]);
+    expect(checkTemplate('{{queue.position}} {{queue.averageWaitMinutes}}', { allowed: QUEUE_TEMPLATE_PLACEHOLDERS }, 'p')).toEqual([]);
     expect(checkTemplate('{{data.x.y}}', { allowed: [], variables: new Set(['x']) }, 'p')).toEqual([]);
   });
 });

@@ -14,20 +14,21 @@ export const PLACEHOLDERS = {
   'conversation.id': 'The conversation’s id.',
   'queue.position': 'The conversation’s position in its queue (1 is next).',
   'queue.averageWaitMinutes': 'The queue’s recent average wait, in whole minutes.',
+  'queue.name': 'The queue’s name.',
 } as const;
 export type PlaceholderName = keyof typeof PLACEHOLDERS;
 
 /** What a decision tree's texts may use: queue figures are not known before the chat reaches a queue. */
 export const TREE_PLACEHOLDERS: readonly PlaceholderName[] = ['contact.name', 'contact.phone', 'conversation.id'];
-/** What a queue's auto-responses may use. */
-export const QUEUE_PLACEHOLDERS: readonly PlaceholderName[] = [...TREE_PLACEHOLDERS, 'queue.position', 'queue.averageWaitMinutes'];
+/** What a message sent while the chat waits in a queue may use. */
+export const QUEUE_TEMPLATE_PLACEHOLDERS: readonly PlaceholderName[] = [...TREE_PLACEHOLDERS, 'queue.position', 'queue.averageWaitMinutes', 'queue.name'];
 
 export interface PlaceholderSources {
   contact?: { name?: string | null | undefined; phone?: string | null | undefined } | undefined;
   conversation?: { id?: string | null | undefined } | undefined;
   /** Saved data and URL results, by variable name; a URL result may be any JSON value. */
   data?: Record<string, unknown> | undefined;
-  queue?: { position?: number | null | undefined; averageWaitMinutes?: number | null | undefined } | undefined;
+  queue?: { position?: number | null | undefined; averageWaitMinutes?: number | null | undefined; name?: string | null | undefined } | undefined;
 }
 
 export interface PlaceholderUse {
