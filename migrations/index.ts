@@ -14,6 +14,7 @@ import { Migration20261129190500_partner_webhooks } from './Migration20261129190
 import { Migration20261129193600_assistant } from './Migration20261129193600_assistant';
 import { Migration20261129194000_message_sender } from './Migration20261129194000_message_sender';
 import { Migration20261129200500_routing } from './Migration20261129200500_routing';
+import { Migration20261129201000_assistant_active_turns } from './Migration20261129201000_assistant_active_turns';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -33,5 +34,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129193600_assistant', class: Migration20261129193600_assistant },
   { name: 'Migration20261129194000_message_sender', class: Migration20261129194000_message_sender },
   { name: 'Migration20261129200500_routing', class: Migration20261129200500_routing },
+  { name: 'Migration20261129201000_assistant_active_turns', class: Migration20261129201000_assistant_active_turns },
   // @list
 ];
