@@ -146,8 +146,10 @@ function phraseTypos(words: string[], phrase: string): number | null {
       const want = target[j]!;
       const got = words[i + j]!;
       // Digits are not typos of each other: "order 123" must not match "order 124".
-      const d = got === want ? 0 : /\d/.test(want) ? Infinity : distance(got, want);
-      if (d > tolerance(want.length)) ok = false;
+      const allowed = tolerance(want.length);
+      // Words whose lengths differ by more than the tolerance cannot be close: skip the distance.
+      const d = got === want ? 0 : /\d/.test(want) || Math.abs(got.length - want.length) > allowed ? Infinity : distance(got, want);
+      if (d > allowed) ok = false;
       else total += d;
     }
     if (ok && (best === null || total < best)) best = total;
