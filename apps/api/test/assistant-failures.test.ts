@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, systemClock } from '@parley/core';
+import { createLogger, systemClock, UnprocessableError } from '@parley/core';
 import { AssistantTurns, queueMessage } from '@parley/domain';
 import { countRows, DAY } from './helpers';
 import { type AssistantHarness, assistantOrg, assistantState, MODEL_TIMEOUT_MS, outbound, pause, startAssistantHarness, turnOutcome, write } from './assistant-support';
@@ -121,5 +121,18 @@ describe('durability', () => {
     expect(await turns.deliver({ ...input, organizationId: stranger.orgId, turnId: 'stranger' }, decision)).toBe('skipped');
     expect(await countRows(h.api, 'select count(*)::int as n from assistant_turns where organization_id = ?', [stranger.orgId])).toBe(0);
     expect((await outbound(h, org, chat.conversationId)).filter((m) => m.content.text === 'Only once, please.')).toHaveLength(1);
+  });
+
+  it('hands over, instead of retrying, when the send path refuses the reply', async () => {
+    const org = await assistantOrg(h);
+    const chat = await write(h, org, 'hello');
+    await turnOutcome(h, org, chat.conversationId);
+    const refusing = async () => {
+      throw new UnprocessableError('contact_has_no_phone', 'The contact has no phone number to write to on WhatsApp.');
+    };
+    const turns = new AssistantTurns(h.api.orm, null, refusing, systemClock, createLogger({ level: 'silent' }));
+    const input = { organizationId: org.orgId, conversationId: chat.conversationId, turnId: `refused:${chat.conversationId}` };
+    expect(await turns.deliver(input, { action: 'reply', reply: 'Hi', reason: 'x' })).toBe('handed_over');
+    expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'handed_over', reason: 'contact_has_no_phone' });
   });
 });

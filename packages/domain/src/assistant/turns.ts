@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Clock, type Logger, newId } from '@parley/core';
+import { type Clock, DomainError, type Logger, newId } from '@parley/core';
 import { CUSTOMER_SERVICE_WINDOW_MS } from '../conversations';
 import { conversationUpdated, recordEvent } from '../events';
 import { type SqlRunner, sqlRunner } from '../sql';
@@ -294,8 +294,16 @@ export class AssistantTurns {
       if (!windowOpen(target.last_inbound_at, now)) return record('handed_over', await this.handOver(sql, input, target, settings, state, 'outside_customer_service_window', now));
       let messageId: string | null = null;
       if (decision.reply?.trim()) {
-        const sent = await this.send(sql, input.organizationId, { kind: 'assistant' }, { conversationId: input.conversationId, content: { type: 'text', text: decision.reply.trim() } }, now);
-        messageId = sent.id;
+        try {
+          const sent = await this.send(sql, input.organizationId, { kind: 'assistant' }, { conversationId: input.conversationId, content: { type: 'text', text: decision.reply.trim() } }, now);
+          messageId = sent.id;
+        } catch (err) {
+          // The send path refused (its rules are checked before it writes anything): a person
+          // decides, rather than the turn retrying what will be refused again.
+          if (!(err instanceof DomainError)) throw err;
+          await this.setState(sql, input, 'handed_over', err.code, now);
+          return record('handed_over', err.code);
+        }
       }
       if (decision.action === 'resolve') {
         await this.resolve(sql, input, now);
@@ -336,7 +344,13 @@ export class AssistantTurns {
   private async handOver(sql: SqlRunner, input: TurnInput, target: Target, settings: AssistantSettingsRow, state: StateRow, reason: string, now: Date): Promise<string> {
     await this.setState(sql, input, 'handed_over', reason.slice(0, 500), now);
     if (settings.handoff_message && !state.handoff_sent_at && !target.opted_out && windowOpen(target.last_inbound_at, now)) {
-      await this.send(sql, input.organizationId, { kind: 'system', reason: 'handoff' }, { conversationId: input.conversationId, content: { type: 'text', text: settings.handoff_message } }, now);
+      try {
+        await this.send(sql, input.organizationId, { kind: 'system', reason: 'handoff' }, { conversationId: input.conversationId, content: { type: 'text', text: settings.handoff_message } }, now);
+      } catch (err) {
+        // Refused by the send path's rules: the handover stands without its message.
+        if (!(err instanceof DomainError)) throw err;
+        return reason;
+      }
       await sql.run('update assistant_conversations set handoff_sent_at = ? where conversation_id = ? and organization_id = ?', [now, input.conversationId, input.organizationId]);
     }
     return reason;
