@@ -8,6 +8,7 @@ import { mount, type RouteDef } from './http/route';
 import type { AppState } from './http/state';
 import { appRoutes } from './routes/apps';
 import { assistantRoutes } from './routes/assistant';
+import { routingRoutes } from './routes/routing';
 import { authRoutes } from './routes/auth';
 import { broadcastRoutes } from './routes/broadcasts';
 import { channelRoutes } from './routes/channels';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...broadcastRoutes(services),
     ...webhookRoutes(services),
     ...assistantRoutes(services),
+    ...routingRoutes(services),
     ...operatorRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];

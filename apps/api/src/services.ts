@@ -20,6 +20,8 @@ import {
   MetaWebhookIngest,
   OrganizationService,
   PhoneNumberDirectory,
+  QueueService,
+  RoutingService,
   queueMessage,
   type Resolver,
   SignInService,
@@ -53,6 +55,8 @@ export interface Services {
   webhookDeliveries: WebhookDeliveryService;
   assistantSettings: AssistantSettingsService;
   assistantControl: AssistantControlService;
+  routing: RoutingService;
+  queues: QueueService;
 }
 
 export interface ServiceDeps {
@@ -79,6 +83,7 @@ export function createServices(deps: ServiceDeps): Services {
   const conversations = new ConversationService(channels, graph, deps.clock);
   const webhookPolicy = { allowInsecure: deps.config.allowInsecureWebhooks, ...(deps.webhookResolver ? { resolver: deps.webhookResolver } : {}) };
   const apps = new AppService(webhookPolicy);
+  const messaging = new MessagingService(deps.clock, conversations);
   const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {
     tokens,
@@ -91,7 +96,7 @@ export function createServices(deps: ServiceDeps): Services {
     channels,
     conversations,
     broadcasts: new BroadcastService(deps.clock, temporalStarter(deps.config, deps.temporal), deps.logger.child({ component: 'broadcasts' })),
-    messaging: new MessagingService(deps.clock, conversations),
+    messaging,
     organizationSettings: new OrganizationSettingsService(deps.clock),
     metaIngest: new MetaWebhookIngest(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-webhook' })),
     metaProcessor,
@@ -100,6 +105,8 @@ export function createServices(deps: ServiceDeps): Services {
     webhookDeliveries: new WebhookDeliveryService(deps.clock),
     assistantSettings: new AssistantSettingsService(deps.config, deps.clock),
     assistantControl: new AssistantControlService(queueMessage, deps.clock),
+    routing: new RoutingService(deps.clock, webhookPolicy),
+    queues: new QueueService(deps.clock, messaging),
   };
 }
 

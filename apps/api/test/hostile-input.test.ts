@@ -176,6 +176,8 @@ describe('list cursors', () => {
         '/v1/contacts/:id/consent',
         '/v1/broadcasts',
         '/v1/broadcasts/:id',
+        '/v1/routing/versions',
+        '/v1/queues/waiting',
       ]),
     );
   });

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { newId } from '@parley/core';
 import { Template } from '@parley/db';
+import { enqueueConversation, sqlRunner } from '@parley/domain';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RouteDef } from '../src/http/route';
@@ -25,7 +26,8 @@ import { Receiver, testDispatcher } from './webhook-support';
  * resource fails the walk until B owns one and it is mapped below.
  */
 
-type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast' | 'webhook' | 'delivery' | 'knowledgeEntry' | 'suggestion';
+type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast' | 'webhook' | 'delivery' | 'knowledgeEntry' | 'suggestion'
+  | 'queue' | 'timeGroup' | 'timeCondition' | 'decisionTree' | 'chatbot' | 'terminate' | 'version';
 
 /** The path segment in front of a parameter names the kind of resource the parameter is. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -42,6 +44,13 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   deliveries: 'delivery',
   'knowledge-base': 'knowledgeEntry',
   suggestions: 'suggestion',
+  queues: 'queue',
+  'time-groups': 'timeGroup',
+  'time-conditions': 'timeCondition',
+  'decision-trees': 'decisionTree',
+  chatbots: 'chatbot',
+  terminates: 'terminate',
+  versions: 'version',
 };
 
 type Ids = Record<Kind, string>;
@@ -64,7 +73,20 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'POST /v1/channels/:id/assistant/knowledge-base': () => ({ title: 'Walk', text: 'Added by the walk' }),
   'PATCH /v1/channels/:id/assistant/knowledge-base/:entryId': () => ({ text: 'Edited by the walk' }),
   'POST /v1/conversations/:id/assistant/suggestions/:suggestionId/send': () => ({ text: 'Sent by the walk' }),
+  'PUT /v1/routing/draft/channels/:id': () => ({ first: { kind: 'assistant' }, attachments: 'none' }),
+  'PUT /v1/routing/draft/queues/:id': () => ({ name: 'Renamed by the walk' }),
+  'PUT /v1/routing/draft/time-groups/:id': () => ({ name: 'Renamed by the walk' }),
+  'PUT /v1/routing/draft/time-conditions/:id': (ids) => ({ name: 'Walk', timeGroupId: ids.timeGroup, whenOpen: { kind: 'queue', id: ids.queue }, whenClosed: { kind: 'assistant' } }),
+  'PUT /v1/routing/draft/decision-trees/:id': (ids) => ({ name: 'Walk', tree: walkTree(ids.queue) }),
+  'PUT /v1/routing/draft/chatbots/:id': (ids) => ({ name: 'Walk', url: 'http://127.0.0.1:9/walk-bot', fallback: { kind: 'queue', id: ids.queue } }),
+  'PUT /v1/routing/draft/terminates/:id': () => ({ name: 'Walk', cause: 'walk' }),
+  // Takes the conversation waiting in the caller's queue.
+  'POST /v1/queues/:id/take': () => ({}),
 };
+
+function walkTree(queueId: string) {
+  return { defaultLanguage: 'en', start: 'hi', decisions: [{ id: 'hi', actions: [{ type: 'send_message', text: 'Hi' }], next: { type: 'immediate', target: { kind: 'queue', id: queueId } } }] };
+}
 
 const routeName = (r: Pick<RouteDef, 'method' | 'path'>) => `${r.method.toUpperCase()} ${r.path}`;
 const hasParams = (r: Pick<RouteDef, 'path'>) => /:\w+/.test(r.path);
@@ -240,6 +262,23 @@ beforeAll(async () => {
         `insert into assistant_suggestions (id, organization_id, conversation_id, turn_id, text, state, created_at, updated_at) values (?, ?, ?, ?, 'Suggested', 'open', now(), now())`,
         [suggestionId, t.organizationId, conversation!.id, `walk:${suggestionId}`],
       );
+    // One of each routing object, applied, so that the draft and the live version hold them.
+    const routing = async (path: string, body: unknown, method = 'POST') => {
+      const res = await api.call(method, path, { token: t.adminToken, body });
+      expect(res.status, `${path}: ${res.text}`).toBeLessThan(300);
+      return res.body;
+    };
+    const queue = await routing('/v1/routing/draft/queues', { name: 'Walk queue', agentIds: [user.body.id] });
+    const timeGroup = await routing('/v1/routing/draft/time-groups', { name: 'Walk hours', weekly: { monday: [{ from: '09:00', to: '17:00' }] } });
+    const timeCondition = await routing('/v1/routing/draft/time-conditions', { name: 'Walk', timeGroupId: timeGroup.id, whenOpen: { kind: 'queue', id: queue.id }, whenClosed: { kind: 'assistant' } });
+    const decisionTree = await routing('/v1/routing/draft/decision-trees', { name: 'Walk', tree: walkTree(queue.id) });
+    const chatbot = await routing('/v1/routing/draft/chatbots', { name: 'Walk', url: 'http://127.0.0.1:9/walk-bot', fallback: { kind: 'queue', id: queue.id } });
+    const terminate = await routing('/v1/routing/draft/terminates', { name: 'Walk', cause: 'walk' });
+    await routing(`/v1/routing/draft/channels/${channel.id}`, { first: { kind: 'time_condition', id: timeCondition.id } }, 'PUT');
+    const applied = await routing('/v1/routing/apply', {});
+    // A second conversation waits in the queue (the first one is assigned by the walk).
+    const waiting = await routing('/v1/conversations', { type: 'contact', contact: { profile: { name: 'Waiting', telephone: `+1415555${randomInt(1000, 9999)}` } } });
+    await enqueueConversation(sqlRunner(api.orm.em.fork()), t.organizationId, queue.id, waiting.id, new Date());
     return {
       ids: {
         user: user.body.id,
@@ -255,6 +294,13 @@ beforeAll(async () => {
         delivery: deliveries.body.data[0].id,
         knowledgeEntry: assistant.body.knowledgeBase[0].id,
         suggestion: suggestionId,
+        queue: queue.id,
+        timeGroup: timeGroup.id,
+        timeCondition: timeCondition.id,
+        decisionTree: decisionTree.id,
+        chatbot: chatbot.id,
+        terminate: terminate.id,
+        version: applied.version.id,
       },
       agentToken: login.body.accessToken,
     };
@@ -399,6 +445,11 @@ describe('cross-tenant ids', () => {
     expect(webhook.body).toMatchObject({ id: bIds.webhook, status: 'active', description: 'Walk', previousSecretExpiresAt: null });
     const delivery = await api.call('GET', `/v1/webhooks/${bIds.webhook}/deliveries/${bIds.delivery}`, { token: B.adminToken });
     expect(delivery.body.attempts.map((a: { trigger: string }) => a.trigger)).toEqual(['event']);
+    const waiting = await api.call('GET', '/v1/queues/waiting', { token: B.adminToken });
+    expect(waiting.body.data).toEqual([expect.objectContaining({ queueId: bIds.queue, position: 1 })]);
+    const live = await api.call('GET', '/v1/routing/live', { token: B.adminToken });
+    expect(live.body.version.id).toBe(bIds.version);
+    expect(live.body.document.queues).toEqual([expect.objectContaining({ id: bIds.queue, name: 'Walk queue' })]);
   });
 
   it("A cannot hire B's private app by naming it in a body", async () => {

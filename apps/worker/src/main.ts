@@ -8,6 +8,7 @@ import {
   MetaInboundProcessor,
   OutboundSender,
   PhoneNumberDirectory,
+  RoutingSchedulePoller,
   WAKE_CHANNELS,
   WakeListener,
   WebhookDispatcher,
@@ -51,6 +52,9 @@ webhooks.start();
 // Contacts' messages on channels with the AI assistant on, handed to their turn workflows.
 const assistant = new AssistantSignaller(orm, temporalAssistantStarter(temporal, config.temporal.taskQueue), logger.child({ component: 'assistant' }));
 assistant.start();
+// Scheduled routing applies, made live at their time.
+const routingSchedules = new RoutingSchedulePoller(orm, systemClock, logger.child({ component: 'routing-schedules' }));
+routingSchedules.start();
 // Both start as soon as their work commits; their timers stay as the fallback.
 const wake = new WakeListener(
   config.database.url,
@@ -66,6 +70,7 @@ try {
   await inbound.stop();
   await outbound.stop();
   await assistant.stop();
+  await routingSchedules.stop();
   await webhooks.stop();
   webhookHttp.close();
   await connection.close();

@@ -5,3 +5,4 @@ export * from './versions';
 export * from './queues';
 export * from './service';
 export * from './tree';
+export * from './schedules';

@@ -95,7 +95,7 @@ export class RoutingService {
       ? await sql.all<{ id: string }>('select id from users where organization_id = ? and disabled_at is null and id in (?)', [organizationId, userIds])
       : [];
     const channels = channelIds.length
-      ? await sql.all<{ id: string }>(`select id from channels where organization_id = ? and status = 'active' and id in (?)`, [organizationId, channelIds])
+      ? await sql.all<{ id: string }>(`select id from channels where organization_id = ? and id in (?)`, [organizationId, channelIds])
       : [];
     const problems = validateRoutingDocument(doc, {
       userIds: new Set(users.map((u) => u.id)),
@@ -187,9 +187,10 @@ export class RoutingService {
     });
   }
 
-  private async assertChannel(scope: TenantScope, channelId: string): Promise<void> {
+  /** Routing is set for active channels; a deleted channel's routing can still be read and removed. */
+  private async assertChannel(scope: TenantScope, channelId: string, active = false): Promise<void> {
     const rows = isId(channelId)
-      ? await sqlRunner(scope.em).all(`select id from channels where id = ? and organization_id = ? and status = 'active'`, [channelId, scope.organizationId])
+      ? await sqlRunner(scope.em).all(`select id from channels where id = ? and organization_id = ? ${active ? `and status = 'active'` : ''}`, [channelId, scope.organizationId])
       : [];
     if (!rows.length) throw new NotFoundError('channel');
   }
@@ -207,7 +208,7 @@ export class RoutingService {
   }
 
   async putChannel(scope: TenantScope, channelId: string, input: Omit<ChannelRouting, 'channelId'>): Promise<ChannelRouting> {
-    await this.assertChannel(scope, channelId);
+    await this.assertChannel(scope, channelId, true);
     const routing: ChannelRouting = { ...channelRoutingInput.parse(input), channelId };
     return this.edit(scope, (doc) => {
       const at = doc.channels.findIndex((c) => c.channelId === channelId);

@@ -85,7 +85,7 @@ export function validateRoutingDocument(doc: RoutingDocument, context: RoutingCo
   });
   const channels = new Set<string>();
   doc.channels.forEach((c, i) => {
-    if (!context.channelIds.has(c.channelId)) problems.push({ path: `channels.${i}.channelId`, message: `No active channel with id ${c.channelId} in this organization.` });
+    if (!context.channelIds.has(c.channelId)) problems.push({ path: `channels.${i}.channelId`, message: `No channel with id ${c.channelId} in this organization.` });
     if (channels.has(c.channelId)) problems.push({ path: `channels.${i}.channelId`, message: 'The channel already has a routing.' });
     channels.add(c.channelId);
     destination(c.first, `channels.${i}.first`);

@@ -935,6 +935,470 @@ export interface paths {
         patch: operations["updateOrganization"];
         trace?: never;
     };
+    "/v1/queues/{id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take the oldest (or the named) waiting conversation of a queue
+         * @description Assigns it to the caller and removes it from the queue. For the queue’s agents and admins; an empty queue: 409 `queue_empty`; a named conversation that does not wait there: 404.
+         */
+        post: operations["takeFromQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/waiting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conversations waiting in the caller’s queues, oldest first
+         * @description An agent sees the live queues it is an agent of; an admin or an app sees every queue.
+         */
+        get: operations["listWaitingConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the whole draft live, now or at a time
+         * @description Without `at` (or with `at` not in the future) the draft becomes the new live version at once: 201 with the version. With `at` in the future, the draft as it is now is scheduled: 202 with the schedule; it becomes a version at `at`. A draft with problems is refused with 400 `validation_error`.
+         */
+        post: operations["applyRouting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What applying the draft would change in the live version */
+        get: operations["compareRouting"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The whole routing draft */
+        get: operations["getRoutingDraft"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s inbound routing per channel */
+        get: operations["listDraftChannelRoutings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A channel’s inbound routing in the draft */
+        get: operations["getDraftChannelRouting"];
+        /**
+         * Set a channel’s inbound routing in the draft
+         * @description Where new and reopened conversations of the channel go first, and which attachments it accepts.
+         */
+        put: operations["putDraftChannelRouting"];
+        post?: never;
+        /** Remove a channel’s inbound routing from the draft */
+        delete: operations["deleteDraftChannelRouting"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/chatbots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s chatbot connectors */
+        get: operations["listDraftChatbotConnectors"];
+        put?: never;
+        /** Add a chatbot connector to the draft */
+        post: operations["createDraftChatbotConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/chatbots/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A chatbot connector of the draft */
+        get: operations["getDraftChatbotConnector"];
+        /** Replace a chatbot connector of the draft */
+        put: operations["replaceDraftChatbotConnector"];
+        post?: never;
+        /**
+         * Remove a chatbot connector from the draft
+         * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
+         */
+        delete: operations["deleteDraftChatbotConnector"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/decision-trees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s decision trees */
+        get: operations["listDraftDecisionTrees"];
+        put?: never;
+        /** Add a decision tree to the draft */
+        post: operations["createDraftDecisionTree"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/decision-trees/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A decision tree of the draft */
+        get: operations["getDraftDecisionTree"];
+        /** Replace a decision tree of the draft */
+        put: operations["replaceDraftDecisionTree"];
+        post?: never;
+        /**
+         * Remove a decision tree from the draft
+         * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
+         */
+        delete: operations["deleteDraftDecisionTree"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s queues */
+        get: operations["listDraftQueues"];
+        put?: never;
+        /** Add a queue to the draft */
+        post: operations["createDraftQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/queues/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue of the draft */
+        get: operations["getDraftQueue"];
+        /** Replace a queue of the draft */
+        put: operations["replaceDraftQueue"];
+        post?: never;
+        /**
+         * Remove a queue from the draft
+         * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
+         */
+        delete: operations["deleteDraftQueue"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/terminates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s terminates */
+        get: operations["listDraftTerminates"];
+        put?: never;
+        /** Add a terminate to the draft */
+        post: operations["createDraftTerminate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/terminates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A terminate of the draft */
+        get: operations["getDraftTerminate"];
+        /** Replace a terminate of the draft */
+        put: operations["replaceDraftTerminate"];
+        post?: never;
+        /**
+         * Remove a terminate from the draft
+         * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
+         */
+        delete: operations["deleteDraftTerminate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/time-conditions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s time conditions */
+        get: operations["listDraftTimeConditions"];
+        put?: never;
+        /** Add a time condition to the draft */
+        post: operations["createDraftTimeCondition"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/time-conditions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A time condition of the draft */
+        get: operations["getDraftTimeCondition"];
+        /** Replace a time condition of the draft */
+        put: operations["replaceDraftTimeCondition"];
+        post?: never;
+        /**
+         * Remove a time condition from the draft
+         * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
+         */
+        delete: operations["deleteDraftTimeCondition"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/time-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The draft’s time groups */
+        get: operations["listDraftTimeGroups"];
+        put?: never;
+        /** Add a time group to the draft */
+        post: operations["createDraftTimeGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/draft/time-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A time group of the draft */
+        get: operations["getDraftTimeGroup"];
+        /** Replace a time group of the draft */
+        put: operations["replaceDraftTimeGroup"];
+        post?: never;
+        /**
+         * Remove a time group from the draft
+         * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
+         */
+        delete: operations["deleteDraftTimeGroup"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The routing in force
+         * @description `version` is null (and the document empty) until the draft is first applied.
+         */
+        get: operations["getLiveRouting"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scheduled applies, latest time first (the last 50) */
+        get: operations["listRoutingSchedules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Applied versions, newest first */
+        get: operations["listRoutingVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/versions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A version with its document */
+        get: operations["getRoutingVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/versions/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an earlier version live again (rollback), as a new version
+         * @description The draft is not changed.
+         */
+        post: operations["restoreRoutingVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/opt-out": {
         parameters: {
             query?: never;
@@ -946,6 +1410,27 @@ export interface paths {
         get: operations["getOptOutSettings"];
         /** Change keywords or confirmation replies (null disables a reply) */
         put: operations["updateOptOutSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/time-zone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization’s time zone (business hours are read in it) */
+        get: operations["getTimeZone"];
+        /**
+         * Set the organization’s time zone
+         * @description Takes effect at once for the live routing (it is not versioned).
+         */
+        put: operations["putTimeZone"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1459,6 +1944,126 @@ export interface components {
             /** @description End of the 24-hour customer-service window; null when the contact never wrote. */
             windowExpiresAt: string | null;
         };
+        /** @description A decision tree. */
+        DecisionTree: {
+            decisions: {
+                /** @default [] */
+                actions: ({
+                    /** @description The message, with placeholders; per language or one for all. */
+                    text: string | {
+                        [key: string]: string;
+                    };
+                    /** @constant */
+                    type: "send_message";
+                } | {
+                    /** @description POST only: a JSON object of strings, each a text with placeholders. */
+                    body?: {
+                        [key: string]: string;
+                    };
+                    /**
+                     * @default GET
+                     * @enum {string}
+                     */
+                    method: "GET" | "POST";
+                    /** @default 5000 */
+                    timeoutMs: number;
+                    /** @constant */
+                    type: "request_data";
+                    /** @description An https URL; placeholders may fill the path and query, not the host. */
+                    url: string;
+                    /** @description The result (the response’s JSON, or its text) is saved as data.<variable>. */
+                    variable: string;
+                } | {
+                    /** @description Saved on the conversation as data.<key>. */
+                    key: string;
+                    /** @constant */
+                    type: "save_data";
+                    /** @description A text with placeholders. */
+                    value: string;
+                } | {
+                    description?: string;
+                    /** @description A text with placeholders; the ticket becomes the conversation’s linked request. */
+                    subject: string;
+                    /** @constant */
+                    type: "create_ticket";
+                })[];
+                /** @description A decision’s id, unique in its tree. */
+                id: string;
+                /** @description For the people editing the tree. */
+                name?: string;
+                next: {
+                    /** @description Where the chat goes: a decision of this tree (its id) or a final destination. */
+                    target: string | {
+                        /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                        id?: string;
+                        /** @enum {string} */
+                        kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                    };
+                    /** @constant */
+                    type: "immediate";
+                } | {
+                    /** @description The list button’s text, when the choices render as a list (default “Options”). */
+                    buttonText?: string | {
+                        [key: string]: string;
+                    };
+                    choices: {
+                        /** @description Shown under a list row. */
+                        description?: string | {
+                            [key: string]: string;
+                        };
+                        /** @description Unique in the decision; the reply id of its button or list row. */
+                        id: string;
+                        /** @description A regular expression, matched case-insensitively against the typed text. */
+                        pattern?: string;
+                        /** @description Words or phrases; matching forgives case, accents and small typos. */
+                        similar?: string[];
+                        /** @description Where the chat goes: a decision of this tree (its id) or a final destination. */
+                        target: string | {
+                            /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                            id?: string;
+                            /** @enum {string} */
+                            kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                        };
+                        /** @description Shown as a button (≤ 20 characters) or list row (≤ 24); a choice without a title is matched only by pattern or similar words. */
+                        title?: string | {
+                            [key: string]: string;
+                        };
+                    }[];
+                    /** @description Where any other answer goes. */
+                    default: string | {
+                        /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                        id?: string;
+                        /** @enum {string} */
+                        kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                    };
+                    /** @description The question the choices are shown with. */
+                    question: string | {
+                        [key: string]: string;
+                    };
+                    /** @description Saves the contact’s answer text as data.<saveAs>. */
+                    saveAs?: string;
+                    /** @description Where the chat goes when the question stays unanswered. */
+                    timeout?: {
+                        seconds: number;
+                        /** @description Where the chat goes: a decision of this tree (its id) or a final destination. */
+                        target: string | {
+                            /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                            id?: string;
+                            /** @enum {string} */
+                            kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                        };
+                    };
+                    /** @constant */
+                    type: "answer";
+                };
+            }[];
+            /** @description Used when the contact’s language is none of the tree’s. */
+            defaultLanguage: string;
+            /** @description Languages the texts have variants in; default: the default language alone. */
+            languages?: string[];
+            /** @description The first decision. */
+            start: string;
+        };
         Message: {
             /** @description True for a message the AI assistant wrote (its role is bot); false for people, partners and the platform. */
             ai: boolean;
@@ -1872,6 +2477,521 @@ export interface components {
             status: number;
             title: string;
             type: string;
+        };
+        RoutingChannel: {
+            /**
+             * @description `none`, `from_contact` (contacts may send, agents not), or `both`.
+             * @default both
+             * @enum {string}
+             */
+            attachments: "none" | "from_contact" | "both";
+            channelId: string;
+            /** @description Where a new or reopened conversation on this channel goes first. */
+            first: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+        };
+        RoutingChatbot: {
+            /**
+             * @description Contact fields sent to the bot with each message.
+             * @default []
+             */
+            customFields: string[];
+            /** @description Takes the chat when the bot fails or times out. */
+            fallback: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+            id: string;
+            name: string;
+            /** @default 5000 */
+            timeoutMs: number;
+            /** @description The bot’s endpoint; the partner-webhook target rules apply (https, no private addresses). */
+            url: string;
+        };
+        RoutingChatbotInput: {
+            /**
+             * @description Contact fields sent to the bot with each message.
+             * @default []
+             */
+            customFields: string[];
+            /** @description Takes the chat when the bot fails or times out. */
+            fallback: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+            name: string;
+            /** @default 5000 */
+            timeoutMs: number;
+            /** @description The bot’s endpoint; the partner-webhook target rules apply (https, no private addresses). */
+            url: string;
+        };
+        RoutingDecisionTree: {
+            id: string;
+            name: string;
+            tree: components["schemas"]["DecisionTree"];
+        };
+        RoutingDecisionTreeInput: {
+            name: string;
+            tree: components["schemas"]["DecisionTree"];
+        };
+        RoutingDocument: {
+            /** @default [] */
+            channels: {
+                /**
+                 * @description `none`, `from_contact` (contacts may send, agents not), or `both`.
+                 * @default both
+                 * @enum {string}
+                 */
+                attachments: "none" | "from_contact" | "both";
+                channelId: string;
+                /** @description Where a new or reopened conversation on this channel goes first. */
+                first: {
+                    /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                    id?: string;
+                    /** @enum {string} */
+                    kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                };
+            }[];
+            /** @default [] */
+            chatbots: {
+                /**
+                 * @description Contact fields sent to the bot with each message.
+                 * @default []
+                 */
+                customFields: string[];
+                /** @description Takes the chat when the bot fails or times out. */
+                fallback: {
+                    /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                    id?: string;
+                    /** @enum {string} */
+                    kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                };
+                id: string;
+                name: string;
+                /** @default 5000 */
+                timeoutMs: number;
+                /** @description The bot’s endpoint; the partner-webhook target rules apply (https, no private addresses). */
+                url: string;
+            }[];
+            /** @default [] */
+            decisionTrees: {
+                id: string;
+                name: string;
+                tree: components["schemas"]["DecisionTree"];
+            }[];
+            /** @default [] */
+            queues: {
+                /**
+                 * @description Users of the organization who work this queue.
+                 * @default []
+                 */
+                agentIds: string[];
+                /**
+                 * @description Sent to the contact when the conversation enters the queue; may use {{queue.position}}, {{queue.averageWaitMinutes}} and {{queue.name}}.
+                 * @default null
+                 */
+                autoResponse: string | null;
+                id: string;
+                name: string;
+                /**
+                 * @description Higher first when an agent’s queues compete (0-100, default 0).
+                 * @default 0
+                 */
+                priority: number;
+            }[];
+            /** @default [] */
+            terminates: {
+                /** @default false */
+                answered: boolean;
+                /**
+                 * @description Name of a message template sent on ending, where consent and the window allow.
+                 * @default null
+                 */
+                autoResponseTemplate: string | null;
+                /** @description Disconnection cause, internal (reports). */
+                cause: string;
+                id: string;
+                /**
+                 * @description Queue the chat counts against in missed-chat reports.
+                 * @default null
+                 */
+                missedChatQueueId: string | null;
+                name: string;
+            }[];
+            /** @default [] */
+            timeConditions: {
+                id: string;
+                name: string;
+                timeGroupId: string;
+                /** @description Where it goes otherwise. */
+                whenClosed: {
+                    /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                    id?: string;
+                    /** @enum {string} */
+                    kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                };
+                /** @description Where the chat goes while the time group is open. */
+                whenOpen: {
+                    /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                    id?: string;
+                    /** @enum {string} */
+                    kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                };
+            }[];
+            /** @default [] */
+            timeGroups: {
+                /**
+                 * @description Dates closed all day.
+                 * @default []
+                 */
+                holidays: {
+                    date: string;
+                    name?: string;
+                }[];
+                id: string;
+                /**
+                 * @description Time groups whose hours, holidays and overrides this one takes in (a shared bank-holidays group).
+                 * @default []
+                 */
+                includes: string[];
+                name: string;
+                /**
+                 * @description One-off days that replace the weekly hours; they win over holidays.
+                 * @default []
+                 */
+                overrides: {
+                    /** @description `true`: closed all day; `false`: open during `ranges` instead of the weekly hours. */
+                    closed: boolean;
+                    date: string;
+                    ranges?: {
+                        from: string;
+                        to: string;
+                    }[];
+                }[];
+                /**
+                 * @description Opening hours per weekday, several ranges a day allowed.
+                 * @default {
+                 *       "monday": [],
+                 *       "tuesday": [],
+                 *       "wednesday": [],
+                 *       "thursday": [],
+                 *       "friday": [],
+                 *       "saturday": [],
+                 *       "sunday": []
+                 *     }
+                 */
+                weekly: {
+                    /** @default [] */
+                    friday: {
+                        from: string;
+                        to: string;
+                    }[];
+                    /** @default [] */
+                    monday: {
+                        from: string;
+                        to: string;
+                    }[];
+                    /** @default [] */
+                    saturday: {
+                        from: string;
+                        to: string;
+                    }[];
+                    /** @default [] */
+                    sunday: {
+                        from: string;
+                        to: string;
+                    }[];
+                    /** @default [] */
+                    thursday: {
+                        from: string;
+                        to: string;
+                    }[];
+                    /** @default [] */
+                    tuesday: {
+                        from: string;
+                        to: string;
+                    }[];
+                    /** @default [] */
+                    wednesday: {
+                        from: string;
+                        to: string;
+                    }[];
+                };
+            }[];
+        };
+        RoutingQueue: {
+            /**
+             * @description Users of the organization who work this queue.
+             * @default []
+             */
+            agentIds: string[];
+            /**
+             * @description Sent to the contact when the conversation enters the queue; may use {{queue.position}}, {{queue.averageWaitMinutes}} and {{queue.name}}.
+             * @default null
+             */
+            autoResponse: string | null;
+            id: string;
+            name: string;
+            /**
+             * @description Higher first when an agent’s queues compete (0-100, default 0).
+             * @default 0
+             */
+            priority: number;
+        };
+        RoutingQueueInput: {
+            /**
+             * @description Users of the organization who work this queue.
+             * @default []
+             */
+            agentIds: string[];
+            /**
+             * @description Sent to the contact when the conversation enters the queue; may use {{queue.position}}, {{queue.averageWaitMinutes}} and {{queue.name}}.
+             * @default null
+             */
+            autoResponse: string | null;
+            name: string;
+            /**
+             * @description Higher first when an agent’s queues compete (0-100, default 0).
+             * @default 0
+             */
+            priority: number;
+        };
+        RoutingTerminate: {
+            /** @default false */
+            answered: boolean;
+            /**
+             * @description Name of a message template sent on ending, where consent and the window allow.
+             * @default null
+             */
+            autoResponseTemplate: string | null;
+            /** @description Disconnection cause, internal (reports). */
+            cause: string;
+            id: string;
+            /**
+             * @description Queue the chat counts against in missed-chat reports.
+             * @default null
+             */
+            missedChatQueueId: string | null;
+            name: string;
+        };
+        RoutingTerminateInput: {
+            /** @default false */
+            answered: boolean;
+            /**
+             * @description Name of a message template sent on ending, where consent and the window allow.
+             * @default null
+             */
+            autoResponseTemplate: string | null;
+            /** @description Disconnection cause, internal (reports). */
+            cause: string;
+            /**
+             * @description Queue the chat counts against in missed-chat reports.
+             * @default null
+             */
+            missedChatQueueId: string | null;
+            name: string;
+        };
+        RoutingTimeCondition: {
+            id: string;
+            name: string;
+            timeGroupId: string;
+            /** @description Where it goes otherwise. */
+            whenClosed: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+            /** @description Where the chat goes while the time group is open. */
+            whenOpen: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+        };
+        RoutingTimeConditionInput: {
+            name: string;
+            timeGroupId: string;
+            /** @description Where it goes otherwise. */
+            whenClosed: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+            /** @description Where the chat goes while the time group is open. */
+            whenOpen: {
+                /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                id?: string;
+                /** @enum {string} */
+                kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+            };
+        };
+        RoutingTimeGroup: {
+            /**
+             * @description Dates closed all day.
+             * @default []
+             */
+            holidays: {
+                date: string;
+                name?: string;
+            }[];
+            id: string;
+            /**
+             * @description Time groups whose hours, holidays and overrides this one takes in (a shared bank-holidays group).
+             * @default []
+             */
+            includes: string[];
+            name: string;
+            /**
+             * @description One-off days that replace the weekly hours; they win over holidays.
+             * @default []
+             */
+            overrides: {
+                /** @description `true`: closed all day; `false`: open during `ranges` instead of the weekly hours. */
+                closed: boolean;
+                date: string;
+                ranges?: {
+                    from: string;
+                    to: string;
+                }[];
+            }[];
+            /**
+             * @description Opening hours per weekday, several ranges a day allowed.
+             * @default {
+             *       "monday": [],
+             *       "tuesday": [],
+             *       "wednesday": [],
+             *       "thursday": [],
+             *       "friday": [],
+             *       "saturday": [],
+             *       "sunday": []
+             *     }
+             */
+            weekly: {
+                /** @default [] */
+                friday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                monday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                saturday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                sunday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                thursday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                tuesday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                wednesday: {
+                    from: string;
+                    to: string;
+                }[];
+            };
+        };
+        RoutingTimeGroupInput: {
+            /**
+             * @description Dates closed all day.
+             * @default []
+             */
+            holidays: {
+                date: string;
+                name?: string;
+            }[];
+            /**
+             * @description Time groups whose hours, holidays and overrides this one takes in (a shared bank-holidays group).
+             * @default []
+             */
+            includes: string[];
+            name: string;
+            /**
+             * @description One-off days that replace the weekly hours; they win over holidays.
+             * @default []
+             */
+            overrides: {
+                /** @description `true`: closed all day; `false`: open during `ranges` instead of the weekly hours. */
+                closed: boolean;
+                date: string;
+                ranges?: {
+                    from: string;
+                    to: string;
+                }[];
+            }[];
+            /**
+             * @description Opening hours per weekday, several ranges a day allowed.
+             * @default {
+             *       "monday": [],
+             *       "tuesday": [],
+             *       "wednesday": [],
+             *       "thursday": [],
+             *       "friday": [],
+             *       "saturday": [],
+             *       "sunday": []
+             *     }
+             */
+            weekly: {
+                /** @default [] */
+                friday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                monday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                saturday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                sunday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                thursday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                tuesday: {
+                    from: string;
+                    to: string;
+                }[];
+                /** @default [] */
+                wednesday: {
+                    from: string;
+                    to: string;
+                }[];
+            };
         };
     };
     responses: never;
@@ -6880,6 +8000,2729 @@ export interface operations {
             };
         };
     };
+    takeFromQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    conversationId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Assigned to the caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `queue_empty` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWaitingConversations: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+                /** @description Page size (1-200, default 50). */
+                limit?: number;
+                /** @description Only this queue. */
+                queueId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of waiting conversations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description Mean wait of the queue’s last 50 conversations taken in the past 24 hours; 0 without any. */
+                            averageWaitMinutes: number;
+                            contact: {
+                                id: string;
+                                name: string | null;
+                                phone: string | null;
+                            };
+                            conversationId: string;
+                            /** @description ISO 8601 UTC time */
+                            enqueuedAt: string;
+                            id: string;
+                            /** @description 1 is the next to be taken. */
+                            position: number;
+                            queueId: string;
+                            queueName: string;
+                            queuePriority: number;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    applyRouting: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When to go live (ISO 8601).
+                     */
+                    at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Live */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: {
+                            /** @description When it went live. */
+                            createdAt: string;
+                            /** @description `user:<id>` of who applied it. */
+                            createdBy: string | null;
+                            id: string;
+                            live: boolean;
+                            /** @description 1, 2, ... per organization. */
+                            number: number;
+                            /** @description For a restore: the number of the version restored. */
+                            restoredFrom: number | null;
+                            /** @enum {string} */
+                            source: "apply" | "scheduled" | "restore";
+                        };
+                    };
+                };
+            };
+            /** @description Scheduled */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        schedule: {
+                            /** @description ISO 8601 UTC time */
+                            at: string;
+                            /** @description ISO 8601 UTC time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            id: string;
+                            /** @enum {string} */
+                            status: "pending" | "applied";
+                            /** @description The version it became, once applied. */
+                            versionId: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Objects added, removed and changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: {
+                            /** @enum {string} */
+                            change: "added" | "removed" | "changed";
+                            /** @description The object’s id; the channel’s for a channel routing. */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "queue" | "time_group" | "time_condition" | "decision_tree" | "chatbot" | "terminate" | "channel_routing";
+                            name: string | null;
+                        }[];
+                        live: {
+                            id: string;
+                            number: number;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRoutingDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        document: components["schemas"]["RoutingDocument"];
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftChannelRoutings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingChannel"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftChannelRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingChannel"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putDraftChannelRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description `none`, `from_contact` (contacts may send, agents not), or `both`.
+                     * @default both
+                     * @enum {string}
+                     */
+                    attachments?: "none" | "from_contact" | "both";
+                    /** @description Where a new or reopened conversation on this channel goes first. */
+                    first: {
+                        /** @description The routing object’s id: required for queue, time_condition, chatbot and decision_tree; optional for terminate (a bare end); none for assistant (the channel’s). */
+                        id?: string;
+                        /** @enum {string} */
+                        kind: "queue" | "time_condition" | "chatbot" | "assistant" | "terminate" | "decision_tree";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingChannel"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftChannelRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftChatbotConnectors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingChatbot"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDraftChatbotConnector: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingChatbotInput"];
+            };
+        };
+        responses: {
+            /** @description Added; live once applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingChatbot"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftChatbotConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingChatbot"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceDraftChatbotConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingChatbotInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingChatbot"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftChatbotConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftDecisionTrees: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingDecisionTree"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDraftDecisionTree: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingDecisionTreeInput"];
+            };
+        };
+        responses: {
+            /** @description Added; live once applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingDecisionTree"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftDecisionTree: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingDecisionTree"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceDraftDecisionTree: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingDecisionTreeInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingDecisionTree"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftDecisionTree: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingQueue"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDraftQueue: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingQueueInput"];
+            };
+        };
+        responses: {
+            /** @description Added; live once applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingQueue"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingQueue"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceDraftQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingQueueInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingQueue"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftTerminates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingTerminate"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDraftTerminate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingTerminateInput"];
+            };
+        };
+        responses: {
+            /** @description Added; live once applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTerminate"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftTerminate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTerminate"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceDraftTerminate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingTerminateInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTerminate"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftTerminate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftTimeConditions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingTimeCondition"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDraftTimeCondition: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingTimeConditionInput"];
+            };
+        };
+        responses: {
+            /** @description Added; live once applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTimeCondition"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftTimeCondition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTimeCondition"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceDraftTimeCondition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingTimeConditionInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTimeCondition"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftTimeCondition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDraftTimeGroups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RoutingTimeGroup"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDraftTimeGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingTimeGroupInput"];
+            };
+        };
+        responses: {
+            /** @description Added; live once applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTimeGroup"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftTimeGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTimeGroup"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceDraftTimeGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingTimeGroupInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingTimeGroup"];
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDraftTimeGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLiveRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        document: components["schemas"]["RoutingDocument"];
+                        timeZone: string;
+                        version: {
+                            /** @description When it went live. */
+                            createdAt: string;
+                            /** @description `user:<id>` of who applied it. */
+                            createdBy: string | null;
+                            id: string;
+                            live: boolean;
+                            /** @description 1, 2, ... per organization. */
+                            number: number;
+                            /** @description For a restore: the number of the version restored. */
+                            restoredFrom: number | null;
+                            /** @enum {string} */
+                            source: "apply" | "scheduled" | "restore";
+                        } | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRoutingSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Schedules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description ISO 8601 UTC time */
+                            at: string;
+                            /** @description ISO 8601 UTC time */
+                            createdAt: string;
+                            createdBy: string | null;
+                            id: string;
+                            /** @enum {string} */
+                            status: "pending" | "applied";
+                            /** @description The version it became, once applied. */
+                            versionId: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRoutingVersions: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+                /** @description Page size (1-200, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description When it went live. */
+                            createdAt: string;
+                            /** @description `user:<id>` of who applied it. */
+                            createdBy: string | null;
+                            id: string;
+                            live: boolean;
+                            /** @description 1, 2, ... per organization. */
+                            number: number;
+                            /** @description For a restore: the number of the version restored. */
+                            restoredFrom: number | null;
+                            /** @enum {string} */
+                            source: "apply" | "scheduled" | "restore";
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRoutingVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description When it went live. */
+                        createdAt: string;
+                        /** @description `user:<id>` of who applied it. */
+                        createdBy: string | null;
+                        document: components["schemas"]["RoutingDocument"];
+                        id: string;
+                        live: boolean;
+                        /** @description 1, 2, ... per organization. */
+                        number: number;
+                        /** @description For a restore: the number of the version restored. */
+                        restoredFrom: number | null;
+                        /** @enum {string} */
+                        source: "apply" | "scheduled" | "restore";
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreRoutingVersion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 h replays the first answer (with `Idempotency-Replayed: true`); same key, other body: 422 `idempotency_key_reused`. The key is kept only if the request’s writes commit: after a 5xx or a lost connection, retry with the same key. A request sent while another with its key is running waits for it and replays its answer. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new live version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description When it went live. */
+                        createdAt: string;
+                        /** @description `user:<id>` of who applied it. */
+                        createdBy: string | null;
+                        id: string;
+                        live: boolean;
+                        /** @description 1, 2, ... per organization. */
+                        number: number;
+                        /** @description For a restore: the number of the version restored. */
+                        restoredFrom: number | null;
+                        /** @enum {string} */
+                        source: "apply" | "scheduled" | "restore";
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getOptOutSettings: {
         parameters: {
             query?: never;
@@ -6972,6 +10815,120 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTimeZone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zone */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An IANA time zone, such as `America/New_York`. */
+                        timeZone: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putTimeZone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An IANA time zone, such as `America/New_York`. */
+                    timeZone: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An IANA time zone, such as `America/New_York`. */
+                        timeZone: string;
+                    };
+                };
+            };
+            /** @description `validation_error`: `errors[].path` points into the draft document (`timeConditions.0.whenOpen.id`) or the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
             401: {
