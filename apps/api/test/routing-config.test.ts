@@ -304,6 +304,14 @@ describe('apply, versions, compare and rollback', () => {
       [T.organizationId],
     );
     expect(row).toEqual({ number: 3, source: 'scheduled' });
+
+    // A pending schedule can be cancelled; an applied one cannot.
+    const cancelled = await call(T, 'POST', '/v1/routing/apply', { at: new Date(clock.now().getTime() + 5 * MINUTE).toISOString() });
+    expect((await call(T, 'DELETE', `/v1/routing/schedules/${cancelled.body.schedule.id}`)).status).toBe(204);
+    expectProblem(await call(T, 'DELETE', `/v1/routing/schedules/${cancelled.body.schedule.id}`), 404, 'not_found');
+    expectProblem(await call(T, 'DELETE', `/v1/routing/schedules/${scheduled.body.schedule.id}`), 409, 'schedule_applied');
+    clock.advance(5 * MINUTE);
+    expect((await call(T, 'GET', '/v1/routing/live')).body.version.number).toBe(3);
   });
 
   it('applying a draft that went stale (an agent was disabled) is refused with the path', async () => {
@@ -391,6 +399,7 @@ describe('queues at runtime', () => {
       ['POST', `/v1/routing/versions/${applied.body.version.id}/restore`],
       ['PUT', `/v1/routing/draft/channels/${channelId}`, { first: { kind: 'assistant' } }],
       ['POST', `/v1/queues/${q.id}/take`, {}],
+      ['DELETE', `/v1/routing/schedules/${(await call(A, 'POST', '/v1/routing/apply', { at: new Date(clock.now().getTime() + 60 * MINUTE).toISOString() })).body.schedule.id}`],
     ] as [string, string, unknown?][]) {
       expectProblem(await call(B, method, path, body), 404, 'not_found');
     }

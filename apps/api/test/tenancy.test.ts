@@ -27,7 +27,7 @@ import { Receiver, testDispatcher } from './webhook-support';
  */
 
 type Kind = 'user' | 'app' | 'installation' | 'organization' | 'channel' | 'conversation' | 'message' | 'contact' | 'broadcast' | 'webhook' | 'delivery' | 'knowledgeEntry' | 'suggestion'
-  | 'queue' | 'timeGroup' | 'timeCondition' | 'decisionTree' | 'chatbot' | 'terminate' | 'version';
+  | 'queue' | 'timeGroup' | 'timeCondition' | 'decisionTree' | 'chatbot' | 'terminate' | 'version' | 'schedule';
 
 /** The path segment in front of a parameter names the kind of resource the parameter is. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -51,6 +51,7 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   chatbots: 'chatbot',
   terminates: 'terminate',
   versions: 'version',
+  schedules: 'schedule',
 };
 
 type Ids = Record<Kind, string>;
@@ -276,6 +277,7 @@ beforeAll(async () => {
     const terminate = await routing('/v1/routing/draft/terminates', { name: 'Walk', cause: 'walk' });
     await routing(`/v1/routing/draft/channels/${channel.id}`, { first: { kind: 'time_condition', id: timeCondition.id } }, 'PUT');
     const applied = await routing('/v1/routing/apply', {});
+    const scheduled = await routing('/v1/routing/apply', { at: new Date(Date.now() + 86_400_000).toISOString() });
     // A second conversation waits in the queue (the first one is assigned by the walk).
     const waiting = await routing('/v1/conversations', { type: 'contact', contact: { profile: { name: 'Waiting', telephone: `+1415555${randomInt(1000, 9999)}` } } });
     await enqueueConversation(sqlRunner(api.orm.em.fork()), t.organizationId, queue.id, waiting.id, new Date());
@@ -301,6 +303,7 @@ beforeAll(async () => {
         chatbot: chatbot.id,
         terminate: terminate.id,
         version: applied.version.id,
+        schedule: scheduled.schedule.id,
       },
       agentToken: login.body.accessToken,
     };
@@ -449,6 +452,8 @@ describe('cross-tenant ids', () => {
     expect(waiting.body.data).toEqual([expect.objectContaining({ queueId: bIds.queue, position: 1 })]);
     const live = await api.call('GET', '/v1/routing/live', { token: B.adminToken });
     expect(live.body.version.id).toBe(bIds.version);
+    const schedules = await api.call('GET', '/v1/routing/schedules', { token: B.adminToken });
+    expect(schedules.body.data).toEqual([expect.objectContaining({ id: bIds.schedule, status: 'pending' })]);
     expect(live.body.document.queues).toEqual([expect.objectContaining({ id: bIds.queue, name: 'Walk queue' })]);
   });
 

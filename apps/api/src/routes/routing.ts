@@ -225,6 +225,19 @@ export function routingRoutes(s: Services): RouteDef[] {
     }),
     route({
       ...common,
+      method: 'delete',
+      path: '/v1/routing/schedules/:id',
+      operationId: 'cancelRoutingSchedule',
+      summary: 'Cancel a pending scheduled apply',
+      params: idParams,
+      responses: { 204: { description: 'Cancelled' }, 409: { description: '`schedule_applied`: it already took effect' } },
+      handler: async ({ params, tenant }) => {
+        await s.routing.cancelSchedule(tenant(), params.id);
+        return { status: 204 };
+      },
+    }),
+    route({
+      ...common,
       method: 'get',
       path: '/v1/routing/live',
       operationId: 'getLiveRouting',

@@ -307,6 +307,20 @@ export class RoutingService {
     return rows.map(scheduleView);
   }
 
+  /** A pending scheduled apply is dropped; one already applied is history (409 `schedule_applied`). */
+  async cancelSchedule(scope: TenantScope, id: string): Promise<void> {
+    const now = this.clock.now();
+    await scope.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      // A schedule that is due is applied first: past its time, it is no longer pending.
+      await loadLiveRouting(sql, scope.organizationId, now);
+      const [row] = isId(id) ? await sql.all<{ status: string }>('select status from routing_schedules where id = ? and organization_id = ? for update', [id, scope.organizationId]) : [];
+      if (!row) throw new NotFoundError('schedule');
+      if (row.status !== 'pending') throw new ConflictError('schedule_applied', 'This scheduled apply has already taken effect; restore an earlier version instead.');
+      await sql.run('delete from routing_schedules where id = ? and organization_id = ?', [id, scope.organizationId]);
+    });
+  }
+
   async timeZone(scope: TenantScope): Promise<{ timeZone: string }> {
     return { timeZone: await organizationTimeZone(sqlRunner(scope.em), scope.organizationId) };
   }
