@@ -1,3 +1,4 @@
+import { EVENT_CATALOG } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestApi } from '../../../test/support/api';
 import { eventually } from '../../../test/support/platform';
@@ -191,6 +192,18 @@ describe('human control', () => {
     expect(view.body.assistant).toEqual({ state: 'handed_over', reason: 'asks for a refund' });
     const list = await h.api.call('GET', '/v1/conversations?limit=200', { token: org.token });
     expect(list.body.data.find((c: { id: string }) => c.id === chat.conversationId).assistant).toEqual({ state: 'handed_over', reason: 'asks for a refund' });
+    // Partners hear of it as a conversation update.
+    const events = await h.api.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ data: { changes: unknown; previous: unknown; conversation: { assistant?: unknown } } }[]>(
+        `select data from domain_events where organization_id = ? and type = 'conversation.update' and data->'changes'->'assistant' is not null order by seq`,
+        [org.orgId],
+      );
+    expect(events.map((e) => e.data.changes)).toEqual([{ assistant: { state: 'handed_over', reason: 'asks for a refund' } }]);
+    expect(events[0]!.data.previous).toEqual({ assistant: { state: 'active', reason: null } });
+    expect(events[0]!.data.conversation.assistant).toEqual({ state: 'handed_over', reason: 'asks for a refund' });
+    expect(EVENT_CATALOG['conversation.update'].schema.safeParse(events[0]!.data).success).toBe(true);
     await write(h, org, 'hello??', chat);
     await pause(1000);
     const sent = await outbound(h, org, chat.conversationId);

@@ -2,6 +2,7 @@ import { ConflictError, type Clock, isId, NotFoundError } from '@parley/core';
 import { decodeCursor, type Page, type PageRequest, toPage } from '../pagination';
 import type { TenantScope } from '../scope';
 import { type SqlRunner, sqlRunner } from '../sql';
+import { changeAssistantState } from './state';
 import type { AssistantSendPath } from './turns';
 
 export interface ConversationAssistantView {
@@ -76,15 +77,11 @@ export class AssistantControlService {
 
   /** Pause (a person takes over) or resume; a turn waiting or generating finds the state when it would act. */
   async setState(scope: TenantScope, conversationId: string, state: 'paused' | 'active'): Promise<ConversationAssistantView> {
-    const sql = sqlRunner(scope.em);
-    await this.conversation(sql, scope, conversationId);
-    const now = this.clock.now();
-    await sql.run(
-      `insert into assistant_conversations (conversation_id, organization_id, state, reason, updated_at) values (?, ?, ?, ?, ?)
-       on conflict (conversation_id) do update set state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at,
-         handoff_sent_at = case when excluded.state = 'active' then null else assistant_conversations.handoff_sent_at end`,
-      [conversationId, scope.organizationId, state, state === 'paused' ? 'paused_by_user' : null, now],
-    );
+    await scope.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      await this.conversation(sql, scope, conversationId);
+      await changeAssistantState(sql, scope.organizationId, conversationId, state, state === 'paused' ? 'paused_by_user' : null, this.clock.now());
+    });
     return this.get(scope, conversationId);
   }
 

@@ -3,3 +3,4 @@ export * from './model';
 export * from './settings';
 export * from './signaller';
 export * from './turns';
+export * from './state';

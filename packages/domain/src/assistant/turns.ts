@@ -5,6 +5,7 @@ import { conversationUpdated, recordEvent } from '../events';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { type AssistantDecision, type AssistantModel, AssistantModelError, type ChatMessage } from './model';
 import { monthOf, readAssistantSettings, type AssistantSettingsRow } from './settings';
+import { changeAssistantState } from './state';
 
 /** Who sends: the assistant, the platform (the handoff message), or the agent or partner sending a draft. */
 export type AssistantSendActor =
@@ -331,13 +332,7 @@ export class AssistantTurns {
   }
 
   private async setState(sql: SqlRunner, input: TurnInput, state: StateRow['state'], reason: string | null, now: Date): Promise<void> {
-    await sql.run('update assistant_conversations set state = ?, reason = ?, updated_at = ? where conversation_id = ? and organization_id = ?', [
-      state,
-      reason,
-      now,
-      input.conversationId,
-      input.organizationId,
-    ]);
+    await changeAssistantState(sql, input.organizationId, input.conversationId, state, reason, now);
   }
 
   /** Hands the conversation to people; the handoff message goes out once per chapter, and only where a reply may. */

@@ -1,7 +1,7 @@
 import type { ConversationStatus } from '@parley/db';
 import type { z } from 'zod';
 import type { BroadcastView } from '../broadcasts/service';
-import type { ConversationView, MessageView } from '../conversations';
+import type { ConversationAssistantState, ConversationView, MessageView } from '../conversations';
 import { EVENT_CATALOG } from './schemas';
 
 /** The contact of a message's conversation, as message events name it. */
@@ -25,7 +25,14 @@ export interface MessageUpdatedData extends MessageCreatedData {
   previous: MessageChanges;
 }
 
-export type ConversationChanges = Partial<{ status: ConversationStatus; assigneeId: string | null; requestId: string | null; unreadCount: number }>;
+export type ConversationChanges = Partial<{
+  status: ConversationStatus;
+  assigneeId: string | null;
+  requestId: string | null;
+  unreadCount: number;
+  /** The AI assistant paused, resumed or handed over (docs/assistant.md). */
+  assistant: ConversationAssistantState | null;
+}>;
 
 export interface ConversationCreatedData {
   conversation: ConversationView;

@@ -114,6 +114,7 @@ const conversationChanges = z.object({
   assigneeId: z.string().nullable().optional(),
   requestId: z.string().nullable().optional(),
   unreadCount: z.number().int().optional(),
+  assistant: z.object({ state: z.enum(['active', 'paused', 'handed_over']), reason: z.string().nullable() }).nullable().optional(),
 });
 
 const conversationCreated = z.object({ conversation: conversationViewSchema });
@@ -141,7 +142,7 @@ export const EVENT_CATALOG = {
   'message.create.contact.chat.bot': { schema: messageCreated, summary: 'A bot’s (a partner app’s, or an automatic reply’s) message was accepted for sending.' },
   'message.update': { schema: messageUpdated, summary: 'A message changed: its delivery status moved on (sent, delivered, read, failed), or the contact edited or deleted it.' },
   'conversation.create': { schema: conversationCreated, summary: 'A conversation started.' },
-  'conversation.update': { schema: conversationUpdated, summary: 'A conversation’s status, assignee, linked request or unread count changed.' },
+  'conversation.update': { schema: conversationUpdated, summary: 'A conversation’s status, assignee, linked request, unread count or AI assistant state changed.' },
   'broadcast.update': { schema: broadcastEvent, summary: 'A broadcast started, or ended (completed, cancelled or failed).' },
   'broadcast.completed': { schema: broadcastEvent, summary: 'A broadcast sent to every recipient; its statistics are final as far as sending goes (statuses still arrive).' },
   'webhook.disabled': { schema: webhookDisabled, summary: 'One of the organization’s webhook subscriptions was disabled.' },
