@@ -1780,7 +1780,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A conversation’s status, assignee, linked request or unread count changed.
+         * A conversation’s status, assignee, linked request, unread count or AI assistant state changed.
          * @description Sent to subscriptions listing `conversation.update` or a prefix of it at whole segments (`conversation` receives it too). Delivery is at least once; any 2xx counts as delivered.
          */
         post: operations["conversationUpdateEvent"];
@@ -12664,6 +12664,11 @@ export interface operations {
                         /** @description The fields that changed, with their new values. */
                         changes: {
                             assigneeId?: string | null;
+                            assistant?: {
+                                reason: string | null;
+                                /** @enum {string} */
+                                state: "active" | "paused" | "handed_over";
+                            } | null;
                             requestId?: string | null;
                             /** @enum {string} */
                             status?: "active" | "resolved" | "closed";
@@ -12673,6 +12678,11 @@ export interface operations {
                         /** @description Their values before. */
                         previous: {
                             assigneeId?: string | null;
+                            assistant?: {
+                                reason: string | null;
+                                /** @enum {string} */
+                                state: "active" | "paused" | "handed_over";
+                            } | null;
                             requestId?: string | null;
                             /** @enum {string} */
                             status?: "active" | "resolved" | "closed";
