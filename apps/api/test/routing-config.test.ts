@@ -263,13 +263,20 @@ describe('apply, versions, compare and rollback', () => {
     expect(after.body.document).toEqual((await call(T, 'GET', `/v1/routing/versions/${v1.body.version.id}`)).body.document);
     expect((await call(T, 'GET', '/v1/routing/draft')).body.document.queues).toHaveLength(2);
 
+    // By number too: version 2 back again.
+    const byNumber = await call(T, 'POST', '/v1/routing/versions/2/restore');
+    expect(byNumber.body).toMatchObject({ number: 4, restoredFrom: 2 });
+    expect((await call(T, 'GET', '/v1/routing/versions/4')).body.document).toEqual((await call(T, 'GET', `/v1/routing/versions/${v2.body.version.id}`)).body.document);
+    expectProblem(await call(T, 'GET', '/v1/routing/versions/99'), 404, 'not_found');
+    await call(T, 'POST', `/v1/routing/versions/${v1.body.version.id}/restore`);
+
     const versions = await call(T, 'GET', '/v1/routing/versions?limit=2');
     expect(versions.body.data.map((v: { number: number; live: boolean }) => [v.number, v.live])).toEqual([
-      [3, true],
-      [2, false],
+      [5, true],
+      [4, false],
     ]);
-    const rest = await call(T, 'GET', `/v1/routing/versions?limit=2&cursor=${versions.body.nextCursor}`);
-    expect(rest.body).toMatchObject({ data: [{ number: 1, live: false }], nextCursor: null });
+    const rest = await call(T, 'GET', `/v1/routing/versions?limit=3&cursor=${versions.body.nextCursor}`);
+    expect(rest.body).toMatchObject({ data: [{ number: 3 }, { number: 2 }, { number: 1 }], nextCursor: null });
   });
 
   it('a scheduled apply takes effect at its time, by the reader or by the poller', async () => {

@@ -265,8 +265,13 @@ export class RoutingService {
     return { data, nextCursor: more && data.length ? encodeCursor(data[data.length - 1]!.id) : null };
   }
 
+  /** By id, or by its number in the organization (`/v1/routing/versions/3`). */
   private async versionRow(sql: SqlRunner, organizationId: string, id: string): Promise<VersionRow> {
-    const [row] = isId(id) ? await sql.all<VersionRow>('select * from routing_versions where id = ? and organization_id = ?', [id, organizationId]) : [];
+    const [row] = isId(id)
+      ? await sql.all<VersionRow>('select * from routing_versions where id = ? and organization_id = ?', [id, organizationId])
+      : /^[1-9]\d{0,8}$/.test(id)
+        ? await sql.all<VersionRow>('select * from routing_versions where number = ? and organization_id = ?', [Number(id), organizationId])
+        : [];
     if (!row) throw new NotFoundError('version');
     return row;
   }

@@ -1386,7 +1386,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A version with its document */
+        /**
+         * A version with its document
+         * @description `:id` is the version’s id or its number.
+         */
         get: operations["getRoutingVersion"];
         put?: never;
         post?: never;
@@ -1407,7 +1410,7 @@ export interface paths {
         put?: never;
         /**
          * Make an earlier version live again (rollback), as a new version
-         * @description The draft is not changed.
+         * @description `:id` is the version’s id or its number. The draft is not changed.
          */
         post: operations["restoreRoutingVersion"];
         delete?: never;
