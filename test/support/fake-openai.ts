@@ -13,7 +13,8 @@ export interface ReceivedChat {
 
 /** How the fake answers one request. */
 export type FakeAnswer =
-  | { action: 'reply' | 'handoff' | 'resolve'; reply?: string | null; reason?: string; usage?: { prompt: number; completion: number } }
+  /** A structured answer; `buttons` is left out of the JSON unless given, as a minimal model would. */
+  | { action: 'reply' | 'handoff' | 'resolve'; reply?: string | null; buttons?: string[] | null; reason?: string; usage?: { prompt: number; completion: number } }
   /** An HTTP error (429 with optional Retry-After seconds, 5xx, 400...). */
   | { status: number; retryAfter?: number }
   /** Never answers in time: the client's timeout fires. */
@@ -102,7 +103,16 @@ export class FakeOpenAI {
         ? { role: 'assistant', content: null, refusal: answer.refusal }
         : 'malformed' in answer
           ? { role: 'assistant', content: answer.malformed, refusal: null }
-          : { role: 'assistant', content: JSON.stringify({ action: answer.action, reply: answer.reply ?? null, reason: answer.reason ?? 'scripted' }), refusal: null };
+          : {
+              role: 'assistant',
+              content: JSON.stringify({
+                action: answer.action,
+                reply: answer.reply ?? null,
+                ...(answer.buttons !== undefined ? { buttons: answer.buttons } : {}),
+                reason: answer.reason ?? 'scripted',
+              }),
+              refusal: null,
+            };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({

@@ -104,6 +104,7 @@ export async function write(h: AssistantHarness, org: Org, text: string, chat?: 
 
 export interface MessageRow {
   id: string;
+  type: string;
   direction: string;
   role: string;
   ai: boolean;

@@ -6,6 +6,7 @@ import {
   type AssistantHarness,
   assistantOrg,
   assistantState,
+  messagesOf,
   outbound,
   pause,
   startAssistantHarness,
@@ -94,6 +95,34 @@ describe('assistant replies', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ role: 'bot', ai: true, content: { text: 'We ship in two days.' } });
     expect(await assistantState(h, org, chat.conversationId)).toMatchObject({ state: 'active', tokensUsed: 120 });
+  });
+});
+
+describe('WhatsApp-shaped replies', () => {
+  it('offers the model’s options as quick-reply buttons, and falls back to text when WhatsApp would refuse them', async () => {
+    const org = await assistantOrg(h);
+    h.fake.on(
+      org.marker,
+      { action: 'reply', reply: 'Which size do you need?', buttons: ['Small', 'Large'], reason: 'size' },
+      { action: 'reply', reply: 'Pick one', buttons: ['A title far longer than twenty', 'B'], reason: 'too long' },
+    );
+    const chat = await write(h, org, 'I want the shirt');
+    await turnOutcome(h, org, chat.conversationId);
+    await write(h, org, 'hmm', chat);
+    await turnOutcome(h, org, chat.conversationId, 2);
+    const sent = (await messagesOf(h, org, chat.conversationId)).filter((m) => m.direction === 'outbound');
+    expect(sent.map((m) => [m.type, m.ai])).toEqual([
+      ['interactive', true],
+      ['text', true],
+    ]);
+    expect(sent[0]!.content).toMatchObject({
+      interactive: {
+        type: 'button',
+        body: { text: 'Which size do you need?' },
+        action: { buttons: [{ type: 'reply', reply: { title: 'Small' } }, { type: 'reply', reply: { title: 'Large' } }] },
+      },
+    });
+    expect(sent[1]!.content.text).toBe('Pick one');
   });
 });
 

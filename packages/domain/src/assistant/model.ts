@@ -2,23 +2,29 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 
 /** What the model decides for a turn. It answers in this structure only; prose is never parsed. */
-export const assistantDecision = z
-  .object({
-    action: z.enum(['reply', 'handoff', 'resolve']),
-    reply: z.string().max(4096).nullable(),
-    reason: z.string().max(1000),
-  })
-  .strict();
+export const assistantDecision = z.object({
+  action: z.enum(['reply', 'handoff', 'resolve']),
+  reply: z.string().max(4096).nullable().optional(),
+  /** Quick-reply buttons offered with the reply (WhatsApp allows three, titles up to 20 characters). */
+  buttons: z.array(z.string()).max(10).nullable().optional(),
+  reason: z.string().max(1000),
+});
 export type AssistantDecision = z.infer<typeof assistantDecision>;
 
 /** The same shape as JSON Schema, for `response_format` (strict mode wants every key required). */
 const DECISION_JSON_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['action', 'reply', 'reason'],
+  required: ['action', 'reply', 'buttons', 'reason'],
   properties: {
     action: { type: 'string', enum: ['reply', 'handoff', 'resolve'], description: 'reply: answer the contact; handoff: a person must take over; resolve: the matter is settled.' },
     reply: { type: ['string', 'null'], description: 'The WhatsApp message to send (reply, and optionally a closing line on resolve); null otherwise.' },
+    buttons: {
+      type: ['array', 'null'],
+      items: { type: 'string', maxLength: 20 },
+      maxItems: 3,
+      description: 'Up to 3 quick-reply button titles (at most 20 characters each) when the customer picks among a few options; null otherwise.',
+    },
     reason: { type: 'string', description: 'Why, in one sentence, for the agents.' },
   },
 } as const;

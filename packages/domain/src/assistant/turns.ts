@@ -22,7 +22,7 @@ export type AssistantSendPath = (
   db: SqlRunner,
   organizationId: string,
   actor: AssistantSendActor,
-  input: { conversationId: string; content: { type: 'text'; text: string } },
+  input: { conversationId: string; content: { type: 'text'; text: string } | { type: 'interactive'; interactive: Record<string, unknown> } },
   now: Date,
 ) => Promise<{ id: string }>;
 
@@ -83,6 +83,20 @@ function textOf(type: string, content: Record<string, unknown>): string {
   if (type === 'template' && typeof c.template === 'object') return `[template ${String(c.template.name)}]`;
   const media = c.media as { caption?: string } | undefined;
   return media?.caption ? `[${type}] ${media.caption}` : `[${type}]`;
+}
+
+/**
+ * The reply as WhatsApp shows it: with quick-reply buttons when the model offered a few that
+ * WhatsApp accepts (1 to 3, titles up to 20 characters, a body up to 1024), as plain text otherwise.
+ */
+export function replyContent(text: string, buttons: string[] | null | undefined): { type: 'text'; text: string } | { type: 'interactive'; interactive: Record<string, unknown> } {
+  const titles = (buttons ?? []).map((b) => b.trim());
+  const fits = titles.length >= 1 && titles.length <= 3 && titles.every((t) => t.length >= 1 && t.length <= 20) && new Set(titles).size === titles.length && text.length <= 1024;
+  if (!fits) return { type: 'text', text };
+  return {
+    type: 'interactive',
+    interactive: { type: 'button', body: { text }, action: { buttons: titles.map((title, i) => ({ type: 'reply', reply: { id: `assistant-${i + 1}`, title } })) } },
+  };
 }
 
 const windowOpen = (lastInboundAt: Date | null, now: Date) => !!lastInboundAt && now.getTime() - new Date(lastInboundAt).getTime() < CUSTOMER_SERVICE_WINDOW_MS;
@@ -197,7 +211,8 @@ export class AssistantTurns {
       settings.language ? `Answer in ${settings.language}.` : 'Answer in the language the customer writes in.',
       'Use only the facts given here; when you cannot answer from them, or the customer asks for a person, choose handoff.',
       'Choose resolve when the customer’s matter is settled (you may add a closing reply).',
-      'Answer with the JSON object the schema describes: action, reply, reason.',
+      'When the customer should pick among two or three short options, offer them as buttons (titles of at most 20 characters); otherwise buttons is null.',
+      'Answer with the JSON object the schema describes: action, reply, buttons, reason.',
     ].join('\n');
     const contact = { name: target.name, phone: target.phone, email: target.email, fields: target.fields ?? {} };
     const facts = [
@@ -296,7 +311,7 @@ export class AssistantTurns {
       let messageId: string | null = null;
       if (decision.reply?.trim()) {
         try {
-          const sent = await this.send(sql, input.organizationId, { kind: 'assistant' }, { conversationId: input.conversationId, content: { type: 'text', text: decision.reply.trim() } }, now);
+          const sent = await this.send(sql, input.organizationId, { kind: 'assistant' }, { conversationId: input.conversationId, content: replyContent(decision.reply.trim(), decision.buttons) }, now);
           messageId = sent.id;
         } catch (err) {
           // The send path refused (its rules are checked before it writes anything): a person
