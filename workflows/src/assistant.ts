@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, continueAsNew, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '@parley/worker/activities';
 
 /** Failure types of a generation that no retry can help: the turn fails and a person is asked. */
@@ -19,11 +19,13 @@ export interface AssistantWorkflowInput {
   organizationId: string;
   conversationId: string;
   quietTimeMs: number;
+  /** Messages a previous run heard and did not answer (continue-as-new). */
+  carried?: string[];
 }
 
 export const contactMessageSignal = defineSignal<[{ messageIds: string[] }]>('assistantContactMessage');
 
-/** Rounds in one run: a contact who keeps writing while replies are generated cannot keep a run alive for ever. */
+/** Rounds in one run before it continues as new, so a contact who keeps writing while replies are made keeps its history small. */
 const MAX_ROUNDS = 5;
 
 /**
@@ -33,7 +35,7 @@ const MAX_ROUNDS = 5;
  * turn ends once a reply (or handoff, or suggestion) went out for the last message it heard.
  */
 export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Promise<string> {
-  const heard: string[] = [];
+  const heard: string[] = [...(input.carried ?? [])];
   let version = 0;
   setHandler(contactMessageSignal, ({ messageIds }) => {
     const fresh = messageIds.filter((id) => !heard.includes(id));
@@ -42,7 +44,6 @@ export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Prom
     version++;
   });
   const base = { organizationId: input.organizationId, conversationId: input.conversationId };
-  let outcome = 'skipped';
   for (let round = 0; round < MAX_ROUNDS; round++) {
     await condition(() => heard.length > 0);
     // The quiet time restarts with every message.
@@ -53,6 +54,7 @@ export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Prom
     const answered = version;
     const turn = { ...base, turnId: `${workflowInfo().workflowId}:${heard[heard.length - 1]}` };
     const prepared = await assistantPrepare(turn);
+    let outcome: string;
     if (prepared.kind === 'skip') {
       outcome = `skipped:${prepared.reason}`;
     } else if (prepared.kind === 'handoff') {
@@ -65,8 +67,7 @@ export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Prom
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         await assistantFail(turn, cause ? `${cause.type ?? 'error'}: ${cause.message}` : err.message);
-        outcome = 'failed';
-        if (version === answered) return outcome;
+        if (version === answered) return 'failed';
         continue;
       }
       // The contact wrote again while the reply was made: answer everything together.
@@ -75,5 +76,6 @@ export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Prom
     }
     if (version === answered) return outcome;
   }
-  return outcome;
+  // Still unanswered after every round of this run: a fresh run takes over with the last message.
+  return continueAsNew<typeof assistantTurnWorkflow>({ ...input, carried: heard.slice(-1) });
 }
