@@ -98,6 +98,21 @@ describe('assistant replies', () => {
   });
 });
 
+describe('a message during generation', () => {
+  it('drops the answer being made and answers everything together, once', async () => {
+    const org = await assistantOrg(h);
+    h.fake.on(org.marker, { action: 'reply', reply: 'Answer to the first only', reason: 'first', delayMs: 1500 }, { action: 'reply', reply: 'Answer to both', reason: 'both' });
+    const chat = await write(h, org, 'first question');
+    await eventually(async () => h.fake.requestsWith(org.marker).length > 0, 10_000, 'the first model call');
+    await write(h, org, 'second question', chat);
+    expect(await turnOutcome(h, org, chat.conversationId)).toEqual([{ outcome: 'replied', reason: 'both' }]);
+    const requests = h.fake.requestsWith(org.marker);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.prompt).toContain('second question');
+    expect((await outbound(h, org, chat.conversationId)).map((m) => m.content.text)).toEqual(['Answer to both']);
+  });
+});
+
 describe('WhatsApp-shaped replies', () => {
   it('offers the model’s options as quick-reply buttons, and falls back to text when WhatsApp would refuse them', async () => {
     const org = await assistantOrg(h);
