@@ -15,6 +15,7 @@ import { Migration20261129193600_assistant } from './Migration20261129193600_ass
 import { Migration20261129194000_message_sender } from './Migration20261129194000_message_sender';
 import { Migration20261129200500_routing } from './Migration20261129200500_routing';
 import { Migration20261129201000_assistant_active_turns } from './Migration20261129201000_assistant_active_turns';
+import { Migration20261129210500_routing_runtime } from './Migration20261129210500_routing_runtime';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -35,5 +36,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129194000_message_sender', class: Migration20261129194000_message_sender },
   { name: 'Migration20261129200500_routing', class: Migration20261129200500_routing },
   { name: 'Migration20261129201000_assistant_active_turns', class: Migration20261129201000_assistant_active_turns },
+  { name: 'Migration20261129210500_routing_runtime', class: Migration20261129210500_routing_runtime },
   // @list
 ];

@@ -3,3 +3,4 @@ export * from './maintenance';
 export * from './templates';
 export * from './broadcast';
 export * from './assistant';
+export * from './routing';

@@ -9,6 +9,7 @@ import type { AppState } from './http/state';
 import { appRoutes } from './routes/apps';
 import { assistantRoutes } from './routes/assistant';
 import { routingRoutes } from './routes/routing';
+import { routingRuntimeRoutes } from './routes/routing-runtime';
 import { authRoutes } from './routes/auth';
 import { broadcastRoutes } from './routes/broadcasts';
 import { channelRoutes } from './routes/channels';
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...webhookRoutes(services),
     ...assistantRoutes(services),
     ...routingRoutes(services),
+    ...routingRuntimeRoutes(services),
     ...operatorRoutes(services),
     ...metaWebhookRoutes(services, { appSecret: deps.config.meta.appSecret, verifyToken: deps.config.meta.verifyToken }),
   ];

@@ -2,7 +2,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '@parley/config';
 import { type Clock, type Logger, PasswordHasher, SecretBox } from '@parley/core';
 import {
+  type ApplyDestinationPort,
   AssistantControlService,
+  ChatbotConnector,
   AssistantSettingsService,
   AppService,
   BroadcastService,
@@ -30,6 +32,7 @@ import {
   WebhookDeliveryService,
   WebhookHttpClient,
   WebhookSubscriptionService,
+  undispatchedDestination,
 } from '@parley/domain';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { IdempotencyService } from './http/idempotency';
@@ -57,6 +60,8 @@ export interface Services {
   assistantControl: AssistantControlService;
   routing: RoutingService;
   queues: QueueService;
+  /** Chatbot connectors' callbacks (docs/routing.md). */
+  chatbots: ChatbotConnector;
 }
 
 export interface ServiceDeps {
@@ -70,6 +75,8 @@ export interface ServiceDeps {
   temporal?: Client | undefined;
   /** Tests resolve webhook hosts themselves, so no test ever looks up or reaches a real address. */
   webhookResolver?: Resolver;
+  /** The routing dispatcher's `applyDestination`, for a bot's transfer to a queue. */
+  applyDestination?: ApplyDestinationPort | undefined;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -107,6 +114,15 @@ export function createServices(deps: ServiceDeps): Services {
     assistantControl: new AssistantControlService(queueMessage, deps.clock),
     routing: new RoutingService(deps.clock, webhookPolicy),
     queues: new QueueService(deps.clock, messaging),
+    chatbots: new ChatbotConnector({
+      orm: deps.orm,
+      clock: deps.clock,
+      logger: deps.logger.child({ component: 'chatbots' }),
+      http: new WebhookHttpClient({ policy: webhookPolicy }),
+      secrets,
+      callbackBaseUrl: deps.config.publicUrl ?? '',
+      applyDestination: deps.applyDestination ?? undispatchedDestination,
+    }),
   };
 }
 

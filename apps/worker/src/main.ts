@@ -4,11 +4,15 @@ import { createOrm } from '@parley/db';
 import {
   ASSISTANT_WAKE_CHANNEL,
   AssistantSignaller,
+  ChatbotConnector,
   graphClientFor,
   MetaInboundProcessor,
   OutboundSender,
   PhoneNumberDirectory,
+  ROUTING_WAKE_CHANNEL,
   RoutingSchedulePoller,
+  RoutingSignaller,
+  undispatchedDestination,
   WAKE_CHANNELS,
   WakeListener,
   WebhookDispatcher,
@@ -17,6 +21,7 @@ import {
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalAssistantStarter } from './activities/assistant';
+import { routingMessageHandler, temporalTreeStarter } from './activities/routing';
 import { temporalLogger } from './logging';
 import { createWorker, ensureSchedules, shutdownSignal } from './worker';
 
@@ -52,13 +57,25 @@ webhooks.start();
 // Contacts' messages on channels with the AI assistant on, handed to their turn workflows.
 const assistant = new AssistantSignaller(orm, temporalAssistantStarter(temporal, config.temporal.taskQueue), logger.child({ component: 'assistant' }));
 assistant.start();
+// Contacts' messages in conversations a decision tree or chatbot owns, handed to it.
+const chatbots = new ChatbotConnector({
+  orm,
+  clock: systemClock,
+  logger: logger.child({ component: 'chatbots' }),
+  http: webhookHttp,
+  secrets: new SecretBox(config.encryptionKey),
+  callbackBaseUrl: config.publicUrl ?? '',
+  applyDestination: undispatchedDestination,
+});
+const routingMessages = new RoutingSignaller(orm, routingMessageHandler(temporalTreeStarter(temporal, config.temporal.taskQueue), chatbots), logger.child({ component: 'routing' }));
+routingMessages.start();
 // Scheduled routing applies, made live at their time.
 const routingSchedules = new RoutingSchedulePoller(orm, systemClock, logger.child({ component: 'routing-schedules' }));
 routingSchedules.start();
 // Both start as soon as their work commits; their timers stay as the fallback.
 const wake = new WakeListener(
   config.database.url,
-  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick(), [ASSISTANT_WAKE_CHANNEL]: () => assistant.kick() },
+  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick(), [ASSISTANT_WAKE_CHANNEL]: () => assistant.kick(), [ROUTING_WAKE_CHANNEL]: () => routingMessages.kick() },
   logger.child({ component: 'wake' }),
 );
 wake.start();
@@ -70,6 +87,7 @@ try {
   await inbound.stop();
   await outbound.stop();
   await assistant.stop();
+  await routingMessages.stop();
   await routingSchedules.stop();
   await webhooks.stop();
   webhookHttp.close();

@@ -9,6 +9,8 @@ export const SEALED_COLUMNS = [
   { table: 'channels', column: 'business_token_ciphertext', owner: 'id', ownerType: 'uuid' },
   { table: 'webhook_subscriptions', column: 'secret_ciphertext', owner: 'id', ownerType: 'uuid' },
   { table: 'webhook_subscriptions', column: 'previous_secret_ciphertext', owner: 'id', ownerType: 'uuid' },
+  { table: 'routing_chatbot_secrets', column: 'secret_ciphertext', owner: 'id', ownerType: 'uuid' },
+  { table: 'routing_sessions', column: 'callback_token_ciphertext', owner: 'id', ownerType: 'uuid' },
 ] as const;
 
 export interface ReencryptionResult {

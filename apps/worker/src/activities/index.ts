@@ -1,10 +1,11 @@
 import type { Config } from '@parley/config';
 import { SecretBox } from '@parley/core';
-import { BroadcastSender, ChannelService, type GraphPort, queueMessage, type SendPort } from '@parley/domain';
+import { type ApplyDestinationPort, BroadcastSender, ChannelService, type GraphPort, queueMessage, type SendPort, undispatchedDestination, WebhookHttpClient } from '@parley/domain';
 import type { Client } from '@temporalio/client';
 import { type AssistantActivityDeps, createAssistantActivities } from './assistant';
 import { createBroadcastActivities } from './broadcasts';
 import { createMaintenanceActivities, type MaintenanceDeps } from './maintenance';
+import { createRoutingActivities } from './routing';
 import { createTemplateActivities } from './templates';
 
 export interface ActivityDeps extends MaintenanceDeps {
@@ -15,6 +16,10 @@ export interface ActivityDeps extends MaintenanceDeps {
   /** Aborted when the worker process begins to shut down. */
   stopping?: AbortSignal | undefined;
   assistantModel?: AssistantActivityDeps['assistantModel'];
+  /** The routing dispatcher's `applyDestination`, for trees that reach a final destination. */
+  applyDestination?: ApplyDestinationPort | undefined;
+  /** Trees' URL requests; by default one under the configured partner-webhook rules. */
+  routingHttp?: WebhookHttpClient | undefined;
 }
 
 /** Activities are built from their dependencies, so tests hand in their own database, clock and Graph API. */
@@ -26,6 +31,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createTemplateActivities({ ...deps, channels }),
     ...createBroadcastActivities({ ...deps, sender, taskQueue: deps.config.temporal.taskQueue }),
     ...createAssistantActivities({ ...deps, send: queueMessage }),
+    ...createRoutingActivities({
+      ...deps,
+      routingHttp: deps.routingHttp ?? new WebhookHttpClient({ policy: { allowInsecure: deps.config.allowInsecureWebhooks } }),
+      applyDestination: deps.applyDestination ?? undispatchedDestination,
+    }),
   };
 }
 

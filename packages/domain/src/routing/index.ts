@@ -6,3 +6,6 @@ export * from './queues';
 export * from './service';
 export * from './tree';
 export * from './schedules';
+export * from './runtime-session';
+export * from './runtime-tree';
+export * from './runtime-chatbot';

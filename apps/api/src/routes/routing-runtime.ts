@@ -1,0 +1,35 @@
+import { CHATBOT_CALLBACK_PATH, chatbotCallbackSchema } from '@parley/domain';
+import { z } from 'zod';
+import { route, type RouteDef } from '../http/route';
+import type { Services } from '../services';
+import { problem } from './schemas';
+
+const problemOf = (description: string) => ({ description, schema: problem, contentType: 'application/problem+json' });
+
+/** The routing runtime's public side: chatbot connectors answer here (docs/routing.md, "Chatbot connectors at runtime"). */
+export function routingRuntimeRoutes(s: Services): RouteDef[] {
+  return [
+    route({
+      method: 'post',
+      path: `${CHATBOT_CALLBACK_PATH}/:hash`,
+      operationId: 'chatbotCallback',
+      summary: 'A chatbot’s answer in a conversation it owns',
+      description:
+        'Called by a chatbot connector’s bot, at the `callbackUrl` each forwarded message carries. No bearer token: the path’s hash is an unguessable per-conversation token (32 random bytes, base64url), which the platform keeps only hashed. `text` sends a text; `url_button` a message with a URL button; `quick_replies` reply buttons (up to 3 titles of at most 20 characters) or a list (up to 10); `transfer` hands the chat to a queue of the routing version in force, after which the hash no longer answers. Messages go through the send path’s rules (the customer-service window, opt-out). A hash that names no conversation a bot owns now: 404, nothing changes.',
+      tag: 'Routing',
+      auth: 'none',
+      params: z.object({ hash: z.string().max(200).describe('The conversation’s callback token, from `callbackUrl`.') }).strict(),
+      body: chatbotCallbackSchema,
+      responses: {
+        200: { description: 'Sent', schema: z.object({ status: z.literal('sent'), messageId: z.string() }) },
+        202: { description: 'Transferred to the queue', schema: z.object({ status: z.literal('transferred') }) },
+        404: problemOf('No conversation owned by a bot has this hash (`not_found`)'),
+        422: problemOf('The send path refused the message (`outside_customer_service_window`, …), or the queue is unknown (`unknown_queue`)'),
+      },
+      handler: async ({ params, body }) => {
+        const result = await s.chatbots.callback(params.hash, body);
+        return { status: result.status === 'sent' ? 200 : 202, body: result };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,315 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { type Clock, DomainError, type Logger, newId, NotFoundError, type SecretBox } from '@parley/core';
+import { z } from 'zod';
+import { queueMessage, type OutboundContent } from '../sending';
+import { type SqlRunner, sqlRunner } from '../sql';
+import type { WebhookHttpClient } from '../webhooks/http';
+import { signDelivery } from '../webhooks/signing';
+import { newSigningSecret } from '../webhooks/subscriptions';
+import { answerFromMessage } from './matching';
+import type { Chatbot } from './config';
+import { type ApplyDestinationPort, endActiveSessions, endSession, type SessionRow, versionDocument } from './runtime-session';
+
+/*
+ * The chatbot connector (docs/routing.md, "Chatbot connectors at runtime"). A conversation routed
+ * to a chatbot gets a session with a callback token: 32 random bytes, stored as its SHA-256 (what
+ * the callback route looks up) and sealed (so every forward can tell the bot its callback URL).
+ * Each contact message is POSTed to the bot's URL, signed like a partner webhook with the
+ * connector's own secret, through the webhook client (target rules, the connector's timeout). A
+ * bot that fails or times out hands the chat to the connector's fallback destination.
+ */
+
+export const CHATBOT_CALLBACK_PATH = '/v1/routing/chatbot-callback';
+
+export interface ChatbotDeps {
+  orm: MikroORM;
+  clock: Clock;
+  logger: Logger;
+  http: WebhookHttpClient;
+  secrets: SecretBox;
+  /** The API's public base URL, where bots send their callbacks. */
+  callbackBaseUrl: string;
+  applyDestination: ApplyDestinationPort;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/**
+ * A connector's signing secret (Standard Webhooks `whsec_...`), made on first use and kept
+ * sealed; the bot verifies `webhook-signature` with it. The same for every version of the connector.
+ */
+export async function chatbotSecret(sql: SqlRunner, secrets: SecretBox, organizationId: string, chatbotId: string, now: Date): Promise<string> {
+  const id = newId();
+  await sql.run(
+    `insert into routing_chatbot_secrets (id, organization_id, chatbot_id, secret_ciphertext, created_at) values (?, ?, ?, ?, ?) on conflict (organization_id, chatbot_id) do nothing`,
+    [id, organizationId, chatbotId, secrets.encrypt(newSigningSecret(), id), now],
+  );
+  const [row] = await sql.all<{ id: string; secret_ciphertext: string }>('select id, secret_ciphertext from routing_chatbot_secrets where organization_id = ? and chatbot_id = ?', [
+    organizationId,
+    chatbotId,
+  ]);
+  return secrets.decrypt(row!.secret_ciphertext, row!.id);
+}
+
+/** What a bot's callback may ask for. */
+export const chatbotCallbackSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('text'), text: z.string().trim().min(1).max(4096) }).strict(),
+    z
+      .object({
+        type: z.literal('url_button'),
+        text: z.string().trim().min(1).max(1024),
+        button: z.object({ title: z.string().trim().min(1).max(20), url: z.url({ protocol: /^https?$/ }).max(2000) }).strict(),
+      })
+      .strict()
+      .describe('A message with a URL button (WhatsApp shows one per message).'),
+    z
+      .object({
+        type: z.literal('quick_replies'),
+        text: z.string().trim().min(1).max(1024),
+        replies: z
+          .array(z.object({ id: z.string().min(1).max(200), title: z.string().trim().min(1).max(24) }).strict())
+          .min(1)
+          .max(10)
+          .describe('Up to 3 with titles of at most 20 characters show as reply buttons; more, as a list.'),
+        buttonText: z.string().trim().min(1).max(20).optional().describe('The list button (default “Options”).'),
+      })
+      .strict(),
+    z.object({ type: z.literal('transfer'), queueId: z.string().min(1).max(100) }).strict().describe('Hands the chat to a queue; the bot hears no more of it.'),
+  ])
+  .describe('A chatbot’s answer on its callback URL.')
+  .meta({ id: 'ChatbotCallback' });
+
+export type ChatbotCallback = z.infer<typeof chatbotCallbackSchema>;
+
+interface ConversationRow {
+  contact_id: string;
+  name: string | null;
+  phone: string | null;
+  fields: Record<string, unknown> | null;
+}
+
+interface MessageRow {
+  id: string;
+  type: string;
+  content: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** The content of a quick-replies answer: reply buttons when WhatsApp takes them, else a list. */
+export function quickRepliesContent(body: Extract<ChatbotCallback, { type: 'quick_replies' }>): OutboundContent {
+  if (body.replies.length <= 3 && body.replies.every((r) => r.title.length <= 20)) {
+    return {
+      type: 'interactive',
+      interactive: { type: 'button', body: { text: body.text }, action: { buttons: body.replies.map((r) => ({ type: 'reply', reply: { id: r.id, title: r.title } })) } },
+    };
+  }
+  return {
+    type: 'interactive',
+    interactive: {
+      type: 'list',
+      body: { text: body.text },
+      action: { button: body.buttonText ?? 'Options', sections: [{ rows: body.replies.map((r) => ({ id: r.id, title: r.title })) }] },
+    },
+  };
+}
+
+export class ChatbotConnector {
+  constructor(private readonly deps: ChatbotDeps) {}
+
+  private async chatbot(sql: SqlRunner, organizationId: string, versionId: string, chatbotId: string): Promise<Chatbot | undefined> {
+    return (await versionDocument(sql, organizationId, versionId))?.chatbots.find((c) => c.id === chatbotId);
+  }
+
+  /** Opens the conversation's session with the bot, and forwards the message that was routed. */
+  async start(input: { organizationId: string; conversationId: string; channelId: string; chatbotId: string; versionId: string; messageId: string; at: Date }): Promise<void> {
+    const sessionId = newId();
+    const token = randomBytes(32).toString('base64url');
+    const session: SessionRow = {
+      id: sessionId,
+      organization_id: input.organizationId,
+      conversation_id: input.conversationId,
+      channel_id: input.channelId,
+      kind: 'chatbot',
+      object_id: input.chatbotId,
+      version_id: input.versionId,
+      workflow_id: null,
+      state: 'active',
+    };
+    await this.deps.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      await endActiveSessions(sql, input.organizationId, input.conversationId, 'replaced', input.at);
+      await sql.run(
+        `insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, callback_hash, callback_token_ciphertext, state, created_at, updated_at)
+         values (?, ?, ?, ?, 'chatbot', ?, ?, ?, ?, 'active', ?, ?)`,
+        [sessionId, input.organizationId, input.conversationId, input.channelId, input.chatbotId, input.versionId, hashToken(token), this.deps.secrets.encrypt(token, sessionId), input.at, input.at],
+      );
+    });
+    await this.forward(session, [input.messageId]);
+  }
+
+  /**
+   * POSTs each message to the bot, in order. The first failure (no 2xx in the connector's
+   * timeout) ends the session and hands the chat to the fallback destination.
+   */
+  async forward(session: SessionRow, messageIds: string[]): Promise<void> {
+    const sql = sqlRunner(this.deps.orm.em.fork());
+    const bot = await this.chatbot(sql, session.organization_id, session.version_id, session.object_id);
+    if (!bot) {
+      await this.deps.orm.em.fork().transactional((tx) => endSession(sqlRunner(tx), session.organization_id, session.id, 'chatbot_missing', this.deps.clock.now()));
+      return;
+    }
+    const [tokenRow] = await sql.all<{ callback_token_ciphertext: string; state: string }>(
+      'select callback_token_ciphertext, state from routing_sessions where id = ? and organization_id = ?',
+      [session.id, session.organization_id],
+    );
+    if (!tokenRow || tokenRow.state !== 'active') return;
+    const callbackUrl = `${this.deps.callbackBaseUrl.replace(/\/$/, '')}${CHATBOT_CALLBACK_PATH}/${this.deps.secrets.decrypt(tokenRow.callback_token_ciphertext, session.id)}`;
+    const secret = await chatbotSecret(sql, this.deps.secrets, session.organization_id, bot.id, this.deps.clock.now());
+    const [conversation] = await sql.all<ConversationRow>(
+      `select ct.id as contact_id, ct.name, ct.phone, ct.fields from conversations cv join contacts ct on ct.id = cv.contact_id and ct.organization_id = cv.organization_id
+       where cv.id = ? and cv.organization_id = ?`,
+      [session.conversation_id, session.organization_id],
+    );
+    if (!conversation) return;
+    const messages = await sql.all<MessageRow>(
+      `select id, type, content, created_at from messages where id in (?) and organization_id = ? and conversation_id = ? order by id`,
+      [messageIds, session.organization_id, session.conversation_id],
+    );
+    for (const message of messages) {
+      const body = JSON.stringify(this.requestBody(session, bot, conversation, message, callbackUrl));
+      const at = this.deps.clock.now();
+      const res = await this.deps.http.post(
+        bot.url,
+        { 'content-type': 'application/json', ...signDelivery([secret], `msg_${message.id}`, at, body) },
+        body,
+        AbortSignal.timeout(bot.timeoutMs),
+      );
+      const failed = res.error ?? (res.status === null || res.status < 200 || res.status >= 300 ? `status ${res.status}` : null);
+      if (failed) {
+        this.deps.logger.info({ organizationId: session.organization_id, chatbotId: bot.id, error: failed }, 'chatbot unreachable; the fallback takes the chat');
+        await this.fallback(session, bot, failed === 'aborted' ? 'timeout' : failed);
+        return;
+      }
+    }
+  }
+
+  private requestBody(session: SessionRow, bot: Chatbot, conversation: ConversationRow, message: MessageRow, callbackUrl: string) {
+    const fields = conversation.fields ?? {};
+    const answer = answerFromMessage(message);
+    const media = message.content.media as Record<string, unknown> | undefined;
+    return {
+      type: 'message',
+      organizationId: session.organization_id,
+      chatbotId: bot.id,
+      callbackUrl,
+      conversation: {
+        id: session.conversation_id,
+        channelId: session.channel_id,
+        contact: { id: conversation.contact_id, name: conversation.name, phone: conversation.phone },
+        customFields: Object.fromEntries(bot.customFields.map((f) => [f, fields[f] ?? null])),
+      },
+      message: {
+        id: message.id,
+        type: message.type,
+        createdAt: new Date(message.created_at).toISOString(),
+        text: typeof answer === 'string' ? answer : (answer?.text ?? null),
+        replyId: typeof answer === 'string' ? null : (answer?.replyId ?? null),
+        attachments: media
+          ? [
+              {
+                type: message.type,
+                id: media.id ?? null,
+                mimeType: media.mimeType ?? null,
+                filename: media.filename ?? null,
+                caption: media.caption ?? null,
+                sha256: media.sha256 ?? null,
+              },
+            ]
+          : [],
+      },
+    };
+  }
+
+  private async fallback(session: SessionRow, bot: Chatbot, reason: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const ended = await this.deps.orm.em.fork().transactional((tx) => endSession(sqlRunner(tx), session.organization_id, session.id, `fallback: ${reason}`, now));
+    if (!ended) return;
+    await this.deps.applyDestination({
+      organizationId: session.organization_id,
+      conversationId: session.conversation_id,
+      channelId: session.channel_id,
+      destination: bot.fallback,
+      versionId: session.version_id,
+      at: now,
+      path: [{ kind: 'chatbot', chatbotId: bot.id, outcome: 'fallback', reason }],
+    });
+  }
+
+  /**
+   * A bot's answer on its callback URL. An unknown token, or one whose session has ended, is a
+   * 404 that changes nothing. Messages go out through the one send path as the platform's routing.
+   */
+  async callback(token: string, body: ChatbotCallback): Promise<{ status: 'sent'; messageId: string } | { status: 'transferred' }> {
+    const now = this.deps.clock.now();
+    if (body.type === 'transfer') {
+      const session = await this.deps.orm.em.fork().transactional(async (tx) => {
+        const sql = sqlRunner(tx);
+        const session = await this.sessionByToken(sql, token, true);
+        const doc = await versionDocument(sql, session.organization_id, session.version_id);
+        if (!doc?.queues.some((q) => q.id === body.queueId)) {
+          throw new DomainError(422, 'unknown_queue', 'Unprocessable Entity', 'No queue of the routing version in force has this id.');
+        }
+        await endSession(sql, session.organization_id, session.id, 'transfer', now);
+        return session;
+      });
+      await this.deps.applyDestination({
+        organizationId: session.organization_id,
+        conversationId: session.conversation_id,
+        channelId: session.channel_id,
+        destination: { kind: 'queue', id: body.queueId },
+        versionId: session.version_id,
+        at: now,
+        path: [{ kind: 'chatbot', chatbotId: session.object_id, outcome: 'transfer' }],
+      });
+      return { status: 'transferred' };
+    }
+    const content: OutboundContent =
+      body.type === 'text'
+        ? { type: 'text', text: body.text }
+        : body.type === 'url_button'
+          ? {
+              type: 'interactive',
+              interactive: { type: 'cta_url', body: { text: body.text }, action: { name: 'cta_url', parameters: { display_text: body.button.title, url: body.button.url } } },
+            }
+          : quickRepliesContent(body);
+    return this.deps.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      const session = await this.sessionByToken(sql, token, false);
+      const sent = await queueMessage(sql, session.organization_id, { kind: 'system', reason: 'routing' }, { conversationId: session.conversation_id, content, channelId: session.channel_id }, now);
+      return { status: 'sent' as const, messageId: sent.id };
+    });
+  }
+
+  private async sessionByToken(sql: SqlRunner, token: string, lock: boolean): Promise<SessionRow> {
+    const [row] =
+      token.length >= 20 && token.length <= 100
+        ? await sql.all<SessionRow>(
+            `select id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, state
+             from routing_sessions where callback_hash = ? and kind = 'chatbot' and state = 'active' ${lock ? 'for update' : ''}`,
+            [hashToken(token)],
+          )
+        : [];
+    if (!row) throw new NotFoundError('chatbot conversation');
+    return row;
+  }
+}
+
+/** Hands a conversation to a chatbot connector: the dispatcher calls it for a `chatbot` destination. */
+export async function startChatbot(
+  deps: ChatbotDeps,
+  input: { organizationId: string; conversationId: string; channelId: string; chatbotId: string; versionId: string; messageId: string; at: Date },
+): Promise<void> {
+  await new ChatbotConnector(deps).start(input);
+}
