@@ -45,6 +45,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console runs in the browser.
+    files: ['apps/console/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['apps/**/*.test.ts', 'packages/**/*.test.ts', 'workflows/**/*.test.ts', 'test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    include: ['apps/**/*.test.ts', 'packages/**/*.test.ts', 'workflows/**/*.test.ts', 'test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/console/src/**/*.test.tsx'],
     exclude: ['**/node_modules/**'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSecret, loadConfig, ConfigError, SECRET_VARIABLES, type SecretVariable } from '@parley/config';
 import { startSandboxGraph, type SandboxGraph } from '@parley/sandbox-graph';
+import { ensureConsoleBuilt } from '../apps/console/scripts/ensure-built';
 import { findTemporalCli, startEmbeddedPostgres, startTemporalDevServer, waitForPort, type DevServer, type EmbeddedPostgres } from '@parley/dev';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -139,6 +140,7 @@ try {
   throw err;
 }
 
+if (await ensureConsoleBuilt({ quiet: true })) say('Built the console (apps/console/dist).');
 run('api', 'apps/api/src/main.ts');
 const apiUrl = `http://127.0.0.1:${config.port}`;
 await waitForPort(config.port, 60_000);
@@ -148,6 +150,7 @@ run('worker', 'apps/worker/src/main.ts');
 say();
 say('Parley is running.');
 say(`  API             ${apiUrl}`);
+say(`  Console         ${apiUrl}/console/`);
 say(`  API reference   ${apiUrl}/docs`);
 say(`  Database        ${embeddedPostgres ? `embedded PGlite (${path.relative(root, stateDir)}/pgdata)` : 'DATABASE_URL'}`);
 say(`  Temporal        ${temporal ? `dev server ${temporal.address}, UI ${temporal.uiUrl}` : env.TEMPORAL_ADDRESS}`);

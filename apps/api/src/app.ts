@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { bodyMiddleware } from './http/body';
+import { consoleMiddleware } from './http/console';
 import { buildOpenApi } from './http/openapi';
 import { errorMiddleware } from './http/problem';
 import { requestMiddleware } from './http/request';
@@ -59,6 +60,8 @@ export function createApp(deps: AppDeps): ParleyApp {
   ];
 
   const koa = serveRoutes(routes, { orm: deps.orm, logger: deps.logger, services, trustedProxyHops: deps.config.trustedProxyHops });
+  // After the routes: the console gets only what none of them answered.
+  koa.use(consoleMiddleware());
   return { koa, routes, services };
 }
 
