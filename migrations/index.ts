@@ -16,6 +16,7 @@ import { Migration20261129194000_message_sender } from './Migration2026112919400
 import { Migration20261129200500_routing } from './Migration20261129200500_routing';
 import { Migration20261129201000_assistant_active_turns } from './Migration20261129201000_assistant_active_turns';
 import { Migration20261129210500_routing_runtime } from './Migration20261129210500_routing_runtime';
+import { Migration20261129211000_routing_inbound } from './Migration20261129211000_routing_inbound';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -37,5 +38,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129200500_routing', class: Migration20261129200500_routing },
   { name: 'Migration20261129201000_assistant_active_turns', class: Migration20261129201000_assistant_active_turns },
   { name: 'Migration20261129210500_routing_runtime', class: Migration20261129210500_routing_runtime },
+  { name: 'Migration20261129211000_routing_inbound', class: Migration20261129211000_routing_inbound },
   // @list
 ];

@@ -23,6 +23,7 @@ import {
   OrganizationService,
   PhoneNumberDirectory,
   QueueService,
+  RoutingDryRunService,
   RoutingService,
   queueMessage,
   type Resolver,
@@ -59,6 +60,7 @@ export interface Services {
   assistantSettings: AssistantSettingsService;
   assistantControl: AssistantControlService;
   routing: RoutingService;
+  routingDryRun: RoutingDryRunService;
   queues: QueueService;
   /** Chatbot connectors' callbacks (docs/routing.md). */
   chatbots: ChatbotConnector;
@@ -113,6 +115,7 @@ export function createServices(deps: ServiceDeps): Services {
     assistantSettings: new AssistantSettingsService(deps.config, deps.clock),
     assistantControl: new AssistantControlService(queueMessage, deps.clock),
     routing: new RoutingService(deps.clock, webhookPolicy),
+    routingDryRun: new RoutingDryRunService(deps.clock),
     queues: new QueueService(deps.clock, messaging),
     chatbots: new ChatbotConnector({
       orm: deps.orm,

@@ -5,6 +5,7 @@ import { graphFailure } from './channels';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import { messageRowView } from './repositories/messages';
 import { sqlRunner } from './sql';
+import { type ConversationRouting, conversationRoutings } from './routing/runtime-state';
 import type { TenantScope } from './scope';
 
 /** How long after the contact's last message free-form replies are allowed (Meta's rule). */
@@ -25,6 +26,8 @@ export interface ConversationView {
   canSend: { freeForm: boolean; templates: boolean; marketingTemplates: boolean };
   /** The AI assistant's state here, once it has one (see docs/assistant.md). */
   assistant?: ConversationAssistantState;
+  /** Where inbound routing sent it, once routed (see docs/routing.md, "Runtime"). */
+  routing?: ConversationRouting;
   createdAt: string;
   updatedAt: string;
 }
@@ -95,6 +98,7 @@ export interface ConversationParts {
   createdAt: Date;
   updatedAt: Date;
   assistant?: ConversationAssistantState | null;
+  routing?: ConversationRouting | null;
 }
 
 export interface ConversationContactParts {
@@ -135,6 +139,7 @@ export function conversationView(
       marketingTemplates: open && !contact.optedOut && !contact.marketingOptedOut,
     },
     ...(c.assistant ? { assistant: { state: c.assistant.state, reason: c.assistant.reason } } : {}),
+    ...(c.routing ? { routing: c.routing } : {}),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -161,6 +166,7 @@ export class ConversationService {
         : []
       ).map((a) => [a.conversation_id, a]),
     );
+    const routings = await conversationRoutings(sqlRunner(scope.em), scope.organizationId, rows.map((c) => c.id));
     return rows.map((c) => {
       const contact = contacts.get(c.contact);
       const user = c.assignee ? users.get(c.assignee) : undefined;
@@ -177,6 +183,7 @@ export class ConversationService {
           createdAt: c.createdAt,
           updatedAt: c.updatedAt,
           assistant: assistants.get(c.id) ?? null,
+          routing: routings.get(c.id) ?? null,
         },
         {
           id: c.contact,

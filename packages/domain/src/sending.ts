@@ -4,6 +4,7 @@ import type { MessageRole } from '@parley/db';
 import { CUSTOMER_SERVICE_WINDOW_MS, type MessageView, windowExpiresAt } from './conversations';
 import { contactRef, messageCreated, recordEvent } from './events';
 import { insertOutboundMessage, noteOutboundMessage, type TenantSql, tenantSql } from './repositories';
+import { assertOutboundAttachmentAllowed } from './routing/runtime-attachments';
 import { type SqlRunner, sqlRunner } from './sql';
 import { simpleParamsToComponents, type TemplateDefinition, TemplateNotFoundError, TemplateParamsMismatchError, validateTemplateSend } from './templates';
 
@@ -181,6 +182,8 @@ export async function queueMessage(
   const channelId = input.channelId ?? target.channel_id ?? (await onlyChannel(t));
 
   const c = input.content;
+  // People and apps send media only where the channel's routing allows attachments both ways.
+  if (actor.kind === 'agent' || actor.kind === 'partner') await assertOutboundAttachmentAllowed(t.sql, organizationId, channelId, c.type, now);
   let content: Record<string, unknown>;
   if (c.type === 'template') {
     content = await templateContent(t, channelId, target, c, path);

@@ -5,6 +5,7 @@ import {
   chatbotSchema,
   decisionTreeEntrySchema,
   decisionTreeInput,
+  dryRunInput,
   OBJECT_KINDS,
   type ObjectSegment,
   queueInput,
@@ -69,6 +70,24 @@ const waiting = z.object({
   averageWaitMinutes: z.number().int().describe('Mean wait of the queue’s last 50 conversations taken in the past 24 hours; 0 without any.'),
   contact: z.object({ id: z.string(), name: z.string().nullable(), phone: z.string().nullable() }),
 });
+
+const destination = z.object({ kind: z.string(), id: z.string().optional() });
+const dryRunResult = z
+  .object({
+    against: z.enum(['draft', 'live']),
+    version: z.number().int().nullable().describe('The live version evaluated; null for the draft.'),
+    scheduleId: z.string().nullable().describe('A scheduled apply due by `at`, evaluated instead of the current live version.'),
+    at: isoTime,
+    timeZone: z.string(),
+    routed: z.boolean().describe('False when the message would not be routed (see `reason`).'),
+    reason: z.enum(['new_conversation', 'reopened', 'in_progress', 'no_routing']).describe('`in_progress`: the contact’s conversation is open, and keeps its place.'),
+    attachment: z.object({ policy: z.enum(['none', 'from_contact', 'both']), accepted: z.boolean() }).nullable().describe('For a media `type`: whether the channel accepts it.'),
+    path: z.array(z.record(z.string(), z.unknown())).describe('Steps: `channel`, `time_condition` (`open`), `decision` (with the `answer` matched), `actions`, `question`.'),
+    destination: destination.nullable(),
+    waiting: z.object({ treeId: z.string(), decisionId: z.string() }).nullable().describe('The question the chat would wait on.'),
+    queue: z.object({ queueId: z.string(), name: z.string(), position: z.number().int(), averageWaitMinutes: z.number().int() }).nullable(),
+  })
+  .meta({ id: 'RoutingDryRun' });
 
 const timeZone = z.object({ timeZone: z.string().min(1).max(64).describe('An IANA time zone, such as `America/New_York`.') }).strict();
 
@@ -235,6 +254,18 @@ export function routingRoutes(s: Services): RouteDef[] {
         await s.routing.cancelSchedule(tenant(), params.id);
         return { status: 204 };
       },
+    }),
+    route({
+      ...common,
+      method: 'post',
+      path: '/v1/routing/dry-run',
+      operationId: 'dryRunRouting',
+      summary: 'What would happen to a message, from a contact, at an instant',
+      description:
+        'Evaluates the draft or the live version (at a future `at`, a scheduled apply due by then) with the runtime’s own functions and answers the path taken (the channel’s routing, time conditions with `open`, tree decisions with the answer the text matched, the question it would wait on) and the destination. Nothing is sent or stored.',
+      body: dryRunInput,
+      responses: { 200: { description: 'The path', schema: dryRunResult }, 404: { description: 'No such channel' } },
+      handler: async ({ body, tenant }) => ({ status: 200, body: await s.routingDryRun.run(tenant(), body) }),
     }),
     route({
       ...common,

@@ -54,6 +54,24 @@ export const conversationViewSchema = z
       .object({ state: z.enum(['active', 'paused', 'handed_over']), reason: z.string().nullable() })
       .optional()
       .describe('The AI assistant in this conversation, once it has acted or been paused: `paused` (a person took over), `handed_over` (with the reason).'),
+    routing: z
+      .object({
+        destination: z.object({ kind: z.string(), id: z.string().optional() }).nullable().describe('Where inbound routing sent it; null when routing failed (see `error`).'),
+        path: z.array(z.record(z.string(), z.unknown())).describe('The steps taken: `channel`, `time_condition` (with `open`), `decision`, `timeout`, `chatbot`.'),
+        reason: z.string().describe('`created` or `reopened`.'),
+        version: z.number().int().nullable().describe('The live routing version it was routed by.'),
+        at: isoTime,
+        cause: z.string().optional().describe('Terminate: the disconnection cause.'),
+        answered: z.boolean().optional().describe('Terminate: the answered flag.'),
+        missedChatQueueId: z.string().optional().describe('Terminate: the queue it counts against in missed-chat reports.'),
+        autoResponse: z
+          .object({ sent: z.boolean(), messageId: z.string().optional(), code: z.string().optional(), detail: z.string().optional() })
+          .optional()
+          .describe('The queue’s or terminate’s auto-response: queued (`messageId`) or refused by the send path (`code`).'),
+        error: z.string().optional().describe('Why routing gave up, after retries.'),
+      })
+      .optional()
+      .describe('Inbound routing of this conversation, once it was routed (docs/routing.md).'),
     createdAt: isoTime,
     updatedAt: isoTime,
   })

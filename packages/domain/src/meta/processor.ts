@@ -7,6 +7,7 @@ import { metaStatus, metaWebhookPayload, type MetaStatus } from './payload';
 import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
+import { replyAttachmentRefused, screenInboundAttachment } from '../routing/runtime-attachments';
 import type { ConversationView } from '../conversations';
 import {
   contactOfRow,
@@ -447,11 +448,14 @@ export class MetaInboundProcessor extends PollingJob {
     switch (item.kind) {
       case 'message': {
         if (await batch.isKnown(t, item.wamid)) return;
-        const inbound = { sentAt, preview: item.message.preview, unread: true };
+        // An attachment the channel's routing does not accept is kept as a notice, without its media.
+        const { message, refused } = await screenInboundAttachment(t.sql, t.organizationId, route.channelId, item.message, now);
+        const inbound = { sentAt, preview: message.preview, unread: true };
         const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound }, batch);
-        const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: item.message.type, content: item.message.content, wamid: item.wamid, sentAt, now });
+        const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: message.type, content: message.content, wamid: item.wamid, sentAt, now });
         if (!row) return;
         batch.stored(item.wamid);
+        if (refused) await replyAttachmentRefused(t.sql, t.organizationId, conversation.id, now);
         const text = item.message.type === 'text' ? str(item.message.content.text) : item.message.type === 'button' ? str(obj(item.message.content.button).text) : undefined;
         if (text !== undefined) {
           await applyConsentKeyword(t.sql, { organizationId: t.organizationId, contact: contactRef(contact), conversationId: conversation.id, channelId: route.channelId, text, wamid: item.wamid, at: now });

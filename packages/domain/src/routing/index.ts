@@ -9,3 +9,8 @@ export * from './schedules';
 export * from './runtime-session';
 export * from './runtime-tree';
 export * from './runtime-chatbot';
+export * from './runtime';
+export * from './runtime-live';
+export * from './runtime-attachments';
+export * from './runtime-state';
+export * from './dry-run';

@@ -699,6 +699,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events of the organization (server-sent events)
+         * @description A `text/event-stream` of the organization’s domain events as they commit, the same catalog as partner webhooks (docs/webhooks-events.md): each has `id` (its sequence), `event` (its type) and `data` (the payload as JSON). Authorized like every other route, with the bearer token in the `Authorization` header — read it with fetch rather than `EventSource`, which cannot send headers. Send the last `id` seen as `Last-Event-ID` when reconnecting to receive what was missed; when that is too much, an event `reset` tells the client to reload instead. A `: ping` comment every 15 seconds keeps the connection open through proxies. The same event may arrive twice around a reconnect; key them by the id in their payload.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/installations": {
         parameters: {
             query?: never;
@@ -989,6 +1009,26 @@ export interface paths {
          * @description Without `at` (or with `at` not in the future) the draft becomes the new live version at once: 201 with the version. With `at` in the future, the draft as it is now is scheduled: 202 with the schedule; it becomes a version at `at`. A draft with problems is refused with 400 `validation_error`.
          */
         post: operations["applyRouting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/chatbot-callback/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A chatbot’s answer in a conversation it owns
+         * @description Called by a chatbot connector’s bot, at the `callbackUrl` each forwarded message carries. No bearer token: the path’s hash is an unguessable per-conversation token (32 random bytes, base64url), which the platform keeps only hashed. `text` sends a text; `url_button` a message with a URL button; `quick_replies` reply buttons (up to 3 titles of at most 20 characters) or a list (up to 10); `transfer` hands the chat to a queue of the routing version in force, after which the hash no longer answers. Messages go through the send path’s rules (the customer-service window, opt-out). A hash that names no conversation a bot owns now: 404, nothing changes.
+         */
+        post: operations["chatbotCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1303,6 +1343,26 @@ export interface paths {
          * @description Refused with 400 `validation_error` while other objects of the draft refer to it (the paths of those references).
          */
         delete: operations["deleteDraftTimeGroup"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What would happen to a message, from a contact, at an instant
+         * @description Evaluates the draft or the live version (at a future `at`, a scheduled apply due by then) with the runtime’s own functions and answers the path taken (the channel’s routing, time conditions with `open`, tree decisions with the answer the text matched, the question it would wait on) and the destination. Nothing is sent or stored.
+         */
+        post: operations["dryRunRouting"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1921,6 +1981,36 @@ export interface components {
                 name: string;
             };
         };
+        /** @description A chatbot’s answer on its callback URL. */
+        ChatbotCallback: {
+            text: string;
+            /** @constant */
+            type: "text";
+        } | {
+            button: {
+                title: string;
+                /** Format: uri */
+                url: string;
+            };
+            text: string;
+            /** @constant */
+            type: "url_button";
+        } | {
+            /** @description The list button (default “Options”). */
+            buttonText?: string;
+            /** @description Up to 3 with titles of at most 20 characters show as reply buttons; more, as a list. */
+            replies: {
+                id: string;
+                title: string;
+            }[];
+            text: string;
+            /** @constant */
+            type: "quick_replies";
+        } | {
+            queueId: string;
+            /** @constant */
+            type: "transfer";
+        };
         Conversation: {
             assignee: {
                 email: string;
@@ -1956,6 +2046,39 @@ export interface components {
                 preview: string | null;
             } | null;
             requestId: string | null;
+            /** @description Inbound routing of this conversation, once it was routed (docs/routing.md). */
+            routing?: {
+                /** @description Terminate: the answered flag. */
+                answered?: boolean;
+                /** @description ISO 8601 UTC time */
+                at: string;
+                /** @description The queue’s or terminate’s auto-response: queued (`messageId`) or refused by the send path (`code`). */
+                autoResponse?: {
+                    code?: string;
+                    detail?: string;
+                    messageId?: string;
+                    sent: boolean;
+                };
+                /** @description Terminate: the disconnection cause. */
+                cause?: string;
+                /** @description Where inbound routing sent it; null when routing failed (see `error`). */
+                destination: {
+                    id?: string;
+                    kind: string;
+                } | null;
+                /** @description Why routing gave up, after retries. */
+                error?: string;
+                /** @description Terminate: the queue it counts against in missed-chat reports. */
+                missedChatQueueId?: string;
+                /** @description The steps taken: `channel`, `time_condition` (with `open`), `decision`, `timeout`, `chatbot`. */
+                path: {
+                    [key: string]: unknown;
+                }[];
+                /** @description `created` or `reopened`. */
+                reason: string;
+                /** @description The live routing version it was routed by. */
+                version: number | null;
+            };
             /** @enum {string} */
             status: "active" | "resolved" | "closed";
             unreadCount: number;
@@ -2746,6 +2869,49 @@ export interface components {
                     }[];
                 };
             }[];
+        };
+        RoutingDryRun: {
+            /** @enum {string} */
+            against: "draft" | "live";
+            /** @description ISO 8601 UTC time */
+            at: string;
+            /** @description For a media `type`: whether the channel accepts it. */
+            attachment: {
+                accepted: boolean;
+                /** @enum {string} */
+                policy: "none" | "from_contact" | "both";
+            } | null;
+            destination: {
+                id?: string;
+                kind: string;
+            } | null;
+            /** @description Steps: `channel`, `time_condition` (`open`), `decision` (with the `answer` matched), `actions`, `question`. */
+            path: {
+                [key: string]: unknown;
+            }[];
+            queue: {
+                averageWaitMinutes: number;
+                name: string;
+                position: number;
+                queueId: string;
+            } | null;
+            /**
+             * @description `in_progress`: the contact’s conversation is open, and keeps its place.
+             * @enum {string}
+             */
+            reason: "new_conversation" | "reopened" | "in_progress" | "no_routing";
+            /** @description False when the message would not be routed (see `reason`). */
+            routed: boolean;
+            /** @description A scheduled apply due by `at`, evaluated instead of the current live version. */
+            scheduleId: string | null;
+            timeZone: string;
+            /** @description The live version evaluated; null for the draft. */
+            version: number | null;
+            /** @description The question the chat would wait on. */
+            waiting: {
+                decisionId: string;
+                treeId: string;
+            } | null;
         };
         RoutingQueue: {
             /**
@@ -5554,6 +5720,39 @@ export interface operations {
                         } | null;
                         messages: components["schemas"]["Message"][];
                         requestId: string | null;
+                        /** @description Inbound routing of this conversation, once it was routed (docs/routing.md). */
+                        routing?: {
+                            /** @description Terminate: the answered flag. */
+                            answered?: boolean;
+                            /** @description ISO 8601 UTC time */
+                            at: string;
+                            /** @description The queue’s or terminate’s auto-response: queued (`messageId`) or refused by the send path (`code`). */
+                            autoResponse?: {
+                                code?: string;
+                                detail?: string;
+                                messageId?: string;
+                                sent: boolean;
+                            };
+                            /** @description Terminate: the disconnection cause. */
+                            cause?: string;
+                            /** @description Where inbound routing sent it; null when routing failed (see `error`). */
+                            destination: {
+                                id?: string;
+                                kind: string;
+                            } | null;
+                            /** @description Why routing gave up, after retries. */
+                            error?: string;
+                            /** @description Terminate: the queue it counts against in missed-chat reports. */
+                            missedChatQueueId?: string;
+                            /** @description The steps taken: `channel`, `time_condition` (with `open`), `decision`, `timeout`, `chatbot`. */
+                            path: {
+                                [key: string]: unknown;
+                            }[];
+                            /** @description `created` or `reopened`. */
+                            reason: string;
+                            /** @description The live routing version it was routed by. */
+                            version: number | null;
+                        };
                         /** @enum {string} */
                         status: "active" | "resolved" | "closed";
                         unreadCount: number;
@@ -5610,6 +5809,39 @@ export interface operations {
                         } | null;
                         messages: components["schemas"]["Message"][];
                         requestId: string | null;
+                        /** @description Inbound routing of this conversation, once it was routed (docs/routing.md). */
+                        routing?: {
+                            /** @description Terminate: the answered flag. */
+                            answered?: boolean;
+                            /** @description ISO 8601 UTC time */
+                            at: string;
+                            /** @description The queue’s or terminate’s auto-response: queued (`messageId`) or refused by the send path (`code`). */
+                            autoResponse?: {
+                                code?: string;
+                                detail?: string;
+                                messageId?: string;
+                                sent: boolean;
+                            };
+                            /** @description Terminate: the disconnection cause. */
+                            cause?: string;
+                            /** @description Where inbound routing sent it; null when routing failed (see `error`). */
+                            destination: {
+                                id?: string;
+                                kind: string;
+                            } | null;
+                            /** @description Why routing gave up, after retries. */
+                            error?: string;
+                            /** @description Terminate: the queue it counts against in missed-chat reports. */
+                            missedChatQueueId?: string;
+                            /** @description The steps taken: `channel`, `time_condition` (with `open`), `decision`, `timeout`, `chatbot`. */
+                            path: {
+                                [key: string]: unknown;
+                            }[];
+                            /** @description `created` or `reopened`. */
+                            reason: string;
+                            /** @description The live routing version it was routed by. */
+                            version: number | null;
+                        };
                         /** @enum {string} */
                         status: "active" | "resolved" | "closed";
                         unreadCount: number;
@@ -6856,6 +7088,51 @@ export interface operations {
             };
             /** @description No such resource in this organization. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8275,6 +8552,107 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    chatbotCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation’s callback token, from `callbackUrl`. */
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatbotCallback"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        messageId: string;
+                        /** @constant */
+                        status: "sent";
+                    };
+                };
+            };
+            /** @description Transferred to the queue */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "transferred";
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No conversation owned by a bot has this hash (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        code: string;
+                        detail: string;
+                        errors?: {
+                            message: string;
+                            path: string;
+                        }[];
+                        instance?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    };
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The send path refused the message (`outside_customer_service_window`, …), or the queue is unknown (`unknown_queue`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        code: string;
+                        detail: string;
+                        errors?: {
+                            message: string;
+                            path: string;
+                        }[];
+                        instance?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    };
                 };
             };
         };
@@ -10394,6 +10772,93 @@ export interface operations {
             };
             /** @description No such resource in this organization. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    dryRunRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @default live
+                     * @enum {string}
+                     */
+                    against?: "draft" | "live";
+                    /**
+                     * Format: date-time
+                     * @description The simulated instant; default now.
+                     */
+                    at?: string;
+                    channelId: string;
+                    from: string;
+                    /** @description The message’s text; answers the first question of a decision tree on the way. */
+                    text?: string;
+                    /**
+                     * @description The message’s type (`text`, `image`, `document`...), for the attachment policy.
+                     * @default text
+                     */
+                    type?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The path */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingDryRun"];
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
