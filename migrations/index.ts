@@ -17,6 +17,7 @@ import { Migration20261129200500_routing } from './Migration20261129200500_routi
 import { Migration20261129201000_assistant_active_turns } from './Migration20261129201000_assistant_active_turns';
 import { Migration20261129210500_routing_runtime } from './Migration20261129210500_routing_runtime';
 import { Migration20261129211000_routing_inbound } from './Migration20261129211000_routing_inbound';
+import { Migration20261129212500_domain_events_seq } from './Migration20261129212500_domain_events_seq';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -39,5 +40,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129201000_assistant_active_turns', class: Migration20261129201000_assistant_active_turns },
   { name: 'Migration20261129210500_routing_runtime', class: Migration20261129210500_routing_runtime },
   { name: 'Migration20261129211000_routing_inbound', class: Migration20261129211000_routing_inbound },
+  { name: 'Migration20261129212500_domain_events_seq', class: Migration20261129212500_domain_events_seq },
   // @list
 ];

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { bodyMiddleware } from './http/body';
+import { EventStreamHub } from './event-stream';
 import { consoleMiddleware } from './http/console';
 import { buildOpenApi } from './http/openapi';
 import { errorMiddleware } from './http/problem';
@@ -15,6 +16,7 @@ import { authRoutes } from './routes/auth';
 import { broadcastRoutes } from './routes/broadcasts';
 import { channelRoutes } from './routes/channels';
 import { conversationRoutes } from './routes/conversations';
+import { eventRoutes } from './routes/events';
 import { messagingRoutes } from './routes/messaging';
 import { metaWebhookRoutes } from './routes/meta-webhook';
 import { installationRoutes } from './routes/installations';
@@ -33,12 +35,15 @@ export interface ParleyApp {
   koa: Koa<AppState>;
   routes: RouteDef[];
   services: Services;
+  /** The live event streams; `close` ends them when the API stops. */
+  events: EventStreamHub;
 }
 
 const VERSION = '0.1.0';
 
 export function createApp(deps: AppDeps): ParleyApp {
   const services = createServices(deps);
+  const events = new EventStreamHub(deps.orm, deps.logger.child({ component: 'event-stream' }));
   let openapi: unknown;
   const routes: RouteDef[] = [
     ...systemRoutes({ readiness: deps.readiness, openapi: () => (openapi ??= buildOpenApi(routes, { version: VERSION, serverUrl: deps.config.publicUrl })) }),
@@ -49,6 +54,7 @@ export function createApp(deps: AppDeps): ParleyApp {
     ...installationRoutes(services),
     ...channelRoutes(services),
     ...conversationRoutes(services),
+    ...eventRoutes(events),
     ...messagingRoutes(services),
     ...broadcastRoutes(services),
     ...webhookRoutes(services),
@@ -62,7 +68,7 @@ export function createApp(deps: AppDeps): ParleyApp {
   const koa = serveRoutes(routes, { orm: deps.orm, logger: deps.logger, services, trustedProxyHops: deps.config.trustedProxyHops });
   // After the routes: the console gets only what none of them answered.
   koa.use(consoleMiddleware());
-  return { koa, routes, services };
+  return { koa, routes, services, events };
 }
 
 /**

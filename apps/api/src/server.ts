@@ -49,6 +49,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('api stopping: finishing in-flight requests');
+      // Live event streams never finish on their own; ended now, their clients reconnect elsewhere.
+      app.events.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections become idle once their request is answered; close them as they do.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);

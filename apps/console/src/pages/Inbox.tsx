@@ -73,6 +73,8 @@ export function InboxPage() {
   }, []);
 
   const streamStatus = useEventStream(client, (event) => {
+    // Too much was missed while disconnected: start over from the current state.
+    if (event.type === 'reset') return void loadPage(null);
     setLastEvent(event);
     const conversation = event.data.conversation as Conversation | undefined;
     if (event.type.startsWith('conversation.') && conversation) return upsert(conversation);
