@@ -1,0 +1,159 @@
+import { SecretBox } from '@parley/core';
+import { chatbotSecret, sqlRunner } from '@parley/domain';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/platform';
+import {
+  apply,
+  botOn,
+  buttonReply,
+  contactSends,
+  draft,
+  newContact,
+  outboundOf,
+  routingOrg,
+  type RoutingHarness,
+  type RoutingOrg,
+  startRoutingHarness,
+  startTestBot,
+  type TestBot,
+  text,
+  waitDestination,
+  waitOutbound,
+} from './routing-runtime-support';
+
+let h: RoutingHarness;
+let bot: TestBot;
+let slow: TestBot;
+let org: RoutingOrg;
+let queueId: string;
+let fallbackQueue: string;
+let chatbotId: string;
+let slowBotId: string;
+let versionId: string;
+
+interface Forward {
+  type: string;
+  callbackUrl: string;
+  chatbotId: string;
+  conversation: { id: string; contact: { phone: string; name: string }; customFields: Record<string, unknown> };
+  message: { id: string; type: string; text: string | null; replyId: string | null; attachments: unknown[] };
+}
+
+const forwardsFor = (conversationId: string): Forward[] => bot.requests.map((r) => JSON.parse(r.body) as Forward).filter((f) => f.conversation.id === conversationId);
+
+async function callback(url: string, body: unknown) {
+  const path = new URL(url).pathname;
+  return h.api.call('POST', path, { body });
+}
+
+beforeAll(async () => {
+  h = await startRoutingHarness();
+  bot = await startTestBot();
+  slow = await startTestBot();
+  slow.handle = async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 2000));
+    if (!res.destroyed) res.writeHead(200).end('{}');
+  };
+  org = await routingOrg(h);
+  queueId = await draft(h, org, 'queues', { name: 'Humans' });
+  fallbackQueue = await draft(h, org, 'queues', { name: 'Fallback' });
+  chatbotId = await draft(h, org, 'chatbots', { name: 'Bot', url: `${bot.url}/bot`, customFields: ['plan'], fallback: { kind: 'queue', id: fallbackQueue }, timeoutMs: 2000 });
+  slowBotId = await draft(h, org, 'chatbots', { name: 'Slow bot', url: `${slow.url}/bot`, fallback: { kind: 'queue', id: fallbackQueue }, timeoutMs: 500 });
+  versionId = await apply(h, org);
+});
+
+afterAll(async () => {
+  await bot?.close();
+  await slow?.close();
+  await h?.close();
+});
+
+describe('chatbot connectors at runtime', () => {
+  it('POSTs the message signed with the connector’s secret, and the bot answers text, a URL button and quick replies', async () => {
+    const contact = await newContact(h, org, 'I need help with my order');
+    await botOn(h, org, contact, chatbotId, versionId);
+    const [forward] = forwardsFor(contact.conversationId);
+    expect(forward).toMatchObject({
+      type: 'message',
+      chatbotId,
+      conversation: { id: contact.conversationId, contact: { phone: `+${contact.from}`, name: 'Ana Pérez' }, customFields: { plan: null } },
+      message: { id: contact.messageId, type: 'text', text: 'I need help with my order', replyId: null, attachments: [] },
+    });
+    const request = bot.requests.find((r) => r.body.includes(contact.messageId))!;
+    const secret = await chatbotSecret(sqlRunner(h.api.orm.em.fork()), new SecretBox(h.api.config.encryptionKey), org.orgId, chatbotId, new Date());
+    expect(() => new Webhook(secret).verify(request.body, request.headers)).not.toThrow();
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(request.body, request.headers)).toThrow();
+    expect(forward!.callbackUrl).toMatch(new RegExp(`^${h.api.url}/v1/routing/chatbot-callback/[A-Za-z0-9_-]{43}$`));
+
+    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Sure, which order?' })).status).toBe(200);
+    const link = await callback(forward!.callbackUrl, { type: 'url_button', text: 'Track it here', button: { title: 'Track', url: 'https://example.com/track' } });
+    expect(link.status, link.text).toBe(200);
+    const replies = await callback(forward!.callbackUrl, { type: 'quick_replies', text: 'Anything else?', replies: [{ id: 'yes', title: 'Yes' }, { id: 'no', title: 'No' }] });
+    expect(replies.status, replies.text).toBe(200);
+    const sent = await outboundOf(h, org, contact.conversationId);
+    expect(sent.map((m) => [m.type, m.role])).toEqual([
+      ['text', 'bot'],
+      ['interactive', 'bot'],
+      ['interactive', 'bot'],
+    ]);
+    expect(sent[0]!.content.text).toBe('Sure, which order?');
+    expect(sent[1]!.content.interactive).toEqual({ type: 'cta_url', body: { text: 'Track it here' }, action: { name: 'cta_url', parameters: { display_text: 'Track', url: 'https://example.com/track' } } });
+    expect(sent[2]!.content.interactive).toMatchObject({ type: 'button', action: { buttons: [{ reply: { id: 'yes', title: 'Yes' } }, { reply: { id: 'no', title: 'No' } }] } });
+
+    // The contact's later messages reach the bot the same way, with the same callback.
+    await contactSends(h, org, contact.from, buttonReply('yes', 'Yes'));
+    const later = await eventually(async () => forwardsFor(contact.conversationId)[1], 10_000, 'the second forward');
+    expect(later).toMatchObject({ callbackUrl: forward!.callbackUrl, message: { type: 'interactive', text: 'Yes', replyId: 'yes' } });
+  });
+
+  it('a bot’s transfer hands the chat to a queue, after which its hash answers 404', async () => {
+    const contact = await newContact(h, org, 'Talk to a person');
+    await botOn(h, org, contact, chatbotId, versionId);
+    const [forward] = forwardsFor(contact.conversationId);
+    const unknown = await callback(forward!.callbackUrl, { type: 'transfer', queueId: 'no-such-queue' });
+    expect(unknown.status, unknown.text).toBe(422);
+    const res = await callback(forward!.callbackUrl, { type: 'transfer', queueId });
+    expect(res.status, res.text).toBe(202);
+    const d = await waitDestination(h, contact.conversationId);
+    expect(d.destination).toEqual({ kind: 'queue', id: queueId });
+    expect(d.path).toEqual([{ kind: 'chatbot', chatbotId, outcome: 'transfer' }]);
+    const after = await callback(forward!.callbackUrl, { type: 'text', text: 'Still here?' });
+    expect(after.status).toBe(404);
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
+    // Nor does the bot hear the contact's later messages.
+    await contactSends(h, org, contact.from, text('Hello?'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(forwardsFor(contact.conversationId)).toHaveLength(1);
+  });
+
+  it('a bot that times out hands the chat to the fallback', async () => {
+    const contact = await newContact(h, org);
+    const started = Date.now();
+    await botOn(h, org, contact, slowBotId, versionId);
+    expect(Date.now() - started).toBeLessThan(1900);
+    const d = await waitDestination(h, contact.conversationId);
+    expect(d.destination).toEqual({ kind: 'queue', id: fallbackQueue });
+    expect(d.path).toEqual([{ kind: 'chatbot', chatbotId: slowBotId, outcome: 'fallback', reason: 'timeout' }]);
+  });
+
+  it('a callback with a wrong hash is 404 and changes nothing', async () => {
+    const contact = await newContact(h, org);
+    await botOn(h, org, contact, chatbotId, versionId);
+    const [forward] = forwardsFor(contact.conversationId);
+    const token = forward!.callbackUrl.split('/').pop()!;
+    const wrong = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    for (const hash of [wrong, 'short', 'x'.repeat(199)]) {
+      const res = await h.api.call('POST', `/v1/routing/chatbot-callback/${hash}`, { body: { type: 'text', text: 'Hijack' } });
+      expect(res.status, hash).toBe(404);
+      expect(res.body.code).toBe('not_found');
+    }
+    const transfer = await h.api.call('POST', `/v1/routing/chatbot-callback/${wrong}`, { body: { type: 'transfer', queueId } });
+    expect(transfer.status).toBe(404);
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
+    expect(h.destinations.find((d) => d.conversationId === contact.conversationId)).toBeUndefined();
+    // The right hash still works.
+    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Hi' })).status).toBe(200);
+    await waitOutbound(h, org, contact.conversationId, 1);
+  });
+});
