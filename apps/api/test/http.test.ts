@@ -366,13 +366,19 @@ describe('problems', () => {
   it('answers an unknown route with a 404 problem', async () => {
     for (const [method, path] of [
       ['GET', '/v1/nothing-here'],
-      ['GET', '/'],
+      ['POST', '/'],
       ['POST', '/v1/nothing-here'],
       ['DELETE', '/v2/users'],
     ] as const) {
       const res = await api.call(method, path, { token: t.adminToken });
       expectProblem(res, 404, 'not_found');
     }
+  });
+
+  it('sends a browser at / to the console', async () => {
+    const res = await fetch(`${api.url}/`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/console/');
   });
 
   it('answers a known path with an unsupported method with a 405 problem', async () => {
