@@ -23,6 +23,8 @@ import {
   OrganizationService,
   PhoneNumberDirectory,
   QueueService,
+  applyDestinationPort,
+  RoutingDispatcher,
   RoutingDryRunService,
   RoutingService,
   queueMessage,
@@ -33,7 +35,6 @@ import {
   WebhookDeliveryService,
   WebhookHttpClient,
   WebhookSubscriptionService,
-  undispatchedDestination,
 } from '@parley/domain';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { IdempotencyService } from './http/idempotency';
@@ -124,7 +125,8 @@ export function createServices(deps: ServiceDeps): Services {
       http: new WebhookHttpClient({ policy: webhookPolicy }),
       secrets,
       callbackBaseUrl: deps.config.publicUrl ?? '',
-      applyDestination: deps.applyDestination ?? undispatchedDestination,
+      // A bot's transfer (to a queue, a terminate, the assistant) is applied here; trees start in the worker.
+      applyDestination: deps.applyDestination ?? applyDestinationPort(deps.orm, new RoutingDispatcher(deps.clock, null)),
     }),
   };
 }

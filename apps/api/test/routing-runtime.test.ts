@@ -119,7 +119,7 @@ describe('queue', () => {
 
     // The first attempt does all its work and then dies before committing.
     class Dying extends RoutingDispatcher {
-      override async dispatch(...args: Parameters<RoutingDispatcher['dispatch']>) {
+      override async dispatch(...args: Parameters<RoutingDispatcher['dispatch']>): ReturnType<RoutingDispatcher['dispatch']> {
         await super.dispatch(...args);
         throw new Error('worker killed');
       }

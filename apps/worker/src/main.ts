@@ -9,10 +9,12 @@ import {
   MetaInboundProcessor,
   OutboundSender,
   PhoneNumberDirectory,
+  ROUTING_INBOUND_WAKE_CHANNEL,
   ROUTING_WAKE_CHANNEL,
+  RoutingRunner,
+  routingRuntime,
   RoutingSchedulePoller,
   RoutingSignaller,
-  undispatchedDestination,
   WAKE_CHANNELS,
   WakeListener,
   WebhookDispatcher,
@@ -41,7 +43,22 @@ await ensureSchedules(config);
 const graph = graphClientFor(config, logger);
 const clientConnection = await Connection.connect({ address: config.temporal.address });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal, stopping }, connection);
+const webhookHttp = new WebhookHttpClient({ policy: { allowInsecure: config.allowInsecureWebhooks } });
+// The routing dispatcher, with trees and bots; trees and bots hand their final destinations back to it.
+const routing = routingRuntime({
+  orm,
+  clock: systemClock,
+  trees: temporalTreeStarter(temporal, config.temporal.taskQueue),
+  chatbot: {
+    orm,
+    clock: systemClock,
+    logger: logger.child({ component: 'chatbots' }),
+    http: webhookHttp,
+    secrets: new SecretBox(config.encryptionKey),
+    callbackBaseUrl: config.publicUrl ?? '',
+  },
+});
+const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal, stopping, applyDestination: routing.applyDestination }, connection);
 // Meta deliveries stored by the API are applied here, off the API's event loop.
 const inbound = new MetaInboundProcessor(orm, new PhoneNumberDirectory(orm), systemClock, logger.child({ component: 'meta-inbound' }), {
   sweepMs: 200,
@@ -51,31 +68,25 @@ inbound.start();
 const outbound = new OutboundSender(orm, graph, config.encryptionKey, systemClock, logger.child({ component: 'outbound' }));
 outbound.start();
 // Domain events to partner webhook subscriptions; it polls often, so events need no notification.
-const webhookHttp = new WebhookHttpClient({ policy: { allowInsecure: config.allowInsecureWebhooks } });
 const webhooks = new WebhookDispatcher(orm, new SecretBox(config.encryptionKey), webhookHttp, systemClock, logger.child({ component: 'webhooks' }));
 webhooks.start();
 // Contacts' messages on channels with the AI assistant on, handed to their turn workflows.
 const assistant = new AssistantSignaller(orm, temporalAssistantStarter(temporal, config.temporal.taskQueue), logger.child({ component: 'assistant' }));
 assistant.start();
 // Contacts' messages in conversations a decision tree or chatbot owns, handed to it.
-const chatbots = new ChatbotConnector({
-  orm,
-  clock: systemClock,
-  logger: logger.child({ component: 'chatbots' }),
-  http: webhookHttp,
-  secrets: new SecretBox(config.encryptionKey),
-  callbackBaseUrl: config.publicUrl ?? '',
-  applyDestination: undispatchedDestination,
-});
+const chatbots = new ChatbotConnector(routing.chatbotDeps);
 const routingMessages = new RoutingSignaller(orm, routingMessageHandler(temporalTreeStarter(temporal, config.temporal.taskQueue), chatbots), logger.child({ component: 'routing' }));
 routingMessages.start();
+// New and reopened conversations, routed by the live routing of their channel.
+const routingInbound = new RoutingRunner(orm, routing.dispatcher, logger.child({ component: 'routing-inbound' }));
+routingInbound.start();
 // Scheduled routing applies, made live at their time.
 const routingSchedules = new RoutingSchedulePoller(orm, systemClock, logger.child({ component: 'routing-schedules' }));
 routingSchedules.start();
 // Both start as soon as their work commits; their timers stay as the fallback.
 const wake = new WakeListener(
   config.database.url,
-  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick(), [ASSISTANT_WAKE_CHANNEL]: () => assistant.kick(), [ROUTING_WAKE_CHANNEL]: () => routingMessages.kick() },
+  { [WAKE_CHANNELS.metaInbound]: () => inbound.kick(), [WAKE_CHANNELS.outbox]: () => outbound.kick(), [ASSISTANT_WAKE_CHANNEL]: () => assistant.kick(), [ROUTING_WAKE_CHANNEL]: () => routingMessages.kick(), [ROUTING_INBOUND_WAKE_CHANNEL]: () => routingInbound.kick() },
   logger.child({ component: 'wake' }),
 );
 wake.start();
@@ -88,6 +99,7 @@ try {
   await outbound.stop();
   await assistant.stop();
   await routingMessages.stop();
+  await routingInbound.stop();
   await routingSchedules.stop();
   await webhooks.stop();
   webhookHttp.close();

@@ -5,7 +5,7 @@ import type { Config } from '@parley/config';
 import { type Clock, type Logger, redactError } from '@parley/core';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { type ActivityInterceptorsFactory, type NativeConnection, Worker } from '@temporalio/worker';
-import type { GraphPort, SendPort } from '@parley/domain';
+import type { ApplyDestinationPort, GraphPort, SendPort } from '@parley/domain';
 import { createActivities } from './activities';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,6 +22,8 @@ export interface WorkerDeps {
   temporal?: Client | undefined;
   /** See `shutdownSignal`. */
   stopping?: AbortSignal | undefined;
+  /** The routing dispatcher's, for trees that reach a final destination (`routingRuntime`). */
+  applyDestination?: ApplyDestinationPort | undefined;
 }
 
 /**

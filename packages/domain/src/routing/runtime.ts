@@ -7,8 +7,10 @@ import { type SqlRunner, sqlRunner } from '../sql';
 import { type ChannelRouting, type RoutingDocument } from './config';
 import { fillTemplate } from './placeholders';
 import { enqueueConversation } from './queues';
+import { type ChatbotDeps, startChatbot } from './runtime-chatbot';
 import { liveDocument, versionById } from './runtime-live';
 import type { ApplyDestinationInput, ApplyDestinationPort, RoutingPathStep } from './runtime-session';
+import { startDecisionTree, type TreeWorkflowStarter } from './runtime-tree';
 import { organizationTimeZone } from './service';
 import { evaluateTimeCondition } from './time';
 import type { Destination } from './tree';
@@ -455,4 +457,23 @@ export async function routeInbound(sql: SqlRunner, dispatcher: RoutingDispatcher
     reason: row.reason,
     steps: [plan.step],
   });
+}
+
+/**
+ * The routing runtime as a process wires it: the dispatcher, with trees started as Temporal
+ * workflows and bots through their connector, and the `applyDestination` trees and bots call
+ * back into (the connector needs it too, hence the late binding).
+ */
+export function routingRuntime(deps: { orm: MikroORM; clock: Clock; trees: TreeWorkflowStarter; chatbot: Omit<ChatbotDeps, 'applyDestination'> }): {
+  dispatcher: RoutingDispatcher;
+  applyDestination: ApplyDestinationPort;
+  chatbotDeps: ChatbotDeps;
+} {
+  const chatbotDeps: ChatbotDeps = { ...deps.chatbot, applyDestination: (input) => applyDestination(input) };
+  const dispatcher = new RoutingDispatcher(deps.clock, {
+    startDecisionTree: (input) => startDecisionTree({ orm: deps.orm, trees: deps.trees }, input),
+    startChatbot: (input) => startChatbot(chatbotDeps, input),
+  });
+  const applyDestination = applyDestinationPort(deps.orm, dispatcher);
+  return { dispatcher, applyDestination, chatbotDeps };
 }
