@@ -185,6 +185,62 @@ describe('time condition and terminate', () => {
   });
 });
 
+describe('decision tree', () => {
+  it('the dry run walks the tree with the text as the answer; the runtime starts that tree once', async () => {
+    const org = await newOrg(api);
+    const queue = await created(org, 'queues', { name: 'Sales' });
+    const tree = await created(org, 'decision-trees', {
+      name: 'Menu',
+      tree: {
+        defaultLanguage: 'en',
+        start: 'welcome',
+        decisions: [
+          { id: 'welcome', actions: [{ type: 'send_message', text: 'Hi!' }], next: { type: 'immediate', target: 'menu' } },
+          {
+            id: 'menu',
+            next: {
+              type: 'answer',
+              question: 'How can we help?',
+              choices: [{ id: 'sales', title: 'Sales', similar: ['buy'], target: { kind: 'queue', id: queue } }],
+              default: { kind: 'terminate' },
+            },
+          },
+        ],
+      },
+    });
+    await routeChannel(org, { kind: 'decision_tree', id: tree });
+    await apply(org);
+
+    const from = newPhone();
+    const waiting = await dryRun(org, from);
+    expect(waiting).toMatchObject({ destination: { kind: 'decision_tree', id: tree }, waiting: { treeId: tree, decisionId: 'menu' } });
+    const answered = await dryRun(org, from, { text: 'I want to buy' });
+    expect(answered.destination).toEqual({ kind: 'queue', id: queue });
+    expect(answered.path.slice(1)).toEqual([
+      { kind: 'decision', treeId: tree, decisionId: 'welcome' },
+      { kind: 'actions', treeId: tree, decisionId: 'welcome', actions: ['send_message'] },
+      { kind: 'decision', treeId: tree, decisionId: 'menu', answer: { choiceId: 'sales', reason: 'similar' } },
+    ]);
+    expect((await dryRun(org, from, { text: 'something else' })).destination).toEqual({ kind: 'terminate' });
+
+    const started: { treeId: string; conversationId: string }[] = [];
+    const dispatcher = new RoutingDispatcher(clock, {
+      startDecisionTree: async (input) => {
+        started.push({ treeId: input.treeId, conversationId: input.conversationId });
+      },
+      startChatbot: async () => {
+        throw new Error('no bot here');
+      },
+    });
+    await contactWrites(api, org.route, from, 'Hola', { at: clock.now() });
+    await route(org, dispatcher);
+    await route(org, dispatcher);
+    const id = (await conversationOf(api, org.token, from)).id;
+    expect(started).toEqual([{ treeId: tree, conversationId: id }]);
+    expect((await conversation(org, id)).routing).toMatchObject({ destination: waiting.destination, path: [waiting.path[0]] });
+  });
+});
+
 describe('assistant', () => {
   /** The assistant's settings as its API stores them (this test runs no AI provider). */
   async function withAssistant(org: Org): Promise<void> {
