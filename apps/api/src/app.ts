@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { bodyMiddleware } from './http/body';
 import { EventStreamHub } from './event-stream';
 import { consoleMiddleware } from './http/console';
+import { consoleConfigProvider } from './http/console-config';
 import { buildOpenApi } from './http/openapi';
 import { errorMiddleware } from './http/problem';
 import { requestMiddleware } from './http/request';
@@ -67,7 +68,7 @@ export function createApp(deps: AppDeps): ParleyApp {
 
   const koa = serveRoutes(routes, { orm: deps.orm, logger: deps.logger, services, trustedProxyHops: deps.config.trustedProxyHops });
   // After the routes: the console gets only what none of them answered.
-  koa.use(consoleMiddleware());
+  koa.use(consoleMiddleware(undefined, consoleConfigProvider(deps.config)));
   return { koa, routes, services, events };
 }
 

@@ -486,6 +486,8 @@ describe('POST /v1/channels/whatsapp when Meta fails', () => {
       expectProblem(res, 502, 'graph_error');
       expect(res.body.meta).toMatchObject({ code: f.code, subcode: 2494010, message: f.message, fbtraceId: body.error.fbtrace_id });
       expect(meta.calls).toEqual([...f.before, f.step]);
+      // The step names the console's health check shows.
+      expect(res.body.step).toBe({ exchange: 'token', phone: 'number', subscribe: 'subscription', register: 'registration' }[f.step as string] ?? 'templates');
       expect(await channelRows(n.phoneNumberId)).toEqual([]);
       expect(await templateRows(tenant.organizationId)).toEqual([]);
       const list = await api.call('GET', '/v1/channels', { token: tenant.adminToken });

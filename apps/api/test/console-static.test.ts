@@ -6,6 +6,8 @@ import path from 'node:path';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleMiddleware } from '../src/http/console';
+import { consoleConfigProvider } from '../src/http/console-config';
+import { testConfig } from '../../../test/support/api';
 import type { AppState } from '../src/http/state';
 
 describe('the console served from the API origin', () => {
@@ -18,7 +20,7 @@ describe('the console served from the API origin', () => {
     await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>console</title>');
     await writeFile(path.join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
     const koa = new Koa<AppState>();
-    koa.use(consoleMiddleware(dir));
+    koa.use(consoleMiddleware(dir, async () => ({ facebook: null, sandbox: { signupUrl: 'http://127.0.0.1:9/_sandbox/embedded-signup', origin: 'http://127.0.0.1:9' } })));
     koa.use((ctx) => {
       ctx.status = 418;
     });
@@ -70,8 +72,34 @@ describe('the console served from the API origin', () => {
     expect(await escape.text()).not.toContain('root:');
   });
 
+  it('serves the console settings, never cached', async () => {
+    const res = await fetch(`${base}/console/config.json`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({ facebook: null, sandbox: { signupUrl: 'http://127.0.0.1:9/_sandbox/embedded-signup', origin: 'http://127.0.0.1:9' } });
+  });
+
   it('leaves every other path to the API', async () => {
     expect((await fetch(`${base}/v1/anything`)).status).toBe(418);
     expect((await fetch(`${base}/console/`, { method: 'POST' })).status).toBe(418);
+  });
+});
+
+describe('the console settings', () => {
+  it('offer the sandbox signup window only when the Graph API answers as the sandbox', async () => {
+    const asked: string[] = [];
+    const sandboxFetch = (async (url: URL | string) => {
+      asked.push(String(url));
+      return new Response(JSON.stringify({ ok: true }), { status: 200 });
+    }) as typeof fetch;
+    const local = consoleConfigProvider(testConfig({ META_GRAPH_URL: 'http://127.0.0.1:4010/graph' }), { fetch: sandboxFetch });
+    expect(await local()).toEqual({ facebook: null, sandbox: { signupUrl: 'http://127.0.0.1:4010/_sandbox/embedded-signup', origin: 'http://127.0.0.1:4010' } });
+    expect(asked).toEqual(['http://127.0.0.1:4010/_sandbox/health']);
+
+    const meta = consoleConfigProvider(testConfig({ META_GRAPH_URL: 'https://graph.facebook.com', META_APP_ID: '123', META_SIGNUP_CONFIG_ID: '456' }), { fetch: sandboxFetch });
+    expect(await meta()).toEqual({ facebook: { appId: '123', configId: '456', graphVersion: expect.stringMatching(/^v\d+\.\d+$/) }, sandbox: null });
+    expect(asked).toHaveLength(1);
+
+    const notSandbox = consoleConfigProvider(testConfig({ META_GRAPH_URL: 'http://127.0.0.1:4011' }), { fetch: (async () => new Response('{}', { status: 404 })) as typeof fetch });
+    expect((await notSandbox()).sandbox).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ import { type DeliveryResult, WebhookSender } from './delivery';
 import { GraphError, invalidParameter, metaErrorBody } from './errors';
 import { defaultWabaIdFor, digitsOf, displayDigitsFor, formatDisplayNumber, isSignedBusinessToken, newBusinessToken, newNumericId, newWamid, unixSeconds, whatsappIdOf } from './ids';
 import { BoundedLog } from './log';
+import { embeddedSignupPage } from './signup-page';
 import { parseMultipart, placeholderBytes, storedMedia, type StoredMedia } from './media';
 import { paginate, seedTemplateInputs, toTemplate, type MessageTemplate, type TemplateCategory, type TemplateInput } from './templates';
 import type {
@@ -1020,6 +1021,17 @@ class Sandbox implements SandboxGraph {
       switch (route) {
         case 'GET /health':
           return reply(200, { ok: true, url: this.url, version: this.version });
+        case 'GET /embedded-signup': {
+          const page = embeddedSignupPage(query.get('origin') ?? '');
+          res.writeHead(page.status, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-length': Buffer.byteLength(page.html),
+            'cache-control': 'no-store',
+            'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
+          });
+          res.end(page.html);
+          return;
+        }
         case 'GET /requests': {
           const operation = (query.get('operation') ?? undefined) as GraphOperation | undefined;
           return reply(200, { data: tail(this.requests({ operation, path: query.get('path') ?? undefined })) });

@@ -68,6 +68,8 @@ const envSchema = z.object({
     .pipe(z.string().regex(/^v\d+\.\d+$/, 'META_GRAPH_VERSION must look like v23.0').optional())
     .transform((v) => v ?? 'v23.0'),
   META_APP_ID: optionalString,
+  /** The embedded signup configuration (Facebook Login for Business) the console's "Connect WhatsApp" uses. */
+  META_SIGNUP_CONFIG_ID: optionalString,
   META_APP_SECRET: optionalString,
   META_VERIFY_TOKEN: optionalString,
   PLATFORM_ADMIN_TOKEN: optionalString.pipe(
@@ -110,6 +112,8 @@ export interface Config {
     graphUrl: string;
     graphVersion: string;
     appId: string | undefined;
+    /** Embedded signup's `config_id`; without it the console cannot launch Facebook's signup. */
+    signupConfigId: string | undefined;
     appSecret: string;
     verifyToken: string;
   };
@@ -221,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       graphUrl: e.META_GRAPH_URL,
       graphVersion: e.META_GRAPH_VERSION,
       appId: e.META_APP_ID,
+      signupConfigId: e.META_SIGNUP_CONFIG_ID,
       appSecret: secrets.META_APP_SECRET,
       verifyToken: secrets.META_VERIFY_TOKEN,
     },

@@ -44,10 +44,14 @@ export type GraphPort = Pick<
   'exchangeCode' | 'getPhoneNumber' | 'subscribeApp' | 'registerNumber' | 'listAllTemplates' | 'getMedia' | 'downloadMedia'
 >;
 
+/** The Graph calls of embedded signup, in order; a failure names the one that failed. */
+export type SignupStep = 'token' | 'number' | 'subscription' | 'registration' | 'templates';
+
 /** A Graph failure becomes 502 `graph_error`, carrying what Meta said (never the token). */
-export function graphFailure(err: unknown): never {
+export function graphFailure(err: unknown, step?: SignupStep): never {
   if (err instanceof GraphError) {
     throw new DomainError(502, 'graph_error', 'Bad Gateway', `The WhatsApp Graph API refused: ${err.title ?? err.message}`, undefined, {
+      ...(step ? { step } : {}),
       meta: {
         code: err.code,
         subcode: err.subcode ?? null,
@@ -134,15 +138,20 @@ export class ChannelService {
     let token: string;
     let phone: Awaited<ReturnType<GraphPort['getPhoneNumber']>>;
     let templates: MetaTemplate[];
+    let step: SignupStep = 'token';
     try {
       token = (await this.graph.exchangeCode(input.code)).accessToken;
+      step = 'number';
       phone = await this.graph.getPhoneNumber(token, input.phoneNumberId);
+      step = 'subscription';
       await this.graph.subscribeApp(token, input.wabaId);
+      step = 'registration';
       // Registration sets two-step verification; without a pin from the tenant we choose one.
       await this.graph.registerNumber(token, input.phoneNumberId, input.pin ?? String(randomInt(0, 1_000_000)).padStart(6, '0'));
+      step = 'templates';
       templates = await this.graph.listAllTemplates(token, input.wabaId);
     } catch (err) {
-      graphFailure(err);
+      graphFailure(err, step);
     }
 
     const channel = await scope.em.fork().transactional(async (tx) => {

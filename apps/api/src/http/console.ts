@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Koa from 'koa';
+import type { ConsoleConfig } from './console-config';
 import type { AppState } from './state';
 
 /** Where `vite build` writes the console (apps/console). */
@@ -42,12 +43,17 @@ const CSP = [
  * and sends `/` there. Fingerprinted assets are cached for a year; everything else, index.html
  * included, is revalidated, so a new build shows on the next load. Paths that are not files are
  * the SPA's own routes and get index.html. Mounted after the API's routes: it only sees requests
- * none of them matched.
+ * none of them matched. /console/config.json holds the console's settings (./console-config.ts).
  */
-export function consoleMiddleware(dir: string = CONSOLE_DIST): Koa.Middleware<AppState> {
+export function consoleMiddleware(dir: string = CONSOLE_DIST, config?: () => Promise<ConsoleConfig>): Koa.Middleware<AppState> {
   const root = path.resolve(dir);
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if (config && ctx.path === '/console/config.json') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await config();
+      return;
+    }
     if (ctx.path === '/' || ctx.path === '/console') {
       ctx.redirect('/console/');
       return;
