@@ -1,5 +1,3 @@
-import { SecretBox } from '@parley/core';
-import { chatbotSecret, sqlRunner } from '@parley/domain';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/platform';
@@ -81,7 +79,13 @@ describe('chatbot connectors at runtime', () => {
       message: { id: contact.messageId, type: 'text', text: 'I need help with my order', replyId: null, attachments: [] },
     });
     const request = bot.requests.find((r) => r.body.includes(contact.messageId))!;
-    const secret = await chatbotSecret(sqlRunner(h.api.orm.em.fork()), new SecretBox(h.api.config.encryptionKey), org.orgId, chatbotId, new Date());
+    const shown = await h.api.call('GET', `/v1/routing/chatbots/${chatbotId}/secret`, { token: org.token });
+    expect(shown.status, shown.text).toBe(200);
+    const secret = shown.body.secret as string;
+    expect(secret).toMatch(/^whsec_/);
+    const [stored] = await h.api.orm.em.fork().getConnection().execute<{ secret_ciphertext: string }[]>('select secret_ciphertext from routing_chatbot_secrets where chatbot_id = ?', [chatbotId]);
+    expect(stored!.secret_ciphertext).not.toContain(secret.slice(6));
+    expect((await h.api.call('GET', '/v1/routing/chatbots/no-such-bot/secret', { token: org.token })).status).toBe(404);
     expect(() => new Webhook(secret).verify(request.body, request.headers)).not.toThrow();
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(request.body, request.headers)).toThrow();
     expect(forward!.callbackUrl).toMatch(new RegExp(`^${h.api.url}/v1/routing/chatbot-callback/[A-Za-z0-9_-]{43}$`));

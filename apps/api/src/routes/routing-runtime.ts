@@ -1,6 +1,6 @@
 import { CHATBOT_CALLBACK_PATH, chatbotCallbackSchema } from '@parley/domain';
 import { z } from 'zod';
-import { route, type RouteDef } from '../http/route';
+import { idParams, route, type RouteDef } from '../http/route';
 import type { Services } from '../services';
 import { problem } from './schemas';
 
@@ -30,6 +30,23 @@ export function routingRuntimeRoutes(s: Services): RouteDef[] {
         const result = await s.chatbots.callback(params.hash, body);
         return { status: result.status === 'sent' ? 200 : 202, body: result };
       },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/routing/chatbots/:id/secret',
+      operationId: 'getChatbotSigningSecret',
+      summary: 'A chatbot connector’s signing secret',
+      description:
+        'The Standard Webhooks secret (`whsec_…`) the platform signs its requests to the bot with (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers). Made on first use and kept encrypted; the same for every version of the connector. For connectors of the draft or of an applied version.',
+      tag: 'Routing',
+      auth: 'tenant',
+      permission: 'routing:manage',
+      params: idParams,
+      responses: {
+        200: { description: 'The secret', schema: z.object({ chatbotId: z.string(), secret: z.string() }) },
+        404: problemOf('No chatbot connector of this organization has this id'),
+      },
+      handler: async ({ params, tenant }) => ({ status: 200, body: await s.chatbots.signingSecret(tenant().organizationId, params.id) }),
     }),
   ];
 }

@@ -248,6 +248,25 @@ export class ChatbotConnector {
   }
 
   /**
+   * The connector's signing secret, for the tenant's bot to verify requests with: only for a
+   * connector of the organization's draft or of a version it applied (else 404).
+   */
+  async signingSecret(organizationId: string, chatbotId: string): Promise<{ chatbotId: string; secret: string }> {
+    return this.deps.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      const [known] = await sql.all(
+        `select 1 from (
+           select document from routing_drafts where organization_id = ?
+           union all select document from routing_versions where organization_id = ?
+         ) d where exists (select 1 from jsonb_array_elements(d.document->'chatbots') c where c->>'id' = ?) limit 1`,
+        [organizationId, organizationId, chatbotId],
+      );
+      if (!known) throw new NotFoundError('chatbot connector');
+      return { chatbotId, secret: await chatbotSecret(sql, this.deps.secrets, organizationId, chatbotId, this.deps.clock.now()) };
+    });
+  }
+
+  /**
    * A bot's answer on its callback URL. An unknown token, or one whose session has ended, is a
    * 404 that changes nothing. Messages go out through the one send path as the platform's routing.
    */
