@@ -1,10 +1,12 @@
-import { ActivityFailure, ApplicationFailure, condition, continueAsNew, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, continueAsNew, defineSignal, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '@parley/worker/activities';
 
 /** Failure types of a generation that no retry can help: the turn fails and a person is asked. */
 export const ASSISTANT_FINAL_FAILURES = ['refused', 'malformed', 'rejected'];
 
-const { assistantPrepare, assistantDeliver, assistantFail } = proxyActivities<Activities>({
+// Reading the context and writing the outcome are short database work: local activities run in
+// this worker without a round trip through the Temporal server each, which a reply would wait for.
+const { assistantPrepare, assistantDeliver, assistantFail } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10 },
 });
@@ -23,7 +25,8 @@ export interface AssistantWorkflowInput {
   carried?: string[];
 }
 
-export const contactMessageSignal = defineSignal<[{ messageIds: string[] }]>('assistantContactMessage');
+/** `lastMessageAt`: when the newest of the messages was stored (ms), where the quiet time starts. */
+export const contactMessageSignal = defineSignal<[{ messageIds: string[]; lastMessageAt?: number }]>('assistantContactMessage');
 
 /** Rounds in one run before it continues as new, so a contact who keeps writing while replies are made keeps its history small. */
 const MAX_ROUNDS = 5;
@@ -37,19 +40,24 @@ const MAX_ROUNDS = 5;
 export async function assistantTurnWorkflow(input: AssistantWorkflowInput): Promise<string> {
   const heard: string[] = [...(input.carried ?? [])];
   let version = 0;
-  setHandler(contactMessageSignal, ({ messageIds }) => {
+  let lastMessageAt = 0;
+  setHandler(contactMessageSignal, ({ messageIds, lastMessageAt: at }) => {
     const fresh = messageIds.filter((id) => !heard.includes(id));
     if (!fresh.length) return;
     heard.push(...fresh);
+    // A signal without the time (or one from a clock ahead of ours) starts the quiet time now.
+    lastMessageAt = Math.max(lastMessageAt, Math.min(at ?? Date.now(), Date.now()));
     version++;
   });
   const base = { organizationId: input.organizationId, conversationId: input.conversationId };
   for (let round = 0; round < MAX_ROUNDS; round++) {
     await condition(() => heard.length > 0);
-    // The quiet time restarts with every message.
+    // The quiet time restarts with every message, and runs from when the message was stored, so
+    // the time it took to reach this workflow is not added to it.
     for (;;) {
       const seen = version;
-      if (!(await condition(() => version !== seen, input.quietTimeMs))) break;
+      const left = lastMessageAt + input.quietTimeMs - Date.now();
+      if (left <= 0 || !(await condition(() => version !== seen, left))) break;
     }
     const answered = version;
     const turn = { ...base, turnId: `${workflowInfo().workflowId}:${heard[heard.length - 1]}` };

@@ -57,13 +57,13 @@ export function createAssistantActivities(deps: AssistantActivityDeps) {
 /** Signals a conversation's turn workflow, starting it if none runs (the workflow id carries the tenant). */
 export function temporalAssistantStarter(client: Client, taskQueue: string): AssistantTurnStarter {
   return {
-    async signal({ organizationId, conversationId, messageIds, quietTimeMs }) {
+    async signal({ organizationId, conversationId, messageIds, lastMessageAt, quietTimeMs }) {
       await client.workflow.signalWithStart('assistantTurnWorkflow', {
         taskQueue,
         workflowId: assistantWorkflowId(organizationId, conversationId),
         args: [{ organizationId, conversationId, quietTimeMs }],
         signal: 'assistantContactMessage',
-        signalArgs: [{ messageIds }],
+        signalArgs: [{ messageIds, lastMessageAt }],
       });
     },
   };

@@ -5,7 +5,7 @@ import { sqlRunner } from '../sql';
 
 /** Starts or signals a conversation's turn workflow (Temporal's signalWithStart). */
 export interface AssistantTurnStarter {
-  signal(input: { organizationId: string; conversationId: string; messageIds: string[]; quietTimeMs: number }): Promise<void>;
+  signal(input: { organizationId: string; conversationId: string; messageIds: string[]; lastMessageAt: number; quietTimeMs: number }): Promise<void>;
 }
 
 /** The workflow of a conversation's turns: tenant and conversation in the id, so no two tenants share one. */
@@ -51,8 +51,8 @@ export class AssistantSignaller extends PollingJob {
   private async batch(): Promise<number> {
     return this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
-      const rows = await sql.all<{ event_id: string; organization_id: string; conversation_id: string; message_id: string; quiet_time_ms: number | null }>(
-        `select p.event_id, p.organization_id, p.conversation_id, p.message_id, s.quiet_time_ms
+      const rows = await sql.all<{ event_id: string; organization_id: string; conversation_id: string; message_id: string; created_at: Date; quiet_time_ms: number | null }>(
+        `select p.event_id, p.organization_id, p.conversation_id, p.message_id, p.created_at, s.quiet_time_ms
          from assistant_pending p left join assistant_settings s on s.channel_id = p.channel_id and s.organization_id = p.organization_id
          where (?::jsonb is null or p.organization_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)))
          order by p.created_at, p.event_id limit ? for update of p skip locked`,
@@ -70,6 +70,7 @@ export class AssistantSignaller extends PollingJob {
             organizationId: first.organization_id,
             conversationId: first.conversation_id,
             messageIds: group.map((g) => g.message_id),
+            lastMessageAt: Math.max(...group.map((g) => new Date(g.created_at).getTime())),
             quietTimeMs: first.quiet_time_ms,
           });
         }),
