@@ -13,6 +13,8 @@ export const routingTreeMessageSignal = defineSignal<[{ messageIds: string[] }]>
 /** Decisions visited in one session: immediate loops are refused on save, so this only stops a contact answering round a menu for ever. */
 const MAX_STEPS = 500;
 
+const IDLE_CHECK_MS = 24 * 60 * 60 * 1000;
+
 const isDecision = (target: Target): target is string => typeof target === 'string';
 
 /**
@@ -51,11 +53,16 @@ export async function routingTreeWorkflow(input: TreeWorkflowInput): Promise<str
       await routingTreeAsk(at);
       let answered: Target | undefined;
       for (;;) {
-        const timeoutMs = outcome.timeout ? outcome.timeout.seconds * 1000 : undefined;
-        const got = timeoutMs === undefined ? (await condition(() => inbox.length > 0), true) : await condition(() => inbox.length > 0, timeoutMs);
-        if (!got) {
+        if (!outcome.timeout) {
+          // No timeout: wait, but look once a day whether the session still stands (the chat was
+          // routed again, say), so a replaced session's workflow ends instead of waiting for ever.
+          if (!(await condition(() => inbox.length > 0, IDLE_CHECK_MS))) {
+            if ((await routingTreeStart(input)) === null) return 'ended';
+            continue;
+          }
+        } else if (!(await condition(() => inbox.length > 0, outcome.timeout.seconds * 1000))) {
           path.push({ kind: 'timeout', treeId: input.treeId, decisionId });
-          answered = outcome.timeout!.target;
+          answered = outcome.timeout.target;
           break;
         }
         const messageId = inbox.shift()!;
