@@ -18,6 +18,7 @@ import { Migration20261129201000_assistant_active_turns } from './Migration20261
 import { Migration20261129210500_routing_runtime } from './Migration20261129210500_routing_runtime';
 import { Migration20261129211000_routing_inbound } from './Migration20261129211000_routing_inbound';
 import { Migration20261129212500_domain_events_seq } from './Migration20261129212500_domain_events_seq';
+import { Migration20261129213000_routing_session_end } from './Migration20261129213000_routing_session_end';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -41,5 +42,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129210500_routing_runtime', class: Migration20261129210500_routing_runtime },
   { name: 'Migration20261129211000_routing_inbound', class: Migration20261129211000_routing_inbound },
   { name: 'Migration20261129212500_domain_events_seq', class: Migration20261129212500_domain_events_seq },
+  { name: 'Migration20261129213000_routing_session_end', class: Migration20261129213000_routing_session_end },
   // @list
 ];

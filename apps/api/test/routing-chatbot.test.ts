@@ -131,6 +131,19 @@ describe('chatbot connectors at runtime', () => {
     expect(forwardsFor(contact.conversationId)).toHaveLength(1);
   });
 
+  it('a person taking the conversation over ends the bot’s session', async () => {
+    const contact = await newContact(h, org, 'Hi bot');
+    await botOn(h, org, contact, chatbotId, versionId);
+    const [forward] = forwardsFor(contact.conversationId);
+    const me = await h.api.call('GET', '/v1/me', { token: org.token });
+    const assigned = await h.api.call('PUT', `/v1/conversations/${contact.conversationId}/assign`, { token: org.token, body: { userId: me.body.userId } });
+    expect(assigned.status, assigned.text).toBe(200);
+    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Too late' })).status).toBe(404);
+    await contactSends(h, org, contact.from, text('Are you a person?'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(forwardsFor(contact.conversationId)).toHaveLength(1);
+  });
+
   it('a bot that times out hands the chat to the fallback', async () => {
     const contact = await newContact(h, org);
     const started = Date.now();
