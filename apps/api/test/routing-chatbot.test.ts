@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MESSAGE_BODIES } from '../../../test/fixtures/meta';
 import { eventually } from '../../../test/support/platform';
 import {
   apply,
@@ -109,6 +110,24 @@ describe('chatbot connectors at runtime', () => {
     await contactSends(h, org, contact.from, buttonReply('yes', 'Yes'));
     const later = await eventually(async () => forwardsFor(contact.conversationId)[1], 10_000, 'the second forward');
     expect(later).toMatchObject({ callbackUrl: forward!.callbackUrl, message: { type: 'interactive', text: 'Yes', replyId: 'yes' } });
+    // Attachments are described by their structure, not sent.
+    await contactSends(h, org, contact.from, MESSAGE_BODIES.document!);
+    const document = await eventually(async () => forwardsFor(contact.conversationId)[2], 10_000, 'the third forward');
+    expect(document!.message).toMatchObject({
+      type: 'document',
+      text: 'Invoice',
+      attachments: [{ type: 'document', id: '4234567890', mimeType: 'application/pdf', filename: 'invoice.pdf', caption: 'Invoice', sha256: 'dsha=' }],
+    });
+    // More quick replies than WhatsApp's three buttons become a list.
+    const many = await callback(forward!.callbackUrl, {
+      type: 'quick_replies',
+      text: 'Which one?',
+      replies: ['A', 'B', 'C', 'D'].map((t) => ({ id: t.toLowerCase(), title: `Order ${t}` })),
+      buttonText: 'Orders',
+    });
+    expect(many.status, many.text).toBe(200);
+    const list = (await outboundOf(h, org, contact.conversationId)).at(-1)!;
+    expect(list.content.interactive).toMatchObject({ type: 'list', action: { button: 'Orders', sections: [{ rows: [{ id: 'a', title: 'Order A' }, {}, {}, {}] }] } });
   });
 
   it('a bot’s transfer hands the chat to a queue, after which its hash answers 404', async () => {
