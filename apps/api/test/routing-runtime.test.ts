@@ -183,6 +183,26 @@ describe('time condition and terminate', () => {
     expect(view.routing).toMatchObject({ cause: 'no_service', answered: true, autoResponse: { sent: false, code: 'template_not_found' } });
     expect(await botTexts(org, id)).toEqual([]);
   });
+
+  it('a conversation the terminate resolved is routed again when the contact writes again (reopened)', async () => {
+    const org = await newOrg(api);
+    const terminate = await created(org, 'terminates', { name: 'Bye', cause: 'first_contact' });
+    await routeChannel(org, { kind: 'terminate', id: terminate });
+    await apply(org);
+    const from = newPhone();
+    const id = await writes(org, from);
+    expect((await conversation(org, id)).status).toBe('resolved');
+    const queue = await created(org, 'queues', { name: 'Now open', autoResponse: 'Back again, number {{queue.position}}.' });
+    await routeChannel(org, { kind: 'queue', id: queue });
+    await apply(org);
+    expect(await dryRun(org, from)).toMatchObject({ reason: 'reopened', routed: true, destination: { kind: 'queue', id: queue } });
+    expect(await writes(org, from, 'Hello again')).toBe(id);
+    const view = await conversation(org, id);
+    expect(view.status).toBe('active');
+    expect(view.routing).toMatchObject({ reason: 'reopened', version: 2, destination: { kind: 'queue', id: queue } });
+    expect(view.routing.cause).toBeUndefined();
+    expect(await botTexts(org, id)).toEqual(['Back again, number 1.']);
+  });
 });
 
 describe('decision tree', () => {
