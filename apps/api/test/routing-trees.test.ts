@@ -229,6 +229,20 @@ describe('decision trees at runtime', () => {
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
   });
 
+  it('a session on a tree its version lacks ends, and the contact’s messages wait for nobody', async () => {
+    const contact = await newContact(h, org);
+    await treeOn(h, org, contact, 'no-such-tree', versionId);
+    const db = h.api.orm.em.fork().getConnection();
+    const session = await eventually(async () => {
+      const [row] = await db.execute<{ state: string; ended_reason: string | null }[]>('select state, ended_reason from routing_sessions where conversation_id = ?', [contact.conversationId]);
+      return row?.state === 'ended' ? row : undefined;
+    }, 10_000, 'the session to end');
+    expect(session.ended_reason).toBe('tree_missing');
+    await contactSends(h, org, contact.from, text('Hello?'));
+    expect(await db.execute('select 1 from routing_pending where conversation_id = ?', [contact.conversationId])).toHaveLength(0);
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
+  });
+
   it('takes the timeout target when the question stays unanswered', { timeout: 90_000 }, async () => {
     const contact = await newContact(h, org);
     await treeOn(h, org, contact, timeoutTree, versionId);

@@ -16,7 +16,7 @@ import {
   type WebhookHttpClient,
 } from '@parley/domain';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 
 export interface RoutingActivityDeps {
   orm: MikroORM;
@@ -58,7 +58,13 @@ export function temporalTreeStarter(client: Client, taskQueue: string): TreeWork
       }
     },
     async signal(workflowId, messageIds) {
-      await client.workflow.getHandle(workflowId).signal('routingTreeMessage', { messageIds });
+      try {
+        await client.workflow.getHandle(workflowId).signal('routingTreeMessage', { messageIds });
+      } catch (err) {
+        // The session's workflow is over (it failed, or ended as its session did): nobody waits
+        // for the message, and keeping the row would only retry it for ever.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
     },
   };
 }

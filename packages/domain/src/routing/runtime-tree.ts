@@ -164,7 +164,10 @@ export class TreeRuntime {
   async startDecision(input: TreeWorkflowInput): Promise<string | null> {
     const sql = sqlRunner(this.deps.orm.em.fork());
     if (!(await this.active(sql, input))) return null;
-    return (await this.tree(sql, input))?.start ?? null;
+    const start = (await this.tree(sql, input))?.start;
+    if (start) return start;
+    await this.deps.orm.em.fork().transactional((tx) => endSession(sqlRunner(tx), input.organizationId, input.sessionId, 'tree_missing', this.deps.clock.now()));
+    return null;
   }
 
   /** Runs a decision's actions in order (each once), and says what comes next. */
@@ -174,7 +177,9 @@ export class TreeRuntime {
     const tree = await this.tree(sql, input);
     const decision = tree?.decisions.find((d) => d.id === input.decisionId);
     if (!tree || !decision) {
+      // Versions never change, so this is a session started on a tree its version lacks: it ends.
       this.deps.logger.warn({ organizationId: input.organizationId, treeId: input.treeId, decisionId: input.decisionId }, 'decision tree or decision missing from its version');
+      await this.deps.orm.em.fork().transactional((tx) => endSession(sqlRunner(tx), input.organizationId, input.sessionId, 'tree_missing', this.deps.clock.now()));
       return { kind: 'ended' };
     }
     for (const [index, action] of decision.actions.entries()) {
