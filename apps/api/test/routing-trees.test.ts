@@ -137,6 +137,8 @@ describe('decision trees at runtime', () => {
     const cases: { answer: Record<string, unknown>; queue: string | null; reason: string }[] = [
       { answer: buttonReply('menu/sales', 'Sales'), queue: q.sales!, reason: 'reply_id' },
       { answer: text('support'), queue: q.support!, reason: 'title' },
+      // A template's quick-reply button carries the bare choice id as its payload.
+      { answer: { type: 'button', button: { payload: 'support', text: 'Support' } }, queue: q.support!, reason: 'reply_id' },
       { answer: text('2'), queue: q.support!, reason: 'number' },
       { answer: text('#123456'), queue: q.orders!, reason: 'pattern' },
       { answer: text('I want to purchse something'), queue: q.sales!, reason: 'similar' },
@@ -161,7 +163,7 @@ describe('decision trees at runtime', () => {
       expect(d.path.find((p) => p.kind === 'decision' && p.decisionId === 'menu')).toMatchObject({ answer: { reason: c.reason } });
     }
     // The default branch tells what it did not understand: the answer was saved as data.
-    const other = await outboundOf(h, org, contacts[5]!.conversationId);
+    const other = await outboundOf(h, org, contacts.at(-1)!.conversationId);
     expect(other.at(-1)!.content.text).toBe('Sorry, we did not get "blah blah".');
   });
 
