@@ -19,6 +19,7 @@ import {
   MessagingService,
   OrganizationSettingsService,
   MetaInboundProcessor,
+  MissedChatService,
   MetaWebhookIngest,
   OrganizationService,
   PhoneNumberDirectory,
@@ -62,6 +63,7 @@ export interface Services {
   assistantControl: AssistantControlService;
   routing: RoutingService;
   routingDryRun: RoutingDryRunService;
+  missedChats: MissedChatService;
   queues: QueueService;
   /** Chatbot connectors' callbacks (docs/routing.md). */
   chatbots: ChatbotConnector;
@@ -117,6 +119,7 @@ export function createServices(deps: ServiceDeps): Services {
     assistantControl: new AssistantControlService(queueMessage, deps.clock),
     routing: new RoutingService(deps.clock, webhookPolicy),
     routingDryRun: new RoutingDryRunService(deps.clock),
+    missedChats: new MissedChatService(deps.clock),
     queues: new QueueService(deps.clock, messaging),
     chatbots: new ChatbotConnector({
       orm: deps.orm,

@@ -170,6 +170,9 @@ describe('time condition and terminate', () => {
     expect(ended.status).toBe('resolved');
     expect(ended.routing).toMatchObject({ destination: closedPlan.destination, path: closedPlan.path, cause: 'out_of_hours', answered: false, missedChatQueueId: queue, autoResponse: { sent: true } });
     expect(await botTexts(org, b)).toEqual(['closed_now']);
+    const missed = await call(org, 'GET', `/v1/queues/${queue}/missed`);
+    expect(missed.status, missed.text).toBe(200);
+    expect(missed.body.data).toEqual([{ conversationId: b, cause: 'out_of_hours', answered: false, endedAt: evening.toISOString(), contact: expect.objectContaining({ phone: `+${closed}` }) }]);
   });
 
   it('a refused auto-response template is recorded, not an error', async () => {

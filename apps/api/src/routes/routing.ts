@@ -368,6 +368,43 @@ export function routingRoutes(s: Services): RouteDef[] {
       handler: async ({ query, tenant }) => ({ status: 200, body: await s.queues.waiting(tenant(), query) }),
     }),
     route({
+      method: 'get',
+      path: '/v1/queues/:id/missed',
+      operationId: 'listMissedChats',
+      summary: 'The queue’s missed-chat report: chats a terminate ended against it, newest first',
+      description: 'For the queue’s agents and admins. Each conversation counts once, for the last time it was routed.',
+      tag: 'Routing',
+      auth: 'tenant',
+      permission: 'conversations:read',
+      params: idParams,
+      query: z
+        .object({
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          before: z.iso.datetime({ offset: true }).optional().describe('Only chats ended before this time: the previous page starts at the last `endedAt`.'),
+        })
+        .strict(),
+      responses: {
+        200: {
+          description: 'Missed chats',
+          schema: z.object({
+            data: z.array(
+            z.object({
+              conversationId: z.string(),
+              cause: z.string().nullable().describe('The terminate’s disconnection cause.'),
+              answered: z.boolean(),
+              endedAt: isoTime,
+              contact: z.object({ id: z.string(), name: z.string().nullable(), phone: z.string().nullable() }),
+            }),
+            ),
+          }),
+        },
+      },
+      handler: async ({ params, query, tenant }) => ({
+        status: 200,
+        body: { data: await s.missedChats.list(tenant(), params.id, { limit: query.limit, before: query.before ? new Date(query.before) : undefined }) },
+      }),
+    }),
+    route({
       method: 'post',
       path: '/v1/queues/:id/take',
       operationId: 'takeFromQueue',

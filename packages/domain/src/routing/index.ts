@@ -14,3 +14,4 @@ export * from './runtime-live';
 export * from './runtime-attachments';
 export * from './runtime-state';
 export * from './dry-run';
+export * from './runtime-reports';

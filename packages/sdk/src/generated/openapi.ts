@@ -955,6 +955,26 @@ export interface paths {
         patch: operations["updateOrganization"];
         trace?: never;
     };
+    "/v1/queues/{id}/missed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The queue’s missed-chat report: chats a terminate ended against it, newest first
+         * @description For the queue’s agents and admins. Each conversation counts once, for the last time it was routed.
+         */
+        get: operations["listMissedChats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/queues/{id}/take": {
         parameters: {
             query?: never;
@@ -8308,6 +8328,83 @@ export interface operations {
             };
             /** @description Bodies are limited to 1 MiB. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMissedChats: {
+        parameters: {
+            query?: {
+                /** @description Only chats ended before this time: the previous page starts at the last `endedAt`. */
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Missed chats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            answered: boolean;
+                            /** @description The terminate’s disconnection cause. */
+                            cause: string | null;
+                            contact: {
+                                id: string;
+                                name: string | null;
+                                phone: string | null;
+                            };
+                            conversationId: string;
+                            /** @description ISO 8601 UTC time */
+                            endedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
