@@ -163,6 +163,26 @@ describe('chatbot connectors at runtime', () => {
     expect(forwardsFor(contact.conversationId)).toHaveLength(1);
   });
 
+  it('end to end: a channel routed to a bot, the dispatcher starts it, the bot transfers the chat to a queue', async () => {
+    const own = await routingOrg(h);
+    const humans = await draft(h, own, 'queues', { name: 'Humans' });
+    const botId = await draft(h, own, 'chatbots', { name: 'Front bot', url: `${bot.url}/front`, fallback: { kind: 'queue', id: humans } });
+    const routed = await h.api.call('PUT', `/v1/routing/draft/channels/${own.channelId}`, { token: own.token, body: { first: { kind: 'chatbot', id: botId }, attachments: 'both' } });
+    expect(routed.status, routed.text).toBe(200);
+    await apply(h, own);
+    const contact = await newContact(h, own, 'Hello bot');
+    await h.runner.settle();
+    const forward = await eventually(async () => forwardsFor(contact.conversationId)[0], 10_000, 'the forward');
+    expect(forward).toMatchObject({ chatbotId: botId, message: { text: 'Hello bot' } });
+    const res = await callback(forward.callbackUrl, { type: 'transfer', queueId: humans });
+    expect(res.status, res.text).toBe(202);
+    const waiting = await eventually(async () => {
+      const list = await h.api.call('GET', `/v1/queues/waiting?queueId=${humans}`, { token: own.token });
+      return (list.body.data as { conversationId: string }[]).find((w) => w.conversationId === contact.conversationId);
+    }, 10_000, 'the conversation waiting in the queue');
+    expect(waiting).toMatchObject({ queueId: humans, position: 1 });
+  });
+
   it('a bot that times out hands the chat to the fallback', async () => {
     const contact = await newContact(h, org);
     const started = Date.now();

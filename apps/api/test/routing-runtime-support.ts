@@ -4,11 +4,11 @@ import { createLogger, newId, SecretBox, systemClock } from '@parley/core';
 import {
   type ApplyDestinationInput,
   ChatbotConnector,
-  enqueueConversation,
   graphClientFor,
   metaPayload,
+  RoutingRunner,
+  routingRuntime,
   RoutingSignaller,
-  sqlRunner,
   startChatbot,
   startDecisionTree,
   WebhookHttpClient,
@@ -68,6 +68,8 @@ export interface RoutingHarness {
   destinations: ApplyDestinationInput[];
   chatbots: ChatbotConnector;
   signaller: RoutingSignaller;
+  /** Routes new conversations (the dispatcher's runner), on demand: `runner.settle()`. */
+  runner: RoutingRunner;
   /** Organizations this harness serves (the signaller leaves other test files' work alone). */
   organizationIds: string[];
   startWorker(): Promise<void>;
@@ -78,8 +80,8 @@ export interface RoutingHarness {
 /**
  * The API (insecure webhook targets allowed, so bots and URL requests may live on 127.0.0.1), the
  * sandbox Graph API, a Temporal worker on a task queue of its own running the routing activities,
- * and the routing signaller. Destinations are recorded (and queues enqueued) by a stand-in for the
- * dispatcher's applyDestination, which is another module's.
+ * the routing signaller and the dispatcher. Destinations are recorded on their way to the
+ * dispatcher's applyDestination.
  */
 export async function startRoutingHarness(): Promise<RoutingHarness> {
   const taskQueue = `test-routing-${newId()}`;
@@ -90,19 +92,26 @@ export async function startRoutingHarness(): Promise<RoutingHarness> {
   sandbox.setWebhookUrl(`${api.url}/webhooks/meta`);
   const logger = createLogger({ level: 'silent' });
   const destinations: ApplyDestinationInput[] = [];
-  const applyDestination = async (input: ApplyDestinationInput) => {
-    if (input.destination.kind === 'queue') {
-      await api.orm.em.fork().transactional((tx) => enqueueConversation(sqlRunner(tx), input.organizationId, input.destination.id!, input.conversationId, input.at));
-    }
-    destinations.push(input);
-  };
   const http = new WebhookHttpClient({ policy: { allowInsecure: true } });
-  const chatbots = new ChatbotConnector({ orm: api.orm, clock: systemClock, logger, http, secrets: new SecretBox(api.config.encryptionKey), callbackBaseUrl: api.url, applyDestination });
+  const trees = temporalTreeStarter(temporal, taskQueue);
+  // The dispatcher as the worker wires it; each destination is recorded before it applies it.
+  const runtime = routingRuntime({
+    orm: api.orm,
+    clock: systemClock,
+    trees,
+    chatbot: { orm: api.orm, clock: systemClock, logger, http, secrets: new SecretBox(api.config.encryptionKey), callbackBaseUrl: api.url },
+  });
+  const applyDestination = async (input: ApplyDestinationInput) => {
+    destinations.push(input);
+    await runtime.applyDestination(input);
+  };
+  const chatbots = new ChatbotConnector({ ...runtime.chatbotDeps, applyDestination });
   // The callback route answers with this connector, so a bot's transfer reaches the stand-in.
   api.app.services.chatbots = chatbots;
   const organizationIds: string[] = [];
-  const signaller = new RoutingSignaller(api.orm, routingMessageHandler(temporalTreeStarter(temporal, taskQueue), chatbots), logger, { pollMs: 50, organizationIds });
+  const signaller = new RoutingSignaller(api.orm, routingMessageHandler(trees, chatbots), logger, { pollMs: 50, organizationIds });
   signaller.start();
+  const runner = new RoutingRunner(api.orm, runtime.dispatcher, logger, { organizationIds });
 
   let native: NativeConnection | undefined;
   let worker: Worker | undefined;
@@ -133,6 +142,7 @@ export async function startRoutingHarness(): Promise<RoutingHarness> {
     destinations,
     chatbots,
     signaller,
+    runner,
     organizationIds,
     startWorker,
     stopWorker,

@@ -245,6 +245,35 @@ describe('decision trees at runtime', () => {
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
   });
 
+  it('end to end: a channel routed to a tree, the dispatcher starts it, the answer puts the chat in a queue', async () => {
+    const own = await routingOrg(h);
+    const sales = await draft(h, own, 'queues', { name: 'Sales' });
+    const tree = await draft(h, own, 'decision-trees', {
+      name: 'Front door',
+      tree: {
+        defaultLanguage: 'en',
+        start: 'menu',
+        decisions: [{ id: 'menu', next: { type: 'answer', question: 'Sales or support?', choices: [{ id: 'sales', title: 'Sales', target: { kind: 'queue', id: sales } }], default: 'menu' } }],
+      },
+    });
+    const routed = await h.api.call('PUT', `/v1/routing/draft/channels/${own.channelId}`, { token: own.token, body: { first: { kind: 'decision_tree', id: tree }, attachments: 'both' } });
+    expect(routed.status, routed.text).toBe(200);
+    await apply(h, own);
+    const contact = await newContact(h, own, 'Hi, I need help');
+    await h.runner.settle();
+    const [question] = await waitOutbound(h, own, contact.conversationId, 1);
+    expect(question!.content.interactive).toMatchObject({ type: 'button', action: { buttons: [{ reply: { id: 'menu/sales', title: 'Sales' } }] } });
+    expect((await sendToSandbox(h, own, contact, question!)).wamid).toMatch(/^wamid\./);
+    await contactSends(h, own, contact.from, buttonReply('menu/sales', 'Sales'));
+    await h.runner.settle();
+    expect((await waitDestination(h, contact.conversationId)).destination).toEqual({ kind: 'queue', id: sales });
+    const waiting = await eventually(async () => {
+      const res = await h.api.call('GET', `/v1/queues/waiting?queueId=${sales}`, { token: own.token });
+      return (res.body.data as { conversationId: string }[]).find((w) => w.conversationId === contact.conversationId);
+    }, 10_000, 'the conversation waiting in the queue');
+    expect(waiting).toMatchObject({ queueId: sales, position: 1 });
+  });
+
   it('takes the timeout target when the question stays unanswered', { timeout: 90_000 }, async () => {
     const contact = await newContact(h, org);
     await treeOn(h, org, contact, timeoutTree, versionId);
