@@ -114,24 +114,27 @@ begin
   -- contact opening the chat (a welcome: a contact's window, no message). Conversations created
   -- by imported history, echoes or the API, and updates by people, are not routed.
   insert into "routing_inbound" ("conversation_id", "organization_id", "channel_id", "reason", "message_id", "message_event_id", "next_attempt_at", "created_at")
-  select distinct on (c."conversation_id") c."conversation_id", c."organization_id", c."channel_id", c."reason", m."message_id", m."event_id", now(), c."created_at"
+  select c."conversation_id", c."organization_id", c."channel_id", c."reason", m."message_id", m."event_id", now(), c."created_at"
   from (
-    select (e."data"->'conversation'->>'id')::uuid as "conversation_id", e."organization_id", (e."data"->'conversation'->>'channelId')::uuid as "channel_id", e."created_at",
+    select distinct on ((e."data"->'conversation'->>'id')::uuid)
+           (e."data"->'conversation'->>'id')::uuid as "conversation_id", e."organization_id", (e."data"->'conversation'->>'channelId')::uuid as "channel_id", e."created_at",
            case when e."type" = 'conversation.create' then 'created' else 'reopened' end as "reason",
            (e."type" = 'conversation.create' and jsonb_typeof(e."data"->'conversation'->'lastMessage') = 'null'
              and jsonb_typeof(e."data"->'conversation'->'lastInboundAt') = 'string') as "welcome"
     from inserted e
     where e."type" = 'conversation.create'
        or (e."type" = 'conversation.update' and e."data"->'changes'->>'status' = 'active' and e."data"->'previous'->>'status' = 'resolved')
+    order by (e."data"->'conversation'->>'id')::uuid, e."id"
   ) c
-  join "routing_channels" l on l."channel_id" = c."channel_id" and l."organization_id" = c."organization_id"
-  left join lateral (
-    select (m."data"->'message'->>'id')::uuid as "message_id", m."id" as "event_id" from inserted m
-    where m."type" = 'message.create.contact.chat.contact' and (m."data"->'message'->>'conversationId')::uuid = c."conversation_id"
-    order by m."id" limit 1
-  ) m on true
-  where m."message_id" is not null or c."welcome"
-  order by c."conversation_id"
+  left join (
+    select distinct on ((m."data"->'message'->>'conversationId')::uuid)
+           (m."data"->'message'->>'conversationId')::uuid as "conversation_id", (m."data"->'message'->>'id')::uuid as "message_id", m."id" as "event_id"
+    from inserted m
+    where m."type" = 'message.create.contact.chat.contact'
+    order by (m."data"->'message'->>'conversationId')::uuid, m."id"
+  ) m on m."conversation_id" = c."conversation_id"
+  where (m."message_id" is not null or c."welcome")
+    and exists (select 1 from "routing_channels" l where l."channel_id" = c."channel_id" and l."organization_id" = c."organization_id")
   on conflict ("conversation_id") do nothing;
   get diagnostics routed = row_count;
   if routed > 0 then
