@@ -187,6 +187,18 @@ describe('time condition and terminate', () => {
     expect(await botTexts(org, id)).toEqual([]);
   });
 
+  it('the terminate’s template is not sent to a contact who opted out: the refusal is recorded', async () => {
+    const org = await newOrg(api);
+    await insertTemplate(api, org, { name: 'bye_now', language: 'en_US', components: [{ type: 'BODY', text: 'Goodbye.' }] });
+    const terminate = await created(org, 'terminates', { name: 'Bye', cause: 'closed', autoResponseTemplate: 'bye_now' });
+    await routeChannel(org, { kind: 'terminate', id: terminate });
+    await apply(org);
+    const id = await writes(org, newPhone(), 'STOP');
+    const view = await conversation(org, id);
+    expect(view.routing).toMatchObject({ cause: 'closed', autoResponse: { sent: false, code: 'contact_opted_out' } });
+    expect(await botTexts(org, id)).not.toContain('bye_now');
+  });
+
   it('a conversation the terminate resolved is routed again when the contact writes again (reopened)', async () => {
     const org = await newOrg(api);
     const terminate = await created(org, 'terminates', { name: 'Bye', cause: 'first_contact' });
