@@ -80,6 +80,8 @@ export class EventStreamHub {
     stream.once('close', () => this.drop(organizationId, stream));
     this.ensureTimers();
 
+    // Where this stream starts, so a client that reconnects before any event has an id to resume from.
+    stream.write(`id: ${lastEventId && /^\d{1,19}$/.test(lastEventId) ? lastEventId : (this.cursor ?? 0n).toString()}\nevent: ready\ndata: {}\n\n`);
     if (lastEventId && /^\d{1,19}$/.test(lastEventId)) {
       const rows = await this.sql<EventRow>(
         `select seq::text as seq, organization_id, type, data::text as data_json from domain_events

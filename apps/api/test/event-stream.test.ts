@@ -90,6 +90,8 @@ describe('GET /v1/events/stream', () => {
     expect(theirs.events.some(isMessageFrom('Hola en vivo'))).toBe(false);
     mine.close();
     theirs.close();
+    // A client that goes away leaves no stream behind.
+    await expect.poll(() => api.app.events.size).toBe(0);
   });
 
   it('replays what was missed after Last-Event-ID on reconnect', async () => {

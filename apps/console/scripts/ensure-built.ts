@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { build } from 'vite';
+import { promisify } from 'node:util';
 
 const root = path.resolve(import.meta.dirname, '..');
 export const CONSOLE_DIST = path.join(root, 'dist');
@@ -26,6 +28,12 @@ async function newestSource(): Promise<number> {
 export async function ensureConsoleBuilt(options: { quiet?: boolean } = {}): Promise<boolean> {
   const built = await stat(path.join(CONSOLE_DIST, 'index.html')).catch(() => undefined);
   if (built && built.mtimeMs >= (await newestSource())) return false;
-  await build({ configFile: path.join(root, 'vite.config.ts'), logLevel: options.quiet ? 'warn' : 'info' });
+  // In a process of its own with NODE_ENV=production: started from a test run (NODE_ENV=test),
+  // Vite would otherwise compile JSX for React's development runtime.
+  const vite = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  await promisify(execFile)(process.execPath, [vite, 'build', '--logLevel', options.quiet ? 'warn' : 'info'], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   return true;
 }

@@ -37,7 +37,7 @@ export function useEventStream(client: ParleyClient, onEvent: (event: StreamEven
           const parser = createParser({
             onEvent: (message) => {
               if (message.id) lastId = message.id;
-              if (!message.event || message.event === 'ping') return;
+              if (!message.event || message.event === 'ready') return;
               try {
                 handler.current({ id: message.id ?? '', type: message.event, data: JSON.parse(message.data) as Record<string, unknown> });
               } catch {

@@ -18,7 +18,9 @@ interface SessionContextValue {
 
 const SessionContext = createContext<SessionContextValue | null>(null);
 
-export function SessionProvider({ children, store = new SessionTokenStore() }: { children: ReactNode; store?: SessionTokenStore }) {
+export function SessionProvider({ children, store: given }: { children: ReactNode; store?: SessionTokenStore }) {
+  // One store for the provider's life: a new one per render would renew every callback below.
+  const [store] = useState(() => given ?? new SessionTokenStore());
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(store.has());
 

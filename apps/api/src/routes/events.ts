@@ -18,7 +18,8 @@ export function eventRoutes(hub: EventStreamHub) {
       responses: { 200: { description: 'The event stream', contentType: 'text/event-stream' } },
       handler: async ({ ctx, tenant }) => {
         const stream = await hub.open(tenant().organizationId, ctx.get('last-event-id') || undefined);
-        ctx.req.once('close', () => stream.end());
+        // The response's close, not the request's: a GET's request closes as soon as it has been read.
+        ctx.res.once('close', () => stream.destroy());
         return {
           status: 200,
           body: stream,

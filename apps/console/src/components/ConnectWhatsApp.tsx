@@ -1,6 +1,6 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { type Channel, problemText } from '../api';
-import { type StreamEvent } from '../events';
+import { useEventStream } from '../events';
 import { useSession } from '../session';
 import { type ConsoleConfig, runSignup } from '../signup';
 
@@ -21,7 +21,7 @@ interface GraphProblem {
   meta?: { code?: number; title?: string | null; message?: string; details?: string | null };
 }
 
-export function ConnectWhatsApp({ config, lastEvent, onConnected }: { config: ConsoleConfig | null; lastEvent: StreamEvent | null; onConnected: () => void }) {
+export function ConnectWhatsApp({ config, onConnected }: { config: ConsoleConfig | null; onConnected: () => void }) {
   const { client } = useSession();
   const [label, setLabel] = useState('WhatsApp line');
   const [busy, setBusy] = useState(false);
@@ -30,17 +30,20 @@ export function ConnectWhatsApp({ config, lastEvent, onConnected }: { config: Co
   const [channel, setChannel] = useState<Channel | null>(null);
   const [inbound, setInbound] = useState<'waiting' | 'ok'>('waiting');
 
-  useEffect(() => {
-    if (!channel || !lastEvent?.type.startsWith('message.create')) return;
-    const message = lastEvent.data.message as { channelId?: string; direction?: string } | undefined;
-    if (message?.channelId === channel.id && message.direction === 'inbound') setInbound('ok');
-  }, [lastEvent, channel]);
+  // The test inbound: the first message the new number receives, as the event stream reports it.
+  const connected = useRef<string | null>(null);
+  useEventStream(client, (event) => {
+    if (!connected.current || !event.type.startsWith('message.create')) return;
+    const message = event.data.message as { channelId?: string; direction?: string } | undefined;
+    if (message?.channelId === connected.current && message.direction === 'inbound') setInbound('ok');
+  });
 
   const connect = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
     setSteps(null);
     setChannel(null);
+    connected.current = null;
     setInbound('waiting');
     setBusy(true);
     try {
@@ -53,6 +56,7 @@ export function ConnectWhatsApp({ config, lastEvent, onConnected }: { config: Co
       if (data) {
         setSteps(Object.fromEntries(STEPS.map((s) => [s.key, { state: 'ok' }])));
         setChannel(data);
+        connected.current = data.id;
         onConnected();
       } else if (response.status === 502) {
         const p = error as GraphProblem;

@@ -3,7 +3,7 @@ import type { Message } from '../api';
 import { useSession } from '../session';
 
 const TICKS: Record<string, { mark: string; label: string }> = {
-  queued: { mark: '🕓', label: 'Queued' },
+  queued: { mark: '…', label: 'Queued' },
   sent: { mark: '✓', label: 'Sent' },
   delivered: { mark: '✓✓', label: 'Delivered' },
   read: { mark: '✓✓', label: 'Read' },

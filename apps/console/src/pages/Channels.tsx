@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { type Channel, problemText } from '../api';
 import { ConnectWhatsApp } from '../components/ConnectWhatsApp';
-import { type StreamEvent, useEventStream } from '../events';
 import { useSession } from '../session';
 import type { ConsoleConfig } from '../signup';
 
@@ -26,13 +25,11 @@ export function ChannelsPage() {
       .then((res) => res.json() as Promise<ConsoleConfig>)
       .then(setConfig, () => setError('The console settings could not be loaded.'));
   }, []);
-  const [lastEvent, setLastEvent] = useState<StreamEvent | null>(null);
-  useEventStream(client, setLastEvent);
 
   return (
     <section className="page" aria-labelledby="channels-title">
       <h1 id="channels-title">Channels</h1>
-      <ConnectWhatsApp config={config} lastEvent={lastEvent} onConnected={() => void load()} />
+      <ConnectWhatsApp config={config} onConnected={() => void load()} />
       {error && (
         <p className="error" role="alert">
           {error}

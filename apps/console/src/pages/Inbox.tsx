@@ -37,7 +37,12 @@ export function InboxPage() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
-  const [lastEvent, setLastEvent] = useState<StreamEvent | null>(null);
+  // Every event reaches the open conversation, even several in one render.
+  const listeners = useRef(new Set<(event: StreamEvent) => void>());
+  const subscribe = useCallback((listener: (event: StreamEvent) => void) => {
+    listeners.current.add(listener);
+    return () => void listeners.current.delete(listener);
+  }, []);
 
   const query = useMemo(() => {
     const q: { limit: number; status?: 'active' | 'resolved' | 'closed'; assignee?: string } = { limit: 100 };
@@ -75,7 +80,7 @@ export function InboxPage() {
   const streamStatus = useEventStream(client, (event) => {
     // Too much was missed while disconnected: start over from the current state.
     if (event.type === 'reset') return void loadPage(null);
-    setLastEvent(event);
+    for (const listener of listeners.current) listener(event);
     const conversation = event.data.conversation as Conversation | undefined;
     if (event.type.startsWith('conversation.') && conversation) return upsert(conversation);
     const id = conversationIdOf(event);
@@ -132,7 +137,7 @@ export function InboxPage() {
         <ConversationItems items={list} selected={conversationId} hasMore={cursor !== null} loading={loading} onMore={() => cursor && void loadPage(cursor)} />
       </section>
       {conversationId ? (
-        <ConversationView key={conversationId} id={conversationId} client={client} myId={me.userId} lastEvent={lastEvent} onChange={upsert} />
+        <ConversationView key={conversationId} id={conversationId} client={client} myId={me.userId} subscribe={subscribe} onChange={upsert} />
       ) : (
         <section className="conversation empty" aria-label="Conversation">
           <p>Choose a conversation.</p>
@@ -195,8 +200,14 @@ function formatWhen(iso: string): string {
 
 const PAGE = 100;
 
-function ConversationView(props: { id: string; client: ParleyClient; myId: string | undefined; lastEvent: StreamEvent | null; onChange: (c: Conversation) => void }) {
-  const { id, client, myId, lastEvent, onChange } = props;
+function ConversationView(props: {
+  id: string;
+  client: ParleyClient;
+  myId: string | undefined;
+  subscribe: (listener: (event: StreamEvent) => void) => () => void;
+  onChange: (c: Conversation) => void;
+}) {
+  const { id, client, myId, subscribe, onChange } = props;
   const navigate = useNavigate();
   const [conversation, setConversation] = useState<Conversation | null>(null);
   // Oldest first, as shown.
@@ -241,14 +252,17 @@ function ConversationView(props: { id: string; client: ParleyClient; myId: strin
     })();
   }, [client, id, merge, applyConversation]);
 
-  useEffect(() => {
-    if (!lastEvent) return;
-    const message = lastEvent.data.message as Message | undefined;
-    if (message?.conversationId === id) merge([message]);
-    const c = lastEvent.data.conversation as Conversation | undefined;
-    if (c?.id === id) setConversation(c);
-    else if (message?.conversationId === id) void client.GET('/v1/conversations/{id}', { params: { path: { id } } }).then(({ data }) => data && setConversation(data));
-  }, [lastEvent, id, merge, client]);
+  useEffect(
+    () =>
+      subscribe((event) => {
+        const message = event.data.message as Message | undefined;
+        if (message?.conversationId === id) merge([message]);
+        const c = event.data.conversation as Conversation | undefined;
+        if (c?.id === id) setConversation(c);
+        else if (message?.conversationId === id) void client.GET('/v1/conversations/{id}', { params: { path: { id } } }).then(({ data }) => data && setConversation(data));
+      }),
+    [subscribe, id, merge, client],
+  );
 
   const loadOlder = useCallback(async () => {
     if (!older || loadingOlder) return;

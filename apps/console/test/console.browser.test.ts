@@ -1,0 +1,171 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, PASSWORD, type Tenant } from '../../../test/support/api';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import { ensureConsoleBuilt } from '../scripts/ensure-built';
+
+/**
+ * The console in Debian's Chromium against a started platform and the sandbox Graph API, the way
+ * a newcomer uses it: sign in, connect a number through the sandbox signup, watch a message
+ * arrive without reloading, reply, and send a template once the window has closed.
+ * CONSOLE_SCREENSHOTS=1 also writes the screenshots in docs/console/.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.CONSOLE_SCREENSHOTS ? path.resolve(import.meta.dirname, '../../../docs/console') : undefined;
+
+let platform: TestPlatform;
+let browser: Browser;
+let page: Page;
+let tenant: Tenant;
+let base: string;
+let phoneNumberId: string;
+let streams = 0;
+
+async function shot(name: string, target: Page = page): Promise<void> {
+  if (!SHOTS) return;
+  await mkdir(SHOTS, { recursive: true });
+  await target.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function contactWrites(text: string, from = '50212345678', name = 'Ana'): Promise<void> {
+  const res = await fetch(`${platform.sandbox.url}/_sandbox/inbound`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ phoneNumberId, from, name, type: 'text', text }),
+  });
+  expect(res.status, await res.text()).toBe(200);
+}
+
+beforeAll(async () => {
+  await ensureConsoleBuilt({ quiet: true });
+  platform = await startTestPlatform({ worker: false });
+  base = platform.api.url;
+  tenant = await createTenant(platform.api, { name: 'Browser Co' });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless', '--disable-gpu'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  // One event stream per screen: a console that reconnected in a loop would show here.
+  page.on('request', (r) => r.url().endsWith('/v1/events/stream') && streams++);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  platform?.api.app.events.close();
+  await platform?.close();
+});
+
+describe('the console in a browser', () => {
+  it('signs in and lands in the inbox', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForURL(`${base}/console/login`);
+    await shot('sign-in');
+    await page.getByLabel('Email').fill(tenant.adminEmail);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong email or password');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/console/inbox`);
+    await page.getByRole('heading', { name: /Inbox/ }).waitFor();
+    await page.getByText('Live', { exact: true }).waitFor();
+    // Admins see the management screens.
+    expect(await page.getByRole('link', { name: 'Channels' }).isVisible()).toBe(true);
+  }, 60_000);
+
+  it('connects a number through the sandbox signup window and checks its health', async () => {
+    await page.getByRole('link', { name: 'Channels' }).click();
+    await page.getByLabel('Label for the number').fill('Sales line');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Connect WhatsApp' }).click()]);
+    await popup.waitForLoadState();
+    expect(new URL(popup.url()).origin).toBe(platform.sandbox.url);
+    phoneNumberId = await popup.getByLabel('Phone number id').inputValue();
+    // The window closes itself on Finish, which may cut the click's own bookkeeping short.
+    await Promise.all([
+      popup.waitForEvent('close'),
+      popup
+        .getByRole('button', { name: 'Finish' })
+        .click({ noWaitAfter: true })
+        .catch((err: unknown) => {
+          if (!popup.isClosed()) throw err;
+        }),
+    ]);
+
+    const health = page.getByRole('list').filter({ hasText: 'Business token' });
+    await health.getByText('Number registered for the Cloud API').waitFor();
+    for (const step of ['Business token', 'Phone number read', 'App subscribed', 'Number registered', 'Message templates synced']) {
+      expect(await health.locator('li.ok', { hasText: step }).count()).toBe(1);
+    }
+    await page.getByRole('heading', { name: /Sales line/ }).waitFor();
+    await contactWrites('Hola, ¿tienen envío?');
+    await page.locator('[data-testid="inbound-check"].ok').waitFor({ timeout: 10_000 });
+    await shot('channels');
+    // The inbox's stream and then this screen's.
+    expect(streams).toBe(2);
+  }, 60_000);
+
+  it('shows a new message live in the inbox without reloading, and sends a reply', async () => {
+    await page.getByRole('link', { name: 'Inbox' }).click();
+    const item = page.getByRole('link', { name: /Ana/ });
+    await item.waitFor();
+    // The page is not reloaded from here on: what arrives comes over the event stream.
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
+    const started = Date.now();
+    await contactWrites('¿Llega mañana?');
+    await page.getByText('¿Llega mañana?').waitFor({ timeout: 5000 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await item.getByLabel(/unread/).textContent()).toBe('2');
+    await shot('inbox');
+
+    await item.click();
+    await page.getByRole('heading', { name: 'Ana', level: 2 }).waitFor();
+    await page.getByRole('log', { name: 'Messages' }).getByText('¿Llega mañana?').waitFor();
+    expect(await page.getByRole('timer').textContent()).toMatch(/Reply window closes in 2[34]:\d\d:\d\d/);
+    await page.getByRole('textbox', { name: 'Message' }).fill('Sí, mañana antes de las 12.');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await page.getByRole('log', { name: 'Messages' }).getByText('Sí, mañana antes de las 12.').waitFor();
+    await page.getByRole('button', { name: 'Mark read' }).click();
+    await expect.poll(() => item.getByLabel(/unread/).count()).toBe(0);
+    await shot('conversation');
+    expect(navigations.filter((u) => !u.includes('/console/inbox'))).toEqual([]);
+  }, 60_000);
+
+  it('offers only templates once the 24-hour window has closed, checks the parameters and sends', async () => {
+    await platform.api.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update contacts set last_inbound_at = now() - interval '25 hours' where organization_id = ?`, [tenant.organizationId]);
+    await page.reload();
+    await page.getByRole('timer').getByText('The 24-hour window is closed').waitFor();
+    expect(await page.getByRole('textbox', { name: 'Message' }).count()).toBe(0);
+
+    await page.getByLabel('Template').selectOption({ label: 'order_update (en_US, utility)' });
+    await page.getByLabel('Header').fill('#4521');
+    await page.getByLabel('Variable {{1}}').fill('Ana');
+    await page.getByRole('button', { name: 'Send template' }).click();
+    // The validate endpoint names the variable left empty.
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/2/);
+    await page.getByLabel('Variable {{2}}').fill('out for delivery');
+    await page.getByRole('button', { name: 'Send template' }).click();
+    await page.getByRole('log', { name: 'Messages' }).getByText('order_update').waitFor();
+    await shot('template');
+  }, 60_000);
+
+  it('fits a phone screen: the list, then the conversation with a way back', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    // Strings, not functions: this file is compiled without the DOM's types.
+    const tokens = (await page.evaluate("sessionStorage.getItem('parley.session')")) as string;
+    await phone.goto(`${base}/console/login`);
+    await phone.evaluate(`sessionStorage.setItem('parley.session', ${JSON.stringify(tokens)})`);
+    await phone.goto(`${base}/console/inbox`);
+    await phone.getByRole('link', { name: /Ana/ }).click();
+    await phone.getByRole('button', { name: '← Back' }).waitFor();
+    const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('phone-conversation', phone);
+    await phone.close();
+  }, 60_000);
+});
