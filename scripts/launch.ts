@@ -169,7 +169,8 @@ if (createdSecrets.includes('PLATFORM_ADMIN_TOKEN')) {
 }
 if (sandbox) {
   say();
-  say('Try WhatsApp against the sandbox (log in as the admin first: POST /v1/auth/login):');
+  say(`Connect a sandbox number in the console: ${apiUrl}/console/channels → Connect WhatsApp. Or with curl`);
+  say('(log in as the admin first: POST /v1/auth/login):');
   say(
     `  curl -s -X POST ${apiUrl}/v1/channels/whatsapp -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d '{"code":"sandbox-code","wabaId":"100000000000001","phoneNumberId":"100000000000002","label":"Sandbox line"}'`,
   );
