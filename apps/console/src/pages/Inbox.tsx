@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { ParleyClient } from '../../../../packages/sdk/src/client';
 import { type Conversation, type Message, problemText } from '../api';
@@ -264,12 +264,17 @@ function ConversationView(props: {
     [subscribe, id, merge, client],
   );
 
+  // Distance from the bottom when an older page was asked for: kept once it is shown, so the
+  // reader stays on the message they were reading instead of jumping to the oldest one.
+  const anchor = useRef<number | null>(null);
   const loadOlder = useCallback(async () => {
     if (!older || loadingOlder) return;
     setLoadingOlder(true);
     const { data } = await client.GET('/v1/conversations/{id}/messages', { params: { path: { id }, query: { limit: PAGE, cursor: older } } });
     setLoadingOlder(false);
     if (data) {
+      const el = scroller.current;
+      anchor.current = el ? el.scrollHeight - el.scrollTop : null;
       merge(data.data);
       setOlder(data.nextCursor);
     }
@@ -289,6 +294,13 @@ function ConversationView(props: {
   useEffect(() => {
     if (atBottom.current && messages.length) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
   }, [newest, messages.length, virtualizer]);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (anchor.current === null || !el) return;
+    el.scrollTop = el.scrollHeight - anchor.current;
+    anchor.current = null;
+  }, [messages.length]);
 
   const onScroll = () => {
     const el = scroller.current;
