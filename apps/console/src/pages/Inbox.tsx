@@ -3,6 +3,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { Link, useNavigate, useParams } from 'react-router';
 import type { ParleyClient } from '../../../../packages/sdk/src/client';
 import { type Conversation, type Message, problemText } from '../api';
+import { AssistantDrafts } from '../components/AssistantDrafts';
 import { Composer } from '../components/Composer';
 import { MessageBubble } from '../components/MessageBubble';
 import { conversationIdOf, type StreamEvent, useEventStream } from '../events';
@@ -356,6 +357,22 @@ function ConversationView(props: {
           <button type="button" className="secondary" disabled={conversation.unreadCount === 0} onClick={() => void act(() => client.PUT('/v1/conversations/{id}/read', path))}>
             Mark read
           </button>
+          {conversation.assistant && (
+            <button
+              type="button"
+              className="secondary"
+              onClick={() =>
+                void (async () => {
+                  const action = conversation.assistant?.state === 'active' ? 'pause' : 'resume';
+                  const { error } = await client.POST(`/v1/conversations/{id}/assistant/${action}`, path);
+                  if (error) return setError(problemText(error));
+                  await act(() => client.GET('/v1/conversations/{id}', path));
+                })()
+              }
+            >
+              {conversation.assistant.state === 'active' ? 'Pause AI' : 'Resume AI'}
+            </button>
+          )}
           {conversation.status !== 'resolved' && conversation.status !== 'closed' && (
             <button type="button" className="secondary" onClick={() => void act(() => client.PATCH('/v1/conversations/{id}', { ...path, body: { status: 'resolved' } }))}>
               Resolve
@@ -420,6 +437,7 @@ function ConversationView(props: {
           ))}
         </div>
       </div>
+      <AssistantDrafts conversationId={id} version={conversation.updatedAt} />
       <Composer conversation={conversation} onSent={(m) => merge([m])} />
     </section>
   );
