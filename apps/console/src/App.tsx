@@ -4,6 +4,7 @@ import { LoginPage } from './pages/Login';
 import { InboxPage } from './pages/Inbox';
 import { ChannelsPage } from './pages/Channels';
 import { UsersPage } from './pages/Users';
+import { BroadcastsPage } from './pages/Broadcasts';
 
 export function App() {
   return (
@@ -18,6 +19,7 @@ export function App() {
             <Route element={<RequireAdmin />}>
               <Route path="/channels" element={<ChannelsPage />} />
               <Route path="/users" element={<UsersPage />} />
+              <Route path="/broadcasts" element={<BroadcastsPage />} />
             </Route>
             <Route path="*" element={<NotFound />} />
           </Route>
@@ -59,6 +61,9 @@ function Layout() {
               <>
                 <li>
                   <NavLink to="/channels">Channels</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/broadcasts">Broadcasts</NavLink>
                 </li>
                 <li>
                   <NavLink to="/users">Users</NavLink>

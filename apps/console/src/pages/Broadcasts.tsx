@@ -1,0 +1,250 @@
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { type Channel, problemText } from '../api';
+import { templateKeys } from '../components/Composer';
+import { attachProblems, parseRecipients, placeholderComponents, type RecipientRow, requireParams } from '../csv';
+import { useEventStream } from '../events';
+import { useSession } from '../session';
+
+interface Template {
+  id: string;
+  name: string;
+  language: string;
+  category: string;
+  parameterFormat: 'POSITIONAL' | 'NAMED';
+  components: unknown[];
+}
+
+interface Broadcast {
+  id: string;
+  status: 'draft' | 'running' | 'completed' | 'cancelled' | 'failed';
+  template: { name: string; language: string };
+  statistics: Record<'total' | 'pending' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped' | 'unknown', number>;
+  createdAt: string;
+  finishedAt: string | null;
+  failureReason: string | null;
+}
+
+const CHECK_BATCH = 1000;
+
+/** The template as a broadcast sends it: each variable a {{ placeholder }} filled from the recipient's row. */
+function sendTemplate(t: Template) {
+  const components = placeholderComponents(t);
+  return { name: t.name, language: t.language, ...(components.length ? { components } : {}) };
+}
+
+export function BroadcastsPage() {
+  const { client } = useSession();
+  const [broadcasts, setBroadcasts] = useState<Broadcast[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    const { data, error } = await client.GET('/v1/broadcasts', { params: { query: { limit: 20 } } });
+    if (data) setBroadcasts(data.data as Broadcast[]);
+    else setError(problemText(error));
+  }, [client]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // Progress arrives as broadcast.update and broadcast.completed events.
+  useEventStream(client, (event) => {
+    const b = event.data.broadcast as Broadcast | undefined;
+    if (!event.type.startsWith('broadcast.') || !b) return;
+    setBroadcasts((list) => (list.some((x) => x.id === b.id) ? list.map((x) => (x.id === b.id ? b : x)) : [b, ...list]));
+  });
+
+  return (
+    <section className="page" aria-labelledby="broadcasts-title">
+      <h1 id="broadcasts-title">Broadcasts</h1>
+      <NewBroadcast onStarted={() => void load()} />
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <h2>Recent</h2>
+      {broadcasts.length === 0 ? <p className="muted">No broadcast yet.</p> : <ul className="cards">{broadcasts.map((b) => <BroadcastCard key={b.id} broadcast={b} onChange={() => void load()} />)}</ul>}
+    </section>
+  );
+}
+
+function BroadcastCard({ broadcast: b, onChange }: { broadcast: Broadcast; onChange: () => void }) {
+  const { client } = useSession();
+  const s = b.statistics;
+  const done = s.total - s.pending;
+  const download = async () => {
+    const res = await client.authorizedFetch(new Request(`${window.location.origin}/v1/broadcasts/${b.id}/statuses.csv`));
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `broadcast-${b.id}.csv`;
+    a.click();
+    URL.revokeObjectURL(url);
+  };
+  return (
+    <li className="card stack" aria-label={`Broadcast ${b.template.name}`}>
+      <h3>
+        {b.template.name} <span className="muted">({b.status})</span>
+      </h3>
+      <progress max={s.total || 1} value={done} aria-label={`${done} of ${s.total} processed`} />
+      <dl className="facts">
+        {(['total', 'sent', 'delivered', 'read', 'failed', 'skipped', 'pending'] as const).map((k) => (
+          <div key={k} className="fact">
+            <dt>{k}</dt>
+            <dd data-stat={k}>{s[k]}</dd>
+          </div>
+        ))}
+      </dl>
+      {b.failureReason && <p className="error">{b.failureReason}</p>}
+      <div className="row">
+        <button type="button" className="secondary" onClick={() => void download()}>
+          Export statuses (CSV)
+        </button>
+        {b.status === 'running' && (
+          <button type="button" className="danger" onClick={() => void client.POST('/v1/broadcasts/{id}/cancel', { params: { path: { id: b.id } } }).then(onChange)}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function NewBroadcast({ onStarted }: { onStarted: () => void }) {
+  const { client } = useSession();
+  const [channels, setChannels] = useState<Channel[]>([]);
+  const [channelId, setChannelId] = useState('');
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [templateId, setTemplateId] = useState('');
+  const [csv, setCsv] = useState('');
+  const [rows, setRows] = useState<RecipientRow[] | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [status, setStatus] = useState<string | null>(null);
+
+  useEffect(() => {
+    void client.GET('/v1/channels', { params: { query: { limit: 100 } } }).then(({ data }) => {
+      setChannels(data?.data ?? []);
+      if (data?.data[0]) setChannelId(data.data[0].id);
+    });
+  }, [client]);
+  useEffect(() => {
+    if (!channelId) return;
+    void client.GET('/v1/templates', { params: { query: { channelId, status: 'APPROVED', limit: 100 } } }).then(({ data }) => setTemplates((data?.data ?? []) as Template[]));
+  }, [client, channelId]);
+
+  const template = useMemo(() => templates.find((t) => t.id === templateId), [templates, templateId]);
+  const good = rows?.filter((r) => r.problems.length === 0) ?? [];
+  const bad = rows?.filter((r) => r.problems.length > 0) ?? [];
+
+  const check = async (event?: FormEvent) => {
+    event?.preventDefault();
+    setStatus(null);
+    if (!template) return setProblems(['Choose a template.']);
+    const parsed = parseRecipients(csv);
+    if (parsed.error) {
+      setRows(null);
+      return setProblems([parsed.error]);
+    }
+    requireParams(parsed.rows, templateKeys(template));
+    const general: string[] = [];
+    const candidates = parsed.rows.filter((r) => r.problems.length === 0);
+    // Every row through the same check the send makes, a thousand at a time.
+    for (let i = 0; i < candidates.length; i += CHECK_BATCH) {
+      const batch = candidates.slice(i, i + CHECK_BATCH);
+      const { error } = await client.POST('/v1/templates/validate', {
+        body: { channelId, template: sendTemplate(template), recipients: batch.map((r) => ({ params: r.params })) },
+      });
+      if (error) {
+        const p = error as { errors?: Array<{ path?: string; message?: string }> };
+        general.push(...(p.errors?.length ? attachProblems(batch, p.errors) : [problemText(error)]));
+      }
+    }
+    setRows(parsed.rows);
+    setProblems(general);
+  };
+
+  const start = async () => {
+    if (!template || !good.length) return;
+    const { data, error } = await client.POST('/v1/broadcasts', {
+      body: { channelId, template: sendTemplate(template), users: good.map((r) => ({ phone: r.phone, params: r.params })) },
+      headers: { 'Idempotency-Key': crypto.randomUUID() },
+    });
+    if (!data) return setProblems([problemText(error)]);
+    setStatus(`Started: ${data.added} recipients${data.duplicates ? `, ${data.duplicates} duplicates left out` : ''}.`);
+    setRows(null);
+    setCsv('');
+    onStarted();
+  };
+
+  const keys = template ? templateKeys(template) : [];
+  return (
+    <form className="card stack" onSubmit={(e) => void check(e)} aria-labelledby="new-broadcast">
+      <h2 id="new-broadcast">New broadcast</h2>
+      <label htmlFor="bc-channel">Number</label>
+      <select id="bc-channel" value={channelId} onChange={(e) => setChannelId(e.target.value)}>
+        {channels.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.label} ({c.phoneNumber})
+          </option>
+        ))}
+      </select>
+      <label htmlFor="bc-template">Template</label>
+      <select id="bc-template" value={templateId} onChange={(e) => setTemplateId(e.target.value)}>
+        <option value="">Choose a template…</option>
+        {templates.map((t) => (
+          <option key={t.id} value={t.id}>
+            {t.name} ({t.language}, {t.category.toLowerCase()})
+          </option>
+        ))}
+      </select>
+      <label htmlFor="bc-csv">Recipients (CSV)</label>
+      <p id="bc-csv-help" className="hint">
+        A header row with <code>phone</code>
+        {keys.length ? ` and ${keys.map((k) => `\`${k}\``).join(', ')}` : ''}, then one row per recipient. Paste it or choose a file.
+      </p>
+      <textarea id="bc-csv" rows={6} value={csv} onChange={(e) => setCsv(e.target.value)} aria-describedby="bc-csv-help" />
+      <label htmlFor="bc-file">CSV file</label>
+      <input id="bc-file" type="file" accept=".csv,text/csv" onChange={(e) => void e.target.files?.[0]?.text().then(setCsv)} />
+      <button type="submit">Check recipients</button>
+      {problems.length > 0 && (
+        <ul className="error" role="alert">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      {rows && (
+        <div aria-live="polite">
+          <p role="status">
+            {good.length} ready, {bad.length} with problems (not sent).
+          </p>
+          {bad.length > 0 && (
+            <table>
+              <caption>Rows that will not be sent</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Line</th>
+                  <th scope="col">Phone</th>
+                  <th scope="col">Problem</th>
+                </tr>
+              </thead>
+              <tbody>
+                {bad.map((r) => (
+                  <tr key={r.line}>
+                    <td>{r.line}</td>
+                    <td>{r.phone}</td>
+                    <td>{r.problems.join('; ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <button type="button" disabled={!good.length} onClick={() => void start()}>
+            Start broadcast to {good.length}
+          </button>
+        </div>
+      )}
+      {status && <p role="status">{status}</p>}
+    </form>
+  );
+}
