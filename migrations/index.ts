@@ -19,6 +19,7 @@ import { Migration20261129210500_routing_runtime } from './Migration202611292105
 import { Migration20261129211000_routing_inbound } from './Migration20261129211000_routing_inbound';
 import { Migration20261129212500_domain_events_seq } from './Migration20261129212500_domain_events_seq';
 import { Migration20261129213000_routing_session_end } from './Migration20261129213000_routing_session_end';
+import { Migration20261129214500_routing_chatbot_callback_keys } from './Migration20261129214500_routing_chatbot_callback_keys';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -43,5 +44,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129211000_routing_inbound', class: Migration20261129211000_routing_inbound },
   { name: 'Migration20261129212500_domain_events_seq', class: Migration20261129212500_domain_events_seq },
   { name: 'Migration20261129213000_routing_session_end', class: Migration20261129213000_routing_session_end },
+  { name: 'Migration20261129214500_routing_chatbot_callback_keys', class: Migration20261129214500_routing_chatbot_callback_keys },
   // @list
 ];

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGE_BODIES } from '../../../test/fixtures/meta';
+import { envelope, MESSAGE_BODIES, wamid } from '../../../test/fixtures/meta';
 import { eventually } from '../../../test/support/platform';
 import {
   apply,
@@ -20,6 +20,7 @@ import {
   waitDestination,
   waitOutbound,
 } from './routing-runtime-support';
+import { newPhone, postSigned } from './messaging-support';
 
 let h: RoutingHarness;
 let bot: TestBot;
@@ -41,9 +42,9 @@ interface Forward {
 
 const forwardsFor = (conversationId: string): Forward[] => bot.requests.map((r) => JSON.parse(r.body) as Forward).filter((f) => f.conversation.id === conversationId);
 
-async function callback(url: string, body: unknown) {
+async function callback(url: string, body: unknown, idempotencyKey?: string) {
   const path = new URL(url).pathname;
-  return h.api.call('POST', path, { body });
+  return h.api.call('POST', path, { body, ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}) });
 }
 
 beforeAll(async () => {
@@ -181,6 +182,79 @@ describe('chatbot connectors at runtime', () => {
       return (list.body.data as { conversationId: string }[]).find((w) => w.conversationId === contact.conversationId);
     }, 10_000, 'the conversation waiting in the queue');
     expect(waiting).toMatchObject({ queueId: humans, position: 1 });
+  });
+
+  it('a callback retried with its Idempotency-Key answers the first answer and sends nothing again', async () => {
+    const contact = await newContact(h, org, 'Where is my order?');
+    await botOn(h, org, contact, chatbotId, versionId);
+    const [forward] = forwardsFor(contact.conversationId);
+    const first = await callback(forward!.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-1');
+    expect(first.status, first.text).toBe(200);
+    const again = await callback(forward!.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-1');
+    expect(again.status, again.text).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(1);
+    const reused = await callback(forward!.callbackUrl, { type: 'text', text: 'Something else' }, 'answer-1');
+    expect(reused.status, reused.text).toBe(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Bad key' }, 'ñ')).status).toBe(400);
+    // Another key is another answer.
+    const second = await callback(forward!.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-2');
+    expect(second.status, second.text).toBe(200);
+    expect(second.body.messageId).not.toBe(first.body.messageId);
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
+
+    // A transfer retried after it ended the session answers the same, and hands the chat over once.
+    const transfer = await callback(forward!.callbackUrl, { type: 'transfer', queueId }, 'handover');
+    expect(transfer.status, transfer.text).toBe(202);
+    const retried = await callback(forward!.callbackUrl, { type: 'transfer', queueId }, 'handover');
+    expect(retried.status, retried.text).toBe(202);
+    expect(retried.body).toEqual({ status: 'transferred' });
+    expect(h.destinations.filter((d) => d.conversationId === contact.conversationId)).toHaveLength(1);
+    // Without a kept key, the ended session still answers 404, and so does a kept text key's other body.
+    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Late' })).status).toBe(404);
+    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Late' }, 'answer-3')).status).toBe(404);
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
+
+    // The keys are kept with the session, and go with it.
+    const db = h.api.orm.em.fork().getConnection();
+    const [session] = await db.execute<{ id: string }[]>('select id from routing_sessions where conversation_id = ?', [contact.conversationId]);
+    const keys = async () => (await db.execute<{ key: string }[]>('select key from routing_chatbot_callbacks where session_id = ? order by key', [session!.id])).map((r) => r.key);
+    expect(await keys()).toEqual(['answer-1', 'answer-2', 'handover']);
+    await db.execute('delete from routing_sessions where id = ?', [session!.id]);
+    expect(await keys()).toEqual([]);
+  });
+
+  it('a conversation the contact opened without writing starts the bot with a welcome', async () => {
+    const own = await routingOrg(h);
+    const humans = await draft(h, own, 'queues', { name: 'Humans' });
+    const botId = await draft(h, own, 'chatbots', { name: 'Welcome bot', url: `${bot.url}/welcome`, customFields: ['plan'], fallback: { kind: 'queue', id: humans } });
+    const routed = await h.api.call('PUT', `/v1/routing/draft/channels/${own.channelId}`, { token: own.token, body: { first: { kind: 'chatbot', id: botId }, attachments: 'both' } });
+    expect(routed.status, routed.text).toBe(200);
+    await apply(h, own);
+    const from = newPhone();
+    const opened = envelope(own.route, { contacts: [{ profile: { name: 'Nueva' }, wa_id: from }], messages: [{ from, id: wamid(), timestamp: String(Math.floor(Date.now() / 1000)), type: 'request_welcome' }] });
+    await postSigned(h.api, opened);
+    await h.api.app.services.metaProcessor.settle();
+    const [conversation] = await h.api.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>('select cv.id from conversations cv join contacts ct on ct.id = cv.contact_id where cv.organization_id = ? and ct.phone = ?', [own.orgId, `+${from}`]);
+    expect(conversation, 'the welcome opened a conversation').toBeDefined();
+    await h.runner.settle();
+    const welcome = await eventually(async () => forwardsFor(conversation!.id)[0], 10_000, 'the welcome');
+    expect(welcome).toMatchObject({ type: 'welcome', chatbotId: botId, conversation: { id: conversation!.id, contact: { phone: `+${from}` }, customFields: { plan: null } }, message: null });
+    const request = bot.requests.find((r) => r.body.includes(conversation!.id))!;
+    expect(request.headers['webhook-id']).toMatch(/^welcome_/);
+    const secret = (await h.api.call('GET', `/v1/routing/chatbots/${botId}/secret`, { token: own.token })).body.secret as string;
+    expect(() => new Webhook(secret).verify(request.body, request.headers)).not.toThrow();
+    // The bot owns the conversation: it greets, and the contact's first message reaches it.
+    const hello = await callback(welcome.callbackUrl, { type: 'text', text: 'Hi! How can I help?' });
+    expect(hello.status, hello.text).toBe(200);
+    await contactSends(h, own, from, text('My order'));
+    const next = await eventually(async () => forwardsFor(conversation!.id)[1], 10_000, 'the first message');
+    expect(next).toMatchObject({ type: 'message', callbackUrl: welcome.callbackUrl, message: { text: 'My order' } });
+    expect(h.destinations.find((d) => d.conversationId === conversation!.id)).toBeUndefined();
   });
 
   it('a bot that times out hands the chat to the fallback', async () => {

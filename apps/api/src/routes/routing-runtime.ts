@@ -15,7 +15,7 @@ export function routingRuntimeRoutes(s: Services): RouteDef[] {
       operationId: 'chatbotCallback',
       summary: 'A chatbot’s answer in a conversation it owns',
       description:
-        'Called by a chatbot connector’s bot, at the `callbackUrl` each forwarded message carries. No bearer token: the path’s hash is an unguessable per-conversation token (32 random bytes, base64url), which the platform keeps only hashed. `text` sends a text; `url_button` a message with a URL button; `quick_replies` reply buttons (up to 3 titles of at most 20 characters) or a list (up to 10); `transfer` hands the chat to a queue of the routing version in force, after which the hash no longer answers. Messages go through the send path’s rules (the customer-service window, opt-out). A hash that names no conversation a bot owns now: 404, nothing changes.',
+        'Called by a chatbot connector’s bot, at the `callbackUrl` each forwarded message carries. No bearer token: the path’s hash is an unguessable per-conversation token (32 random bytes, base64url), which the platform keeps only hashed. `text` sends a text; `url_button` a message with a URL button; `quick_replies` reply buttons (up to 3 titles of at most 20 characters) or a list (up to 10); `transfer` hands the chat to a queue of the routing version in force, after which the hash no longer answers. Messages go through the send path’s rules (the customer-service window, opt-out). A hash that names no conversation a bot owns now: 404, nothing changes.\n\n**Retries.** Send an `Idempotency-Key` header (1-255 printable ASCII characters, else 400 `validation_error`; e.g. a UUID per answer) to make a retry safe: the key is kept with the conversation’s bot session, in the transaction that sent the message or made the transfer. The same key and body again (a bot whose HTTP client timed out after the platform answered) returns the first answer and sends nothing, even after a transfer ended the session; the same key with another body: 422 `idempotency_key_reused`. A refused callback (422) keeps no key. Keys last as long as the session’s record.',
       tag: 'Routing',
       auth: 'none',
       params: z.object({ hash: z.string().max(200).describe('The conversation’s callback token, from `callbackUrl`.') }).strict(),
@@ -24,10 +24,11 @@ export function routingRuntimeRoutes(s: Services): RouteDef[] {
         200: { description: 'Sent', schema: z.object({ status: z.literal('sent'), messageId: z.string() }) },
         202: { description: 'Transferred to the queue', schema: z.object({ status: z.literal('transferred') }) },
         404: problemOf('No conversation owned by a bot has this hash (`not_found`)'),
-        422: problemOf('The send path refused the message (`outside_customer_service_window`, …), or the queue is unknown (`unknown_queue`)'),
+        422: problemOf('The send path refused the message (`outside_customer_service_window`, …), the queue is unknown (`unknown_queue`), or the `Idempotency-Key` was used with another body (`idempotency_key_reused`)'),
       },
-      handler: async ({ params, body }) => {
-        const result = await s.chatbots.callback(params.hash, body);
+      handler: async ({ params, body, ctx }) => {
+        const key = ctx.get('idempotency-key');
+        const result = await s.chatbots.callback(params.hash, body, key === '' ? undefined : key);
         return { status: result.status === 'sent' ? 200 : 202, body: result };
       },
     }),

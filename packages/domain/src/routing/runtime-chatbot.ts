@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Clock, DomainError, type Logger, newId, NotFoundError, type SecretBox } from '@parley/core';
+import { type Clock, DomainError, type Logger, newId, NotFoundError, type SecretBox, sha256Hex, UnprocessableError, ValidationError } from '@parley/core';
 import { z } from 'zod';
 import { queueMessage, type OutboundContent } from '../sending';
 import { type SqlRunner, sqlRunner } from '../sql';
@@ -17,7 +17,9 @@ import { type ApplyDestinationPort, endActiveSessions, endSession, type SessionR
  * the callback route looks up) and sealed (so every forward can tell the bot its callback URL).
  * Each contact message is POSTed to the bot's URL, signed like a partner webhook with the
  * connector's own secret, through the webhook client (target rules, the connector's timeout). A
- * bot that fails or times out hands the chat to the connector's fallback destination.
+ * bot that fails or times out hands the chat to the connector's fallback destination. A
+ * conversation the contact opened without writing (WhatsApp's welcome request) starts the bot with
+ * a `welcome` request instead of a message.
  */
 
 export const CHATBOT_CALLBACK_PATH = '/v1/routing/chatbot-callback';
@@ -32,6 +34,21 @@ export interface ChatbotDeps {
   callbackBaseUrl: string;
   applyDestination: ApplyDestinationPort;
 }
+
+/** What starts a bot: `messageId` is null for a conversation the contact opened without writing. */
+export interface ChatbotStartInput {
+  organizationId: string;
+  conversationId: string;
+  channelId: string;
+  chatbotId: string;
+  versionId: string;
+  messageId: string | null;
+  at: Date;
+}
+
+export type ChatbotCallbackResult = { status: 'sent'; messageId: string } | { status: 'transferred' };
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
@@ -122,8 +139,11 @@ export class ChatbotConnector {
     return (await versionDocument(sql, organizationId, versionId))?.chatbots.find((c) => c.id === chatbotId);
   }
 
-  /** Opens the conversation's session with the bot, and forwards the message that was routed. */
-  async start(input: { organizationId: string; conversationId: string; channelId: string; chatbotId: string; versionId: string; messageId: string; at: Date }): Promise<void> {
+  /**
+   * Opens the conversation's session with the bot, and forwards the message that was routed; with
+   * no message (the contact opened the chat and has not written yet), a `welcome` request.
+   */
+  async start(input: ChatbotStartInput): Promise<void> {
     const sessionId = newId();
     const token = randomBytes(32).toString('base64url');
     const session: SessionRow = {
@@ -146,14 +166,15 @@ export class ChatbotConnector {
         [sessionId, input.organizationId, input.conversationId, input.channelId, input.chatbotId, input.versionId, hashToken(token), this.deps.secrets.encrypt(token, sessionId), input.at, input.at],
       );
     });
-    await this.forward(session, [input.messageId]);
+    if (input.messageId) await this.forward(session, [input.messageId]);
+    else await this.forward(session, [], { welcome: true });
   }
 
   /**
    * POSTs each message to the bot, in order. The first failure (no 2xx in the connector's
    * timeout) ends the session and hands the chat to the fallback destination.
    */
-  async forward(session: SessionRow, messageIds: string[]): Promise<void> {
+  async forward(session: SessionRow, messageIds: string[], options: { welcome?: boolean } = {}): Promise<void> {
     const sql = sqlRunner(this.deps.orm.em.fork());
     const bot = await this.chatbot(sql, session.organization_id, session.version_id, session.object_id);
     if (!bot) {
@@ -173,16 +194,23 @@ export class ChatbotConnector {
       [session.conversation_id, session.organization_id],
     );
     if (!conversation) return;
-    const messages = await sql.all<MessageRow>(
-      `select id, type, content, created_at from messages where id in (?) and organization_id = ? and conversation_id = ? order by id`,
-      [messageIds, session.organization_id, session.conversation_id],
-    );
-    for (const message of messages) {
+    const messages = messageIds.length
+      ? await sql.all<MessageRow>(
+          `select id, type, content, created_at from messages where id in (?) and organization_id = ? and conversation_id = ? order by id`,
+          [messageIds, session.organization_id, session.conversation_id],
+        )
+      : [];
+    // The welcome's webhook-id is the session's, so a bot can tell a redelivery from a new chat.
+    const requests = [
+      ...(options.welcome ? [{ webhookId: `welcome_${session.id}`, message: null }] : []),
+      ...messages.map((message) => ({ webhookId: `msg_${message.id}`, message })),
+    ];
+    for (const { webhookId, message } of requests) {
       const body = JSON.stringify(this.requestBody(session, bot, conversation, message, callbackUrl));
       const at = this.deps.clock.now();
       const res = await this.deps.http.post(
         bot.url,
-        { 'content-type': 'application/json', ...signDelivery([secret], `msg_${message.id}`, at, body) },
+        { 'content-type': 'application/json', ...signDelivery([secret], webhookId, at, body) },
         body,
         AbortSignal.timeout(bot.timeoutMs),
       );
@@ -195,12 +223,10 @@ export class ChatbotConnector {
     }
   }
 
-  private requestBody(session: SessionRow, bot: Chatbot, conversation: ConversationRow, message: MessageRow, callbackUrl: string) {
+  private requestBody(session: SessionRow, bot: Chatbot, conversation: ConversationRow, message: MessageRow | null, callbackUrl: string) {
     const fields = conversation.fields ?? {};
-    const answer = answerFromMessage(message);
-    const media = message.content.media as Record<string, unknown> | undefined;
     return {
-      type: 'message',
+      type: message ? 'message' : 'welcome',
       organizationId: session.organization_id,
       chatbotId: bot.id,
       callbackUrl,
@@ -210,25 +236,31 @@ export class ChatbotConnector {
         contact: { id: conversation.contact_id, name: conversation.name, phone: conversation.phone },
         customFields: Object.fromEntries(bot.customFields.map((f) => [f, fields[f] ?? null])),
       },
-      message: {
-        id: message.id,
-        type: message.type,
-        createdAt: new Date(message.created_at).toISOString(),
-        text: typeof answer === 'string' ? answer : (answer?.text ?? null),
-        replyId: typeof answer === 'string' ? null : (answer?.replyId ?? null),
-        attachments: media
-          ? [
-              {
-                type: message.type,
-                id: media.id ?? null,
-                mimeType: media.mimeType ?? null,
-                filename: media.filename ?? null,
-                caption: media.caption ?? null,
-                sha256: media.sha256 ?? null,
-              },
-            ]
-          : [],
-      },
+      message: message ? this.messageBody(message) : null,
+    };
+  }
+
+  private messageBody(message: MessageRow) {
+    const answer = answerFromMessage(message);
+    const media = message.content.media as Record<string, unknown> | undefined;
+    return {
+      id: message.id,
+      type: message.type,
+      createdAt: new Date(message.created_at).toISOString(),
+      text: typeof answer === 'string' ? answer : (answer?.text ?? null),
+      replyId: typeof answer === 'string' ? null : (answer?.replyId ?? null),
+      attachments: media
+        ? [
+            {
+              type: message.type,
+              id: media.id ?? null,
+              mimeType: media.mimeType ?? null,
+              filename: media.filename ?? null,
+              caption: media.caption ?? null,
+              sha256: media.sha256 ?? null,
+            },
+          ]
+        : [],
     };
   }
 
@@ -269,29 +301,65 @@ export class ChatbotConnector {
   /**
    * A bot's answer on its callback URL. An unknown token, or one whose session has ended, is a
    * 404 that changes nothing. Messages go out through the one send path as the platform's routing.
+   *
+   * With an `Idempotency-Key`, the answer is kept with the session in the transaction that sent
+   * (or transferred), so a bot that retries after its client timed out gets the first answer and
+   * nothing is sent twice — even once a transfer has ended the session. The same key with another
+   * body is refused. A refused callback (422) keeps no key: it changed nothing, and a retry is
+   * judged afresh.
    */
-  async callback(token: string, body: ChatbotCallback): Promise<{ status: 'sent'; messageId: string } | { status: 'transferred' }> {
+  async callback(token: string, body: ChatbotCallback, idempotencyKey?: string): Promise<ChatbotCallbackResult> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ValidationError([{ path: 'Idempotency-Key', message: 'Use 1-255 printable ASCII characters.' }]);
+    }
     const now = this.deps.clock.now();
-    if (body.type === 'transfer') {
-      const session = await this.deps.orm.em.fork().transactional(async (tx) => {
-        const sql = sqlRunner(tx);
-        const session = await this.sessionByToken(sql, token, true);
-        const doc = await versionDocument(sql, session.organization_id, session.version_id);
-        if (!doc?.queues.some((q) => q.id === body.queueId)) {
-          throw new DomainError(422, 'unknown_queue', 'Unprocessable Entity', 'No queue of the routing version in force has this id.');
+    const requestHash = sha256Hex(JSON.stringify(body));
+    const outcome = await this.deps.orm.em.fork().transactional(async (tx) => {
+      const sql = sqlRunner(tx);
+      // Locked, so a retry that arrives while the first attempt runs waits for its answer.
+      const session = await this.sessionByToken(sql, token, idempotencyKey !== undefined || body.type === 'transfer');
+      if (idempotencyKey !== undefined) {
+        const [kept] = await sql.all<{ request_hash: string; response_body: ChatbotCallbackResult }>(
+          'select request_hash, response_body from routing_chatbot_callbacks where session_id = ? and key = ?',
+          [session.id, idempotencyKey],
+        );
+        if (kept) {
+          if (kept.request_hash !== requestHash) throw new UnprocessableError('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
+          return { result: kept.response_body, session, replayed: true };
         }
-        await endSession(sql, session.organization_id, session.id, 'transfer', now);
-        return session;
-      });
+      }
+      if (session.state !== 'active') throw new NotFoundError('chatbot conversation');
+      const result = await this.answer(sql, session, body, now);
+      if (idempotencyKey !== undefined) {
+        await sql.run(
+          `insert into routing_chatbot_callbacks (session_id, organization_id, key, request_hash, response_status, response_body, created_at) values (?, ?, ?, ?, ?, ?::jsonb, ?)`,
+          [session.id, session.organization_id, idempotencyKey, requestHash, result.status === 'sent' ? 200 : 202, JSON.stringify(result), now],
+        );
+      }
+      return { result, session, replayed: false };
+    });
+    if (outcome.result.status === 'transferred' && !outcome.replayed && body.type === 'transfer') {
       await this.deps.applyDestination({
-        organizationId: session.organization_id,
-        conversationId: session.conversation_id,
-        channelId: session.channel_id,
+        organizationId: outcome.session.organization_id,
+        conversationId: outcome.session.conversation_id,
+        channelId: outcome.session.channel_id,
         destination: { kind: 'queue', id: body.queueId },
-        versionId: session.version_id,
+        versionId: outcome.session.version_id,
         at: now,
-        path: [{ kind: 'chatbot', chatbotId: session.object_id, outcome: 'transfer' }],
+        path: [{ kind: 'chatbot', chatbotId: outcome.session.object_id, outcome: 'transfer' }],
       });
+    }
+    return outcome.result;
+  }
+
+  /** Sends the bot's message, or ends the session for a transfer (the caller then applies the queue). */
+  private async answer(sql: SqlRunner, session: SessionRow, body: ChatbotCallback, now: Date): Promise<ChatbotCallbackResult> {
+    if (body.type === 'transfer') {
+      const doc = await versionDocument(sql, session.organization_id, session.version_id);
+      if (!doc?.queues.some((q) => q.id === body.queueId)) {
+        throw new DomainError(422, 'unknown_queue', 'Unprocessable Entity', 'No queue of the routing version in force has this id.');
+      }
+      await endSession(sql, session.organization_id, session.id, 'transfer', now);
       return { status: 'transferred' };
     }
     const content: OutboundContent =
@@ -303,20 +371,20 @@ export class ChatbotConnector {
               interactive: { type: 'cta_url', body: { text: body.text }, action: { name: 'cta_url', parameters: { display_text: body.button.title, url: body.button.url } } },
             }
           : quickRepliesContent(body);
-    return this.deps.orm.em.fork().transactional(async (tx) => {
-      const sql = sqlRunner(tx);
-      const session = await this.sessionByToken(sql, token, false);
-      const sent = await queueMessage(sql, session.organization_id, { kind: 'system', reason: 'routing' }, { conversationId: session.conversation_id, content, channelId: session.channel_id }, now);
-      return { status: 'sent' as const, messageId: sent.id };
-    });
+    const sent = await queueMessage(sql, session.organization_id, { kind: 'system', reason: 'routing' }, { conversationId: session.conversation_id, content, channelId: session.channel_id }, now);
+    return { status: 'sent', messageId: sent.id };
   }
 
+  /**
+   * The chatbot session the token names, whatever its state (a kept answer outlives the session);
+   * callers that act on it check that it is active.
+   */
   private async sessionByToken(sql: SqlRunner, token: string, lock: boolean): Promise<SessionRow> {
     const [row] =
       token.length >= 20 && token.length <= 100
         ? await sql.all<SessionRow>(
             `select id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, state
-             from routing_sessions where callback_hash = ? and kind = 'chatbot' and state = 'active' ${lock ? 'for update' : ''}`,
+             from routing_sessions where callback_hash = ? and kind = 'chatbot' ${lock ? 'for update' : ''}`,
             [hashToken(token)],
           )
         : [];
@@ -326,9 +394,6 @@ export class ChatbotConnector {
 }
 
 /** Hands a conversation to a chatbot connector: the dispatcher calls it for a `chatbot` destination. */
-export async function startChatbot(
-  deps: ChatbotDeps,
-  input: { organizationId: string; conversationId: string; channelId: string; chatbotId: string; versionId: string; messageId: string; at: Date },
-): Promise<void> {
+export async function startChatbot(deps: ChatbotDeps, input: ChatbotStartInput): Promise<void> {
   await new ChatbotConnector(deps).start(input);
 }

@@ -57,7 +57,7 @@ export function channelPlan(document: RoutingDocument, channelId: string, versio
  */
 export interface TreeAndBotStarters {
   startDecisionTree(input: StartInput & { treeId: string }): Promise<void>;
-  startChatbot(input: StartInput & { chatbotId: string; messageId: string }): Promise<void>;
+  startChatbot(input: StartInput & { chatbotId: string; messageId: string | null }): Promise<void>;
 }
 
 export interface StartInput {
@@ -69,7 +69,7 @@ export interface StartInput {
 }
 
 /** A tree or bot to start once the routing that chose it has committed. */
-export type PendingStart = { kind: 'decision_tree'; input: StartInput & { treeId: string } } | { kind: 'chatbot'; input: StartInput & { chatbotId: string; messageId: string } };
+export type PendingStart = { kind: 'decision_tree'; input: StartInput & { treeId: string } } | { kind: 'chatbot'; input: StartInput & { chatbotId: string; messageId: string | null } };
 
 /** What happened to an auto-response: queued (its message id) or refused by the send path (its problem code). */
 export type AutoResponseOutcome = { sent: true; messageId: string } | { sent: false; code: string; detail: string };
@@ -161,8 +161,8 @@ export class RoutingDispatcher {
         await recordRouting(sql, record, {}, now);
         const base: StartInput = { organizationId: input.organizationId, conversationId: input.conversationId, channelId: input.channelId, versionId: input.versionId, at: now };
         if (d.kind === 'decision_tree') return { destination: d, steps, start: { kind: 'decision_tree', input: { ...base, treeId: d.id! } } };
+        // None in a conversation the contact opened without writing: the bot then starts with a welcome.
         const messageId = input.messageId ?? (await lastContactMessage(sql, input.organizationId, input.conversationId));
-        if (!messageId) throw new Error('a chatbot needs a contact message to start from');
         return { destination: d, steps, start: { kind: 'chatbot', input: { ...base, chatbotId: d.id!, messageId } } };
       }
     }
