@@ -28,9 +28,11 @@ import {
   RoutingDispatcher,
   RoutingDryRunService,
   RoutingService,
+  routingRuntime,
   queueMessage,
   type Resolver,
   SignInService,
+  temporalTreeStarter,
   TokenService,
   UserService,
   WebhookDeliveryService,
@@ -65,6 +67,8 @@ export interface Services {
   routingDryRun: RoutingDryRunService;
   missedChats: MissedChatService;
   queues: QueueService;
+  /** The routing dispatcher's `applyDestination` as the API wires it (trees start through Temporal). */
+  applyDestination: ApplyDestinationPort;
   /** Chatbot connectors' callbacks (docs/routing.md). */
   chatbots: ChatbotConnector;
 }
@@ -80,7 +84,7 @@ export interface ServiceDeps {
   temporal?: Client | undefined;
   /** Tests resolve webhook hosts themselves, so no test ever looks up or reaches a real address. */
   webhookResolver?: Resolver;
-  /** The routing dispatcher's `applyDestination`, for a bot's transfer to a queue. */
+  /** Overrides the routing dispatcher's `applyDestination` a bot's transfer goes through (tests). */
   applyDestination?: ApplyDestinationPort | undefined;
 }
 
@@ -96,6 +100,22 @@ export function createServices(deps: ServiceDeps): Services {
   const webhookPolicy = { allowInsecure: deps.config.allowInsecureWebhooks, ...(deps.webhookResolver ? { resolver: deps.webhookResolver } : {}) };
   const apps = new AppService(webhookPolicy);
   const messaging = new MessagingService(deps.clock, conversations);
+  const chatbotDeps = {
+    orm: deps.orm,
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'chatbots' }),
+    http: new WebhookHttpClient({ policy: webhookPolicy }),
+    secrets,
+    callbackBaseUrl: deps.config.publicUrl ?? '',
+  };
+  // A bot's transfer is applied here; a destination that starts a tree starts it on the worker's
+  // task queue, as the worker does. Without a Temporal client (some tests) trees cannot start and
+  // the dispatcher says so.
+  const applyDestination =
+    deps.applyDestination ??
+    (deps.temporal
+      ? routingRuntime({ orm: deps.orm, clock: deps.clock, trees: temporalTreeStarter(deps.temporal, deps.config.temporal.taskQueue), chatbot: chatbotDeps }).applyDestination
+      : applyDestinationPort(deps.orm, new RoutingDispatcher(deps.clock, null)));
   const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {
     tokens,
@@ -121,16 +141,8 @@ export function createServices(deps: ServiceDeps): Services {
     routingDryRun: new RoutingDryRunService(deps.clock),
     missedChats: new MissedChatService(deps.clock),
     queues: new QueueService(deps.clock, messaging),
-    chatbots: new ChatbotConnector({
-      orm: deps.orm,
-      clock: deps.clock,
-      logger: deps.logger.child({ component: 'chatbots' }),
-      http: new WebhookHttpClient({ policy: webhookPolicy }),
-      secrets,
-      callbackBaseUrl: deps.config.publicUrl ?? '',
-      // A bot's transfer (to a queue, a terminate, the assistant) is applied here; trees start in the worker.
-      applyDestination: deps.applyDestination ?? applyDestinationPort(deps.orm, new RoutingDispatcher(deps.clock, null)),
-    }),
+    applyDestination,
+    chatbots: new ChatbotConnector({ ...chatbotDeps, applyDestination }),
   };
 }
 

@@ -31,6 +31,12 @@ const FIELD_MESSAGE = /^\.([A-Za-z][\w-]{0,63})\s+([\s\S]{1,1000})$/;
  * `queueMessage` as the principal's actor. The send itself happens in the worker
  * (OutboundSender); a queued message is a committed row, so an accepted 202 survives any crash.
  */
+export type ConversationChange =
+  | { kind: 'status'; status: ConversationStatus }
+  | { kind: 'assign'; userId: string | null }
+  | { kind: 'link'; requestId: string | null }
+  | { kind: 'read' };
+
 export class MessagingService {
   constructor(
     private readonly clock: Clock,
@@ -229,54 +235,52 @@ export class MessagingService {
   }
 
   /** Status changes, assignment, request links and read state, each with its event. */
-  async update(
-    scope: TenantScope,
-    conversationId: string,
-    change:
-      | { kind: 'status'; status: ConversationStatus }
-      | { kind: 'assign'; userId: string | null }
-      | { kind: 'link'; requestId: string | null }
-      | { kind: 'read' },
-  ) {
+  async update(scope: TenantScope, conversationId: string, change: ConversationChange) {
+    return scope.em.fork().transactional((tx) => this.updateIn(scope, tx, conversationId, change));
+  }
+
+  /**
+   * `update` inside the caller's transaction, for a change that must commit together with the
+   * caller's own writes (taking a conversation from a routing queue).
+   */
+  async updateIn(scope: TenantScope, tx: EntityManager, conversationId: string, change: ConversationChange) {
     const now = this.clock.now();
-    return scope.em.fork().transactional(async (tx) => {
-      const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
-      if (!conversation) throw new NotFoundError('conversation');
-      // unreadCount is part of the diff so that marking read is announced like every other change.
-      const before: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
-      switch (change.kind) {
-        case 'status':
-          if (conversation.status === 'closed' && change.status !== 'closed') {
-            throw new ConflictError('conversation_closed', 'A closed conversation cannot be reopened; a new one starts when the contact writes.');
-          }
-          conversation.status = change.status;
-          break;
-        case 'assign':
-          if (change.userId) {
-            const user = isId(change.userId) ? await tx.findOne(User, { id: change.userId, disabledAt: null }) : null;
-            if (!user) throw new ValidationError([{ path: 'userId', message: 'No such user in this organization.' }]);
-          }
-          conversation.assignee = change.userId;
-          // Given to a person, it no longer waits in a routing queue.
-          if (change.userId) await leaveQueues(sqlRunner(tx), scope.organizationId, conversation.id, change.userId, now);
-          break;
-        case 'link':
-          conversation.requestId = change.requestId;
-          break;
-        case 'read':
-          conversation.unreadCount = 0;
-          break;
-      }
-      conversation.updatedAt = now;
-      await tx.flush();
-      const after: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
-      const keys = (Object.keys(after) as (keyof ConversationChanges)[]).filter((k) => before[k] !== after[k]);
-      if (keys.length) {
-        const pick = (from: ConversationChanges): ConversationChanges => Object.fromEntries(keys.map((k) => [k, from[k]]));
-        const sql = sqlRunner(tx);
-        await recordEvent(sql, scope.organizationId, 'conversation.update', await conversationUpdated(sql, scope.organizationId, conversation.id, pick(after), pick(before), now), now);
-      }
-      return this.conversations.get({ ...scope, em: tx }, conversation.id);
-    });
+    const conversation = isId(conversationId) ? await tx.findOne(Conversation, { id: conversationId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+    if (!conversation) throw new NotFoundError('conversation');
+    // unreadCount is part of the diff so that marking read is announced like every other change.
+    const before: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
+    switch (change.kind) {
+      case 'status':
+        if (conversation.status === 'closed' && change.status !== 'closed') {
+          throw new ConflictError('conversation_closed', 'A closed conversation cannot be reopened; a new one starts when the contact writes.');
+        }
+        conversation.status = change.status;
+        break;
+      case 'assign':
+        if (change.userId) {
+          const user = isId(change.userId) ? await tx.findOne(User, { id: change.userId, disabledAt: null }) : null;
+          if (!user) throw new ValidationError([{ path: 'userId', message: 'No such user in this organization.' }]);
+        }
+        conversation.assignee = change.userId;
+        // Given to a person, it no longer waits in a routing queue.
+        if (change.userId) await leaveQueues(sqlRunner(tx), scope.organizationId, conversation.id, change.userId, now);
+        break;
+      case 'link':
+        conversation.requestId = change.requestId;
+        break;
+      case 'read':
+        conversation.unreadCount = 0;
+        break;
+    }
+    conversation.updatedAt = now;
+    await tx.flush();
+    const after: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
+    const keys = (Object.keys(after) as (keyof ConversationChanges)[]).filter((k) => before[k] !== after[k]);
+    if (keys.length) {
+      const pick = (from: ConversationChanges): ConversationChanges => Object.fromEntries(keys.map((k) => [k, from[k]]));
+      const sql = sqlRunner(tx);
+      await recordEvent(sql, scope.organizationId, 'conversation.update', await conversationUpdated(sql, scope.organizationId, conversation.id, pick(after), pick(before), now), now);
+    }
+    return this.conversations.get({ ...scope, em: tx }, conversation.id);
   }
 }

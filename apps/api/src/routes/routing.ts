@@ -64,6 +64,7 @@ const waiting = z.object({
   queueId: z.string(),
   queueName: z.string(),
   queuePriority: z.number().int(),
+  queueRemoved: z.boolean().describe('The queue is not in the live version any more; name and priority are from the last version that had it.'),
   conversationId: z.string(),
   position: z.number().int().describe('1 is the next to be taken.'),
   enqueuedAt: isoTime,

@@ -15,8 +15,6 @@ import {
   type TreeWorkflowStarter,
   type WebhookHttpClient,
 } from '@parley/domain';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 
 export interface RoutingActivityDeps {
   orm: MikroORM;
@@ -46,28 +44,8 @@ export function createRoutingActivities(deps: RoutingActivityDeps) {
   };
 }
 
-/** Starts and signals tree sessions' workflows on the worker's task queue. */
-export function temporalTreeStarter(client: Client, taskQueue: string): TreeWorkflowStarter {
-  return {
-    async start(workflowId, input) {
-      try {
-        await client.workflow.start('routingTreeWorkflow', { taskQueue, workflowId, args: [input] });
-      } catch (err) {
-        // Started already (a retried start): that run is the session's.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-    },
-    async signal(workflowId, messageIds) {
-      try {
-        await client.workflow.getHandle(workflowId).signal('routingTreeMessage', { messageIds });
-      } catch (err) {
-        // The session's workflow is over (it failed, or ended as its session did): nobody waits
-        // for the message, and keeping the row would only retry it for ever.
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-    },
-  };
-}
+// The API starts trees too (a bot's transfer), so the starter lives in the domain package.
+export { temporalTreeStarter } from '@parley/domain';
 
 /** What the routing signaller does with a contact's message: signal the tree, or forward it to the bot. */
 export function routingMessageHandler(trees: TreeWorkflowStarter, chatbots: ChatbotConnector): RoutingMessageHandler {

@@ -8,6 +8,7 @@ export * from './tree';
 export * from './schedules';
 export * from './runtime-session';
 export * from './runtime-tree';
+export * from './runtime-temporal';
 export * from './runtime-chatbot';
 export * from './runtime';
 export * from './runtime-live';

@@ -116,16 +116,28 @@ export async function claimWaiting(
   return row;
 }
 
-/** Undoes a claim whose assignment failed, in its old place. */
-export async function returnToQueue(sql: SqlRunner, organizationId: string, row: WaitingRow): Promise<void> {
-  await sql.run(`insert into queue_waiting (id, organization_id, queue_id, conversation_id, enqueued_at) values (?, ?, ?, ?, ?) on conflict do nothing`, [
-    row.id,
-    organizationId,
-    row.queue_id,
-    row.conversation_id,
-    row.enqueued_at,
-  ]);
-  await sql.run(`delete from queue_waits where organization_id = ? and conversation_id = ? and enqueued_at = ?`, [organizationId, row.conversation_id, row.enqueued_at]);
+/** The queues conversations wait in now, live or not. */
+export async function waitingQueueIds(sql: SqlRunner, organizationId: string): Promise<string[]> {
+  const rows = await sql.all<{ queue_id: string }>('select distinct queue_id from queue_waiting where organization_id = ?', [organizationId]);
+  return rows.map((r) => r.queue_id);
+}
+
+/**
+ * Name and priority of queues the live version no longer has, from the latest version that had
+ * each, so conversations still waiting in them can be listed under a recognisable queue.
+ */
+export async function removedQueues(sql: SqlRunner, organizationId: string, queueIds: readonly string[]): Promise<Map<string, { name: string; priority: number }>> {
+  const found = new Map<string, { name: string; priority: number }>();
+  if (!queueIds.length) return found;
+  const rows = await sql.all<{ id: string; name: string; priority: number | string }>(
+    `select distinct on (q->>'id') q->>'id' as id, q->>'name' as name, coalesce((q->>'priority')::int, 0) as priority
+     from routing_versions v cross join lateral jsonb_array_elements(v.document->'queues') q
+     where v.organization_id = ? and q->>'id' in (?)
+     order by q->>'id', v.number desc`,
+    [organizationId, queueIds],
+  );
+  for (const r of rows) found.set(r.id, { name: r.name, priority: Number(r.priority) });
+  return found;
 }
 
 export interface WaitingEntry {

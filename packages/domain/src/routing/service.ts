@@ -14,7 +14,7 @@ import {
   type ObjectSegment,
   type RoutingDocument,
 } from './config';
-import { averageWaitMinutes, claimWaiting, listWaiting, returnToQueue } from './queues';
+import { averageWaitMinutes, claimWaiting, listWaiting, removedQueues, waitingQueueIds } from './queues';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from './time';
 import { validateRoutingDocument } from './validate';
 import {
@@ -347,6 +347,8 @@ export interface WaitingView {
   queueId: string;
   queueName: string;
   queuePriority: number;
+  /** The queue is not in the live version any more (name and priority are its last version's). */
+  queueRemoved: boolean;
   conversationId: string;
   position: number;
   enqueuedAt: string;
@@ -358,7 +360,7 @@ export interface WaitingView {
 export class QueueService {
   constructor(
     private readonly clock: Clock,
-    private readonly messaging: Pick<MessagingService, 'update'>,
+    private readonly messaging: Pick<MessagingService, 'updateIn'>,
   ) {}
 
   async waiting(scope: TenantScope, query: PageRequest & { queueId?: string | undefined }): Promise<Page<WaitingView>> {
@@ -367,37 +369,46 @@ export class QueueService {
     const { document } = await loadLiveRouting(sql, scope.organizationId, now);
     const p = scope.principal;
     // An agent sees the queues it works; an admin or an app sees every queue.
-    let queues = p.kind === 'user' && p.role === 'agent' ? document.queues.filter((q) => q.agentIds.includes(p.userId)) : document.queues;
-    if (query.queueId !== undefined) queues = queues.filter((q) => q.id === query.queueId);
-    const after = decodeCursor(query.cursor);
-    const rows = await listWaiting(
-      sql,
-      scope.organizationId,
-      queues.map((q) => q.id),
-      { limit: query.limit + 1, after },
+    const agent = p.kind === 'user' && p.role === 'agent';
+    const listed = new Map<string, { name: string; priority: number; removed: boolean }>(
+      (agent ? document.queues.filter((q) => q.agentIds.includes(p.userId)) : document.queues).map((q) => [q.id, { name: q.name, priority: q.priority, removed: false }]),
     );
-    const byId = new Map(queues.map((q) => [q.id, q]));
+    if (!agent) {
+      // Conversations still waiting in a queue a later version removed have no agents to take
+      // them; admins see them under that queue, flagged, so they can assign them.
+      const live = new Set(document.queues.map((q) => q.id));
+      const gone = (await waitingQueueIds(sql, scope.organizationId)).filter((id) => !live.has(id));
+      for (const [id, q] of await removedQueues(sql, scope.organizationId, gone)) listed.set(id, { ...q, removed: true });
+      for (const id of gone) if (!listed.has(id)) listed.set(id, { name: '', priority: 0, removed: true });
+    }
+    const queueIds = [...listed.keys()].filter((id) => query.queueId === undefined || id === query.queueId);
+    const after = decodeCursor(query.cursor);
+    const rows = await listWaiting(sql, scope.organizationId, queueIds, { limit: query.limit + 1, after });
     const averages = new Map<string, number>();
     for (const id of new Set(rows.map((r) => r.queueId))) averages.set(id, await averageWaitMinutes(sql, scope.organizationId, id, now));
     const more = rows.length > query.limit;
-    const data = rows.slice(0, query.limit).map((r) => ({
-      id: r.id,
-      queueId: r.queueId,
-      queueName: byId.get(r.queueId)!.name,
-      queuePriority: byId.get(r.queueId)!.priority,
-      conversationId: r.conversationId,
-      position: r.position,
-      enqueuedAt: r.enqueuedAt.toISOString(),
-      averageWaitMinutes: averages.get(r.queueId) ?? 0,
-      contact: r.contact,
-    }));
+    const data = rows.slice(0, query.limit).map((r) => {
+      const queue = listed.get(r.queueId)!;
+      return {
+        id: r.id,
+        queueId: r.queueId,
+        queueName: queue.name,
+        queuePriority: queue.priority,
+        queueRemoved: queue.removed,
+        conversationId: r.conversationId,
+        position: r.position,
+        enqueuedAt: r.enqueuedAt.toISOString(),
+        averageWaitMinutes: averages.get(r.queueId) ?? 0,
+        contact: r.contact,
+      };
+    });
     return { data, nextCursor: more && data.length ? encodeCursor(data[data.length - 1]!.id) : null };
   }
 
   /**
    * The caller takes the oldest waiting conversation of the queue (or the named one) and it is
-   * assigned to them. The claim and the assignment are two steps; a failed assignment puts the
-   * conversation back in its place.
+   * assigned to them, in one transaction with the claim and the assignment's event: a failure
+   * anywhere leaves the conversation waiting in its place, never neither waiting nor assigned.
    */
   async take(scope: TenantScope, queueId: string, conversationId: string | undefined) {
     const now = this.clock.now();
@@ -407,16 +418,13 @@ export class QueueService {
     const p = scope.principal;
     if (p.kind !== 'user') throw new ForbiddenError('Only a person can take a conversation from a queue.');
     if (p.role !== 'admin' && !queue.agentIds.includes(p.userId)) throw new ForbiddenError('Only the queue’s agents can take from it.');
-    const claimed = await scope.em.fork().transactional((tx) => claimWaiting(sqlRunner(tx), scope.organizationId, queue.id, conversationId, p.userId, now));
-    if (!claimed) {
-      if (conversationId !== undefined) throw new NotFoundError('waiting conversation');
-      throw new ConflictError('queue_empty', 'No conversation is waiting in this queue.');
-    }
-    try {
-      return await this.messaging.update(scope, claimed.conversation_id, { kind: 'assign', userId: p.userId });
-    } catch (err) {
-      await scope.em.fork().transactional((tx) => returnToQueue(sqlRunner(tx), scope.organizationId, claimed));
-      throw err;
-    }
+    return scope.em.fork().transactional(async (tx) => {
+      const claimed = await claimWaiting(sqlRunner(tx), scope.organizationId, queue.id, conversationId, p.userId, now);
+      if (!claimed) {
+        if (conversationId !== undefined) throw new NotFoundError('waiting conversation');
+        throw new ConflictError('queue_empty', 'No conversation is waiting in this queue.');
+      }
+      return this.messaging.updateIn({ ...scope, em: tx }, tx, claimed.conversation_id, { kind: 'assign', userId: p.userId });
+    });
   }
 }
