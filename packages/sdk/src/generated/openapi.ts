@@ -8537,6 +8537,8 @@ export interface operations {
                             queueId: string;
                             queueName: string;
                             queuePriority: number;
+                            /** @description The queue is not in the live version any more; name and priority are from the last version that had it. */
+                            queueRemoved: boolean;
                         }[];
                         nextCursor: string | null;
                     };
