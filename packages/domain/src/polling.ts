@@ -59,6 +59,20 @@ export abstract class PollingJob {
       });
   }
 
+  /**
+   * A drain made of batches: takes batches until one comes back short (nothing more is waiting)
+   * or the job is stopping. `batch` answers how many items it took.
+   */
+  protected async drainBatches(batchSize: number, batch: () => Promise<number>): Promise<number> {
+    let total = 0;
+    while (!this.stopping) {
+      const n = await batch();
+      total += n;
+      if (n < batchSize) break;
+    }
+    return total;
+  }
+
   /** Returns once everything there is now has been worked off; for tests and shutdown. */
   async settle(): Promise<void> {
     do {

@@ -39,13 +39,7 @@ export class AssistantSignaller extends PollingJob {
   private readonly organizationIds: readonly string[] | null;
 
   async drain(): Promise<number> {
-    let total = 0;
-    while (!this.stopping) {
-      const n = await this.batch();
-      total += n;
-      if (n < this.batchSize) break;
-    }
-    return total;
+    return this.drainBatches(this.batchSize, () => this.batch());
   }
 
   private async batch(): Promise<number> {

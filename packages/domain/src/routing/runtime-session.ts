@@ -135,13 +135,7 @@ export class RoutingSignaller extends PollingJob {
   }
 
   async drain(): Promise<number> {
-    let total = 0;
-    while (!this.stopping) {
-      const n = await this.batch();
-      total += n;
-      if (n < this.batchSize) break;
-    }
-    return total;
+    return this.drainBatches(this.batchSize, () => this.batch());
   }
 
   private async batch(): Promise<number> {
