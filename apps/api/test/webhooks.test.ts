@@ -405,6 +405,15 @@ describe('delivery', () => {
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await api.call('GET', `/v1/webhooks/${sub.id}/deliveries?since=${encodeURIComponent(future)}`, { token: t.adminToken })).body.data).toHaveLength(0);
     expectProblem(await api.call('GET', `/v1/webhooks/${sub.id}/deliveries?since=yesterday`, { token: t.adminToken }), 400, 'validation_error');
+
+    // A range that ends before it starts is refused and queues nothing.
+    const backwards = await api.call('POST', `/v1/webhooks/${sub.id}/replay`, { token: t.adminToken, body: { since: new Date().toISOString(), until: since.toISOString() } });
+    expectProblem(backwards, 422, 'invalid_range');
+    expect((await api.call('GET', `/v1/webhooks/${sub.id}/deliveries?status=pending`, { token: t.adminToken })).body.data).toHaveLength(0);
+    // A delivery whose attempt is under way is not retried on top of it.
+    await api.orm.em.fork().getConnection().execute('update webhook_deliveries set leased_until = ? where id = ?', [new Date(Date.now() + 60_000), one.id]);
+    expectProblem(await api.call('POST', `/v1/webhooks/${sub.id}/deliveries/${one.id}/retry`, { token: t.adminToken }), 409, 'delivery_in_progress');
+    expect((await api.call('GET', `/v1/webhooks/${sub.id}/deliveries/${one.id}`, { token: t.adminToken })).body.status).toBe('succeeded');
   });
 
   it('keeps a slow endpoint of one tenant from delaying a fast one of another', async () => {
