@@ -1,5 +1,5 @@
 import { createLogger, newId, systemClock } from '@parley/core';
-import { graphClientFor } from '@parley/domain';
+import { graphClientFor, OutboundSender } from '@parley/domain';
 import { startSandboxGraph, type SandboxGraph } from '@parley/sandbox-graph';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -13,6 +13,12 @@ export interface TestPlatform {
   sandbox: SandboxGraph;
   temporal: Client;
   taskQueue: string;
+  /**
+   * Starts the outbound sender (the worker's outbox) for these organizations' messages, so they
+   * reach the sandbox and their statuses come back. Only for them: the database is shared with
+   * other test files, whose queued messages are not this process's to send.
+   */
+  sendOutboundFor(...organizationIds: string[]): void;
   close(): Promise<void>;
 }
 
@@ -21,21 +27,24 @@ export interface TestPlatform {
  * the inbound processor and outbound sender running as in the worker process, and the sandbox
  * Graph API (a real HTTP server) posting signed status webhooks back to the API.
  */
-export async function startTestPlatform(options: { worker?: boolean; databaseUrl?: string } = {}): Promise<TestPlatform> {
+/** `env` adds settings for the API, such as `ALLOW_INSECURE_WEBHOOKS` for a receiver on loopback. */
+export async function startTestPlatform(options: { worker?: boolean; databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestPlatform> {
   const taskQueue = `test-${newId()}`;
   const sandbox = await startSandboxGraph({ port: 0, appId: 'test-app', appSecret: TEST_SECRETS.META_APP_SECRET, statusDelaysMs: { sent: 5, delivered: 10, read: 20 } });
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection });
   const api = await startTestApi({
-    env: { META_GRAPH_URL: sandbox.url, META_APP_ID: 'test-app', TEMPORAL_TASK_QUEUE: taskQueue, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}) },
+    env: { META_GRAPH_URL: sandbox.url, META_APP_ID: 'test-app', TEMPORAL_TASK_QUEUE: taskQueue, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}), ...options.env },
     temporal,
   });
   sandbox.setWebhookUrl(`${api.url}/webhooks/meta`);
   const logger = createLogger({ level: 'silent' });
   const graph = graphClientFor(api.config, logger);
-  // Deliveries (status webhooks) are applied as the worker process would. No outbound sender
-  // runs here: it would pick up other test files' queued messages from the shared database.
+  // Deliveries (status webhooks) are applied as the worker process would. The outbound sender
+  // runs only once a test names its organizations (sendOutboundFor).
   api.app.services.metaProcessor.start();
+  const outboundOrganizations = new Set<string>();
+  let outbound: OutboundSender | undefined;
 
   let native: NativeConnection | undefined;
   let worker: Worker | undefined;
@@ -56,7 +65,15 @@ export async function startTestPlatform(options: { worker?: boolean; databaseUrl
     sandbox,
     temporal,
     taskQueue,
+    sendOutboundFor: (...organizationIds) => {
+      for (const id of organizationIds) outboundOrganizations.add(id);
+      if (!outbound) {
+        outbound = new OutboundSender(api.orm, graph, api.config.encryptionKey, systemClock, logger, { pollMs: 50, onlyOrganizations: outboundOrganizations });
+        outbound.start();
+      }
+    },
     close: async () => {
+      await outbound?.stop();
       worker?.shutdown();
       await running;
       await native?.close();

@@ -43,6 +43,8 @@ beforeAll(async () => {
   platform = await startTestPlatform();
   base = platform.api.url;
   tenant = await createTenant(platform.api, { name: 'Browser Co' });
+  // Replies, templates and broadcasts reach the sandbox, and their statuses come back.
+  platform.sendOutboundFor(tenant.organizationId);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless', '--disable-gpu'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(10_000);
@@ -126,7 +128,23 @@ describe('the console in a browser', () => {
     expect(await page.getByRole('timer').textContent()).toMatch(/Reply window closes in 2[34]:\d\d:\d\d/);
     await page.getByRole('textbox', { name: 'Message' }).fill('Sí, mañana antes de las 12.');
     await page.getByRole('textbox', { name: 'Message' }).press('Enter');
-    await page.getByRole('log', { name: 'Messages' }).getByText('Sí, mañana antes de las 12.').waitFor();
+    const log = page.getByRole('log', { name: 'Messages' });
+    await log.getByText('Sí, mañana antes de las 12.').waitFor();
+    // Sent through the sandbox, whose statuses come back to the open conversation.
+    await log.locator('article', { hasText: 'Sí, mañana antes de las 12.' }).getByLabel('Read').waitFor();
+    // Reply buttons, checked as the API checks them before anything is sent.
+    await page.getByRole('radio', { name: 'Buttons' }).check();
+    await page.getByLabel('Message text').fill('¿A qué hora te viene bien?');
+    await page.getByLabel('Button 1').fill('Por la mañana temprano');
+    await page.getByRole('button', { name: 'Send buttons' }).click();
+    await page.getByText('At most 20 characters (22 now).').waitFor();
+    await page.getByLabel('Button 1').fill('Por la mañana');
+    await page.getByLabel('Button 2').fill('Por la tarde');
+    await page.getByRole('button', { name: 'Send buttons' }).click();
+    const buttons = log.locator('article', { hasText: '¿A qué hora te viene bien?' });
+    await buttons.getByText('Por la tarde').waitFor();
+    await buttons.getByLabel('Read').waitFor();
+    await page.getByRole('radio', { name: 'Text' }).check();
     await page.getByRole('button', { name: 'Mark read' }).click();
     await expect.poll(() => item.getByLabel(/unread/).count()).toBe(0);
     await shot('conversation');
@@ -199,27 +217,39 @@ describe('the console in a browser', () => {
     expect(Date.now() - responsive).toBeLessThan(200);
   }, 60_000);
 
-  it('starts a broadcast from a CSV with bad rows shown and left out, and follows it live', async () => {
+  it('runs a broadcast from a CSV, with bad rows shown and left out, and watches it complete', async () => {
+    // Meta refuses one number: its reason shows on the screen.
+    platform.sandbox.setFaults({ failRecipients: { '50211110004': 131026 } });
     await page.getByRole('link', { name: 'Broadcasts' }).click();
     await page.getByLabel('Template').selectOption({ label: 'order_update (en_US, utility)' });
     await page
       .getByLabel('Recipients (CSV)')
-      .fill('phone,header,1,2\n+50211110001,#1,Ana,shipped\nnot-a-phone,#2,Beto,shipped\n+50211110002,#3,Carla,\n+50211110003,#4,Dora,delivered\n');
+      .fill('phone,header,1,2\n+50211110001,#1,Ana,shipped\nnot-a-phone,#2,Beto,shipped\n+50211110002,#3,Carla,\n+50211110003,#4,Dora,delivered\n+50211110004,#5,Eva,shipped\n');
     await page.getByRole('button', { name: 'Check recipients' }).click();
-    await page.getByText('2 ready, 2 with problems (not sent).').waitFor();
+    await page.getByText('3 ready, 2 with problems (not sent).').waitFor();
     const bad = page.getByRole('table', { name: 'Rows that will not be sent' });
     expect(await bad.getByRole('row').count()).toBe(3);
     expect(await bad.getByRole('cell', { name: 'not-a-phone', exact: true }).count()).toBe(1);
     expect(await bad.getByText(/params\.2/).count()).toBe(1);
-    await page.getByRole('button', { name: 'Start broadcast to 2' }).click();
+    await page.getByRole('button', { name: 'Start broadcast to 3' }).click();
     const card = page.getByRole('listitem', { name: 'Broadcast order_update' }).first();
-    await card.getByText('(running)').waitFor();
-    expect(await card.locator('[data-stat="total"]').textContent()).toBe('2');
-    // No sender runs in this harness (it would take other test files' messages), so the broadcast
-    // is cancelled instead of completing: the card follows its events without a reload.
-    await card.getByRole('button', { name: 'Cancel' }).click();
-    await card.getByText('(cancelled)').waitFor({ timeout: 15_000 });
+    // Sent through the sandbox; the card follows it without a reload until the statuses are in.
+    await card.getByText('(completed)').waitFor({ timeout: 20_000 });
+    const stat = (k: string) => card.locator(`[data-stat="${k}"]`).textContent();
+    expect(await stat('total')).toBe('3');
+    await expect.poll(() => stat('read'), { timeout: 10_000 }).toBe('2');
+    expect(await stat('failed')).toBe('1');
+    expect(await stat('pending')).toBe('0');
+    expect(await card.getByRole('img', { name: /Recipients by status: 3 recipients: 2 read \(67%\), 1 failed \(33%\)/ }).count()).toBe(1);
+
+    await card.getByRole('button', { name: 'Recipients' }).click();
+    const recipients = card.getByRole('table', { name: 'Recipients and their statuses' });
+    await recipients.getByRole('row', { name: /\+50211110004/ }).getByText('Message undeliverable').waitFor();
+    expect(await recipients.getByRole('row').count()).toBe(4);
+    await card.getByLabel('Show recipients').selectOption({ label: 'Failed' });
+    await expect.poll(() => recipients.getByRole('row').count()).toBe(2);
     await shot('broadcasts');
+    platform.sandbox.setFaults({});
   }, 60_000);
 
   it('fits a phone screen: the list, then the conversation with a way back', async () => {

@@ -90,7 +90,16 @@ export class OutboundSender extends PollingJob {
     encryptionKey: { id: string; key: Buffer },
     private readonly clock: Clock,
     logger: Logger,
-    private readonly options: { pollMs?: number; concurrency?: number } = {},
+    private readonly options: {
+      pollMs?: number;
+      concurrency?: number;
+      /**
+       * Only these organizations' messages are claimed, expired and swept (read at every claim, so
+       * it may grow). For a test process that shares its database with other test files, whose
+       * queued messages are not its to send; the worker sends for every organization.
+       */
+      onlyOrganizations?: ReadonlySet<string>;
+    } = {},
   ) {
     super(logger, options.pollMs ?? 200, 'outbound sending');
     this.secrets = new SecretBox(encryptionKey);
@@ -117,6 +126,14 @@ export class OutboundSender extends PollingJob {
     return sent;
   }
 
+  /** The `onlyOrganizations` condition on `column`, with its parameter; always true without it. */
+  private scope(column: string): { sql: string; params: unknown[] } {
+    const only = this.options.onlyOrganizations;
+    if (!only) return { sql: '', params: [] };
+    // The runner expands an array parameter into a list: `in (?)`, never an empty one.
+    return only.size ? { sql: ` and ${column} in (?)`, params: [[...only]] } : { sql: ' and false', params: [] };
+  }
+
   private async settleLateDraws(draws: OutboxDraw[]): Promise<void> {
     const sql = sqlRunner(this.orm.em.fork());
     for (const d of draws) {
@@ -127,10 +144,11 @@ export class OutboundSender extends PollingJob {
 
   private async expireClaims(): Promise<void> {
     const cutoff = new Date(this.clock.now().getTime() - CLAIM_TIMEOUT_MS);
+    const scope = this.scope('organization_id');
     await this.orm.em
       .fork()
       .getConnection()
-      .execute(`update messages set send_state = 'unknown' where send_state = 'sending' and claimed_at < ?`, [cutoff], 'run');
+      .execute(`update messages set send_state = 'unknown' where send_state = 'sending' and claimed_at < ?${scope.sql}`, [cutoff, ...scope.params], 'run');
     if (this.clock.now().getTime() - this.sweptAt >= UNKNOWN_SWEEP_EVERY_MS) {
       this.sweptAt = this.clock.now().getTime();
       await this.failUnknownOutcomes();
@@ -142,6 +160,7 @@ export class OutboundSender extends PollingJob {
   /** Fails the sends left `unknown`, with no status from Meta, for UNKNOWN_OUTCOME_AFTER_MS. */
   private async failUnknownOutcomes(): Promise<void> {
     const now = this.clock.now();
+    const scope = this.scope('m.organization_id');
     const error = { code: 'unknown_outcome', title: 'Meta never confirmed this send.', details: 'The request may or may not have reached Meta, and no status arrived for it within an hour; it is not sent again.' };
     await this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
@@ -150,10 +169,10 @@ export class OutboundSender extends PollingJob {
         `with upd as (
            update messages m set send_state = 'failed', status = 'failed', status_rank = 4, status_updated_at = ?, error = ?::jsonb
              from messages old
-            where old.id = m.id and m.send_state = 'unknown' and m.status_rank = 0 and m.claimed_at < ?
+            where old.id = m.id and m.send_state = 'unknown' and m.status_rank = 0 and m.claimed_at < ?${scope.sql}
             returning ${messageColumns('m')}, m.organization_id, old.status as previous_status
          ) ${messagesWithContact('upd')}`,
-        [now, JSON.stringify(error), new Date(now.getTime() - UNKNOWN_OUTCOME_AFTER_MS)],
+        [now, JSON.stringify(error), new Date(now.getTime() - UNKNOWN_OUTCOME_AFTER_MS), ...scope.params],
       );
       for (const m of failed) {
         await recordEvent(sql, m.organization_id, 'message.update', messageStatusChanged(m, contactOfRow(m), m.previous_status), now);
@@ -170,6 +189,7 @@ export class OutboundSender extends PollingJob {
    */
   private async claim(limit: number): Promise<{ batch: Claimed[]; draws: OutboxDraw[]; retryInMs: number | null }> {
     const now = this.clock.now();
+    const scope = this.scope('m.organization_id');
     return this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
       const candidates = await sql.all<Claimed & { messages_per_second: number }>(
@@ -179,14 +199,14 @@ export class OutboundSender extends PollingJob {
          join conversations cv on cv.id = m.conversation_id
          join contacts ct on ct.id = cv.contact_id
          join channels ch on ch.id = m.channel_id
-         where m.send_state = 'pending' and (m.next_attempt_at is null or m.next_attempt_at <= ?)
+         where m.send_state = 'pending' and (m.next_attempt_at is null or m.next_attempt_at <= ?)${scope.sql}
            and not exists (
              select 1 from messages e where e.conversation_id = m.conversation_id
                and e.send_state in ('pending', 'sending') and e.id < m.id)
          order by m.id
          limit ?
          for update of m skip locked`,
-        [now, CANDIDATES],
+        [now, ...scope.params, CANDIDATES],
       );
       const byChannel = new Map<string, (Claimed & { messages_per_second: number })[]>();
       for (const c of candidates) byChannel.set(c.channel_id, [...(byChannel.get(c.channel_id) ?? []), c]);

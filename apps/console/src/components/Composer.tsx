@@ -2,6 +2,8 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { type Conversation, type Message, problemText } from '../api';
 import { useSession } from '../session';
 import { nextTickIn, windowState } from '../window';
+import type { OutboundBody } from '../compose';
+import { ButtonsReply, ListReply, MediaReply } from './RichReply';
 
 /** Re-renders on every second the window label changes, and stops once it closes. */
 export function useWindow(windowExpiresAt: string | null, now: () => number = Date.now) {
@@ -58,8 +60,49 @@ export function Composer({ conversation, onSent }: { conversation: Conversation;
           'The contact has not written yet: only templates can be sent.'
         )}
       </p>
-      {freeForm ? <TextReply conversation={conversation} onSent={onSent} /> : <TemplateReply conversation={conversation} onSent={onSent} />}
+      {freeForm ? <FreeFormReply conversation={conversation} onSent={onSent} /> : <TemplateReply conversation={conversation} onSent={onSent} />}
     </section>
+  );
+}
+
+const KINDS = [
+  { value: 'text', label: 'Text' },
+  { value: 'media', label: 'Media' },
+  { value: 'buttons', label: 'Buttons' },
+  { value: 'list', label: 'List' },
+] as const;
+type Kind = (typeof KINDS)[number]['value'];
+
+/** Inside the window: text, media with a caption, reply buttons or a list. */
+function FreeFormReply({ conversation, onSent }: { conversation: Conversation; onSent: (message: Message) => void }) {
+  const { client } = useSession();
+  const [kind, setKind] = useState<Kind>('text');
+  const send = async (body: OutboundBody): Promise<string | null> => {
+    const { data, error } = await client.POST('/v1/conversations/{id}/messages', {
+      params: { path: { id: conversation.id } },
+      body,
+      headers: { 'Idempotency-Key': crypto.randomUUID() },
+    });
+    if (!data) return problemText(error);
+    onSent(data);
+    return null;
+  };
+  return (
+    <>
+      <fieldset className="kinds">
+        <legend className="visually-hidden">Message type</legend>
+        {KINDS.map((k) => (
+          <label key={k.value} className={kind === k.value ? 'selected' : undefined}>
+            <input type="radio" name={`kind-${conversation.id}`} value={k.value} checked={kind === k.value} onChange={() => setKind(k.value)} />
+            {k.label}
+          </label>
+        ))}
+      </fieldset>
+      {kind === 'text' && <TextReply conversation={conversation} onSent={onSent} />}
+      {kind === 'media' && <MediaReply send={send} />}
+      {kind === 'buttons' && <ButtonsReply send={send} />}
+      {kind === 'list' && <ListReply send={send} />}
+    </>
   );
 }
 

@@ -55,8 +55,24 @@ function Body({ message }: { message: Message }) {
     case 'video':
     case 'audio':
     case 'document':
-    case 'sticker':
+    case 'sticker': {
+      // Sent by link, the file is Meta's to fetch: shown as that link, not downloaded here.
+      const sent = c.media as { link?: string; caption?: string; filename?: string } | undefined;
+      if (message.direction === 'outbound' && sent?.link) {
+        return (
+          <div className="text">
+            <p>
+              📎 {message.type}:{' '}
+              <a href={sent.link} target="_blank" rel="noreferrer noopener">
+                {sent.filename ?? sent.link}
+              </a>
+            </p>
+            {sent.caption && <p>{sent.caption}</p>}
+          </div>
+        );
+      }
       return <Media message={message} />;
+    }
     case 'location': {
       const l = c.location as { latitude?: number | null; longitude?: number | null; name?: string; address?: string };
       const href = typeof l.latitude === 'number' && typeof l.longitude === 'number' ? `https://www.openstreetmap.org/?mlat=${l.latitude}&mlon=${l.longitude}` : undefined;
@@ -84,7 +100,13 @@ function Body({ message }: { message: Message }) {
       );
     }
     case 'interactive': {
-      const i = c.interactive as { kind?: string; type?: string; title?: string; body?: unknown; action?: { buttons?: Array<{ reply?: { title?: string } }> } };
+      const i = c.interactive as {
+        kind?: string;
+        type?: string;
+        title?: string;
+        body?: unknown;
+        action?: { buttons?: Array<{ reply?: { title?: string } }>; button?: string; sections?: Array<{ title?: string; rows?: Array<{ title?: string; description?: string }> }> };
+      };
       if (i.kind) return <p className="text">↩ {i.title ?? (typeof i.body === 'string' ? i.body : i.kind)}</p>;
       const body = (i.body as { text?: string } | undefined)?.text;
       return (
@@ -96,6 +118,19 @@ function Body({ message }: { message: Message }) {
                 <li key={n}>{b.reply?.title}</li>
               ))}
             </ul>
+          )}
+          {i.action?.sections && (
+            <>
+              <p className="muted">☰ {i.action.button}</p>
+              <ul>
+                {i.action.sections.flatMap((section) => section.rows ?? []).map((r, n) => (
+                  <li key={n}>
+                    {r.title}
+                    {r.description && <span className="muted"> — {r.description}</span>}
+                  </li>
+                ))}
+              </ul>
+            </>
           )}
         </div>
       );

@@ -1,5 +1,8 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { type Channel, problemText } from '../api';
+import { addSample, type Broadcast, type Sample } from '../broadcast-chart';
+import { BroadcastChart } from '../components/BroadcastChart';
+import { BroadcastRecipients } from '../components/BroadcastRecipients';
 import { templateKeys } from '../components/Composer';
 import { attachProblems, parseRecipients, placeholderComponents, type RecipientRow, requireParams } from '../csv';
 import { useEventStream } from '../events';
@@ -12,16 +15,6 @@ interface Template {
   category: string;
   parameterFormat: 'POSITIONAL' | 'NAMED';
   components: unknown[];
-}
-
-interface Broadcast {
-  id: string;
-  status: 'draft' | 'running' | 'completed' | 'cancelled' | 'failed';
-  template: { name: string; language: string };
-  statistics: Record<'total' | 'pending' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped' | 'unknown', number>;
-  createdAt: string;
-  finishedAt: string | null;
-  failureReason: string | null;
 }
 
 const CHECK_BATCH = 1000;
@@ -39,18 +32,22 @@ export function BroadcastsPage() {
 
   const load = useCallback(async () => {
     const { data, error } = await client.GET('/v1/broadcasts', { params: { query: { limit: 20 } } });
-    if (data) setBroadcasts(data.data as Broadcast[]);
+    if (data) setBroadcasts(data.data);
     else setError(problemText(error));
   }, [client]);
   useEffect(() => {
     void load();
   }, [load]);
 
-  // Progress arrives as broadcast.update and broadcast.completed events.
+  const replace = useCallback((b: Broadcast) => {
+    setBroadcasts((list) => (list.some((x) => x.id === b.id) ? list.map((x) => (x.id === b.id ? b : x)) : [b, ...list]));
+  }, []);
+  // Starts and ends arrive as broadcast.update and broadcast.completed events; each card reads
+  // the progress in between.
   useEventStream(client, (event) => {
     const b = event.data.broadcast as Broadcast | undefined;
     if (!event.type.startsWith('broadcast.') || !b) return;
-    setBroadcasts((list) => (list.some((x) => x.id === b.id) ? list.map((x) => (x.id === b.id ? b : x)) : [b, ...list]));
+    replace(b);
   });
 
   return (
@@ -63,13 +60,64 @@ export function BroadcastsPage() {
         </p>
       )}
       <h2>Recent</h2>
-      {broadcasts.length === 0 ? <p className="muted">No broadcast yet.</p> : <ul className="cards">{broadcasts.map((b) => <BroadcastCard key={b.id} broadcast={b} onChange={() => void load()} />)}</ul>}
+      {broadcasts.length === 0 ? (
+        <p className="muted">No broadcast yet.</p>
+      ) : (
+        <ul className="cards broadcast-cards">
+          {broadcasts.map((b) => (
+            <BroadcastCard key={b.id} broadcast={b} onChange={() => void load()} onUpdate={replace} />
+          ))}
+        </ul>
+      )}
     </section>
   );
 }
 
-function BroadcastCard({ broadcast: b, onChange }: { broadcast: Broadcast; onChange: () => void }) {
+/** How often a card re-reads its broadcast while figures can still move. */
+const PROGRESS_POLL_MS = 1000;
+/**
+ * Statuses (delivered, read) keep arriving after the last send: a finished broadcast is still
+ * followed this long. Only its start and end are events, so progress in between is read.
+ */
+const FOLLOW_AFTER_FINISH_MS = 2 * 60 * 1000;
+
+function following(b: Broadcast, now: number): boolean {
+  if (b.status === 'running') return true;
+  return !!b.finishedAt && now - Date.parse(b.finishedAt) < FOLLOW_AFTER_FINISH_MS && b.status !== 'failed';
+}
+
+/** Re-reads the broadcast while it runs (and a while after), and keeps its figures over time. */
+function useProgress(b: Broadcast, onUpdate: (b: Broadcast) => void): Sample[] {
   const { client } = useSession();
+  const [samples, setSamples] = useState<Sample[]>(() => [{ at: Date.now(), stats: b.statistics }]);
+  const update = useRef(onUpdate);
+  update.current = onUpdate;
+  useEffect(() => {
+    setSamples((old) => addSample(old, { at: Date.now(), stats: b.statistics }));
+  }, [b.statistics]);
+  const live = following(b, Date.now());
+  useEffect(() => {
+    if (!live) return;
+    let stopped = false;
+    const timer = setInterval(() => {
+      void client.GET('/v1/broadcasts/{id}', { params: { path: { id: b.id }, query: { limit: 1 } } }).then(({ data }) => {
+        if (stopped || !data) return;
+        const { statuses: _statuses, nextCursor: _next, ...view } = data;
+        update.current(view);
+      });
+    }, PROGRESS_POLL_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [client, b.id, live]);
+  return samples;
+}
+
+function BroadcastCard({ broadcast: b, onChange, onUpdate }: { broadcast: Broadcast; onChange: () => void; onUpdate: (b: Broadcast) => void }) {
+  const { client } = useSession();
+  const [open, setOpen] = useState(false);
+  const samples = useProgress(b, onUpdate);
   const s = b.statistics;
   const done = s.total - s.pending;
   const download = async () => {
@@ -81,22 +129,27 @@ function BroadcastCard({ broadcast: b, onChange }: { broadcast: Broadcast; onCha
     a.click();
     URL.revokeObjectURL(url);
   };
+  const panelId = `bc-recipients-${b.id}`;
   return (
     <li className="card stack" aria-label={`Broadcast ${b.template.name}`}>
       <h3>
         {b.template.name} <span className="muted">({b.status})</span>
       </h3>
+      <p className="hint">
+        Started <time dateTime={b.createdAt}>{new Date(b.createdAt).toLocaleString()}</time>
+        {b.finishedAt && (
+          <>
+            , ended <time dateTime={b.finishedAt}>{new Date(b.finishedAt).toLocaleString()}</time>
+          </>
+        )}
+      </p>
       <progress max={s.total || 1} value={done} aria-label={`${done} of ${s.total} processed`} />
-      <dl className="facts">
-        {(['total', 'sent', 'delivered', 'read', 'failed', 'skipped', 'pending'] as const).map((k) => (
-          <div key={k} className="fact">
-            <dt>{k}</dt>
-            <dd data-stat={k}>{s[k]}</dd>
-          </div>
-        ))}
-      </dl>
+      <BroadcastChart stats={s} samples={samples} />
       {b.failureReason && <p className="error">{b.failureReason}</p>}
       <div className="row">
+        <button type="button" className="secondary" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen(!open)}>
+          {open ? 'Hide recipients' : 'Recipients'}
+        </button>
         <button type="button" className="secondary" onClick={() => void download()}>
           Export statuses (CSV)
         </button>
@@ -105,6 +158,9 @@ function BroadcastCard({ broadcast: b, onChange }: { broadcast: Broadcast; onCha
             Cancel
           </button>
         )}
+      </div>
+      <div id={panelId} hidden={!open}>
+        {open && <BroadcastRecipients broadcastId={b.id} version={`${b.status}:${Object.values(s).join(',')}`} />}
       </div>
     </li>
   );
