@@ -5,6 +5,10 @@ import { InboxPage } from './pages/Inbox';
 import { ChannelsPage } from './pages/Channels';
 import { UsersPage } from './pages/Users';
 import { BroadcastsPage } from './pages/Broadcasts';
+import { RoutingPage } from './pages/Routing';
+import { QueuesPage } from './pages/Queues';
+import { AssistantPage } from './pages/Assistant';
+import { OptOutPage } from './pages/OptOut';
 
 export function App() {
   return (
@@ -16,10 +20,14 @@ export function App() {
             <Route index element={<Navigate to="/inbox" replace />} />
             <Route path="/inbox" element={<InboxPage />} />
             <Route path="/inbox/:conversationId" element={<InboxPage />} />
+            <Route path="/queues" element={<QueuesPage />} />
             <Route element={<RequireAdmin />}>
               <Route path="/channels" element={<ChannelsPage />} />
               <Route path="/users" element={<UsersPage />} />
               <Route path="/broadcasts" element={<BroadcastsPage />} />
+              <Route path="/routing" element={<RoutingPage />} />
+              <Route path="/assistant" element={<AssistantPage />} />
+              <Route path="/opt-out" element={<OptOutPage />} />
             </Route>
             <Route path="*" element={<NotFound />} />
           </Route>
@@ -57,6 +65,9 @@ function Layout() {
             <li>
               <NavLink to="/inbox">Inbox</NavLink>
             </li>
+            <li>
+              <NavLink to="/queues">Queues</NavLink>
+            </li>
             {isAdmin && (
               <>
                 <li>
@@ -67,6 +78,15 @@ function Layout() {
                 </li>
                 <li>
                   <NavLink to="/users">Users</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/routing">Routing</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/assistant">Assistant</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/opt-out">Opt-out</NavLink>
                 </li>
               </>
             )}

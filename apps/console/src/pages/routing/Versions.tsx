@@ -1,0 +1,107 @@
+import { useCallback, useEffect, useState } from 'react';
+import { problemText } from '../../api';
+import { useSession } from '../../session';
+import { idempotency } from './shared';
+
+interface Version {
+  id: string;
+  number: number;
+  source: 'apply' | 'scheduled' | 'restore';
+  restoredFrom: number | null;
+  createdBy: string | null;
+  createdAt: string;
+  live: boolean;
+}
+
+const SOURCE: Record<Version['source'], string> = { apply: 'Applied', scheduled: 'Scheduled apply', restore: 'Restored' };
+
+export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
+  const { client } = useSession();
+  const [versions, setVersions] = useState<Version[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+
+  const load = useCallback(
+    async (after?: string) => {
+      const { data, error } = await client.GET('/v1/routing/versions', { params: { query: { limit: 20, ...(after ? { cursor: after } : {}) } } });
+      if (!data) return setError(problemText(error));
+      setVersions((prev) => (after ? [...(prev ?? []), ...data.data] : data.data));
+      setCursor(data.nextCursor ?? null);
+    },
+    [client],
+  );
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const restore = async (v: Version) => {
+    if (!window.confirm(`Make version ${v.number} live again? It becomes a new version; the draft does not change.`)) return;
+    const { data, error } = await client.POST('/v1/routing/versions/{id}/restore', { params: { path: { id: v.id } }, headers: idempotency() });
+    if (!data) return setError(problemText(error));
+    setStatus(`Version ${v.number} restored as version ${data.number}, now live.`);
+    await load();
+    onRestored();
+  };
+
+  return (
+    <div className="stack-lg">
+      <h2>Versions</h2>
+      <p className="hint">Every apply makes a new version. Restoring an earlier one makes its routing live again as a new version; the draft is not changed.</p>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {status && <p role="status">{status}</p>}
+      {versions === null ? (
+        <p role="status">Loading…</p>
+      ) : versions.length === 0 ? (
+        <p className="muted">Nothing has been applied yet.</p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">Routing versions, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Version</th>
+              <th scope="col">Made</th>
+              <th scope="col">When</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <tr key={v.id}>
+                <td>
+                  {v.number} {v.live && <span className="badge live-badge">Live</span>}
+                </td>
+                <td>
+                  {SOURCE[v.source]}
+                  {v.restoredFrom !== null && ` from version ${v.restoredFrom}`}
+                </td>
+                <td>
+                  <time dateTime={v.createdAt}>{new Date(v.createdAt).toLocaleString()}</time>
+                </td>
+                <td>
+                  {!v.live && (
+                    <button type="button" className="secondary" onClick={() => void restore(v)} aria-label={`Restore version ${v.number}`}>
+                      Restore
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {cursor && (
+        <button type="button" className="secondary" onClick={() => void load(cursor)}>
+          Load older versions
+        </button>
+      )}
+    </div>
+  );
+}
