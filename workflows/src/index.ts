@@ -4,3 +4,4 @@ export * from './templates';
 export * from './broadcast';
 export * from './assistant';
 export * from './routing';
+export * from './routing-chatbot';

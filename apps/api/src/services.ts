@@ -32,6 +32,7 @@ import {
   queueMessage,
   type Resolver,
   SignInService,
+  temporalChatbotStarter,
   temporalTreeStarter,
   TokenService,
   UserService,
@@ -114,7 +115,13 @@ export function createServices(deps: ServiceDeps): Services {
   const applyDestination =
     deps.applyDestination ??
     (deps.temporal
-      ? routingRuntime({ orm: deps.orm, clock: deps.clock, trees: temporalTreeStarter(deps.temporal, deps.config.temporal.taskQueue), chatbot: chatbotDeps }).applyDestination
+      ? routingRuntime({
+          orm: deps.orm,
+          clock: deps.clock,
+          trees: temporalTreeStarter(deps.temporal, deps.config.temporal.taskQueue),
+          chatbotWorkflows: temporalChatbotStarter(deps.temporal, deps.config.temporal.taskQueue),
+          chatbot: chatbotDeps,
+        }).applyDestination
       : applyDestinationPort(deps.orm, new RoutingDispatcher(deps.clock, null)));
   const metaProcessor = new MetaInboundProcessor(deps.orm, directory, deps.clock, deps.logger.child({ component: 'meta-inbound' }));
   return {

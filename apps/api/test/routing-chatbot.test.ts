@@ -42,6 +42,9 @@ interface Forward {
 
 const forwardsFor = (conversationId: string): Forward[] => bot.requests.map((r) => JSON.parse(r.body) as Forward).filter((f) => f.conversation.id === conversationId);
 
+/** The bot's first request for the conversation: its session's workflow makes it soon after the start. */
+const firstForward = (conversationId: string): Promise<Forward> => eventually(async () => forwardsFor(conversationId)[0], 10_000, 'the first forward');
+
 async function callback(url: string, body: unknown, idempotencyKey?: string) {
   const path = new URL(url).pathname;
   return h.api.call('POST', path, { body, ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}) });
@@ -73,7 +76,7 @@ describe('chatbot connectors at runtime', () => {
   it('POSTs the message signed with the connector’s secret, and the bot answers text, a URL button and quick replies', async () => {
     const contact = await newContact(h, org, 'I need help with my order');
     await botOn(h, org, contact, chatbotId, versionId);
-    const [forward] = forwardsFor(contact.conversationId);
+    const forward = await firstForward(contact.conversationId);
     expect(forward).toMatchObject({
       type: 'message',
       chatbotId,
@@ -90,12 +93,12 @@ describe('chatbot connectors at runtime', () => {
     expect((await h.api.call('GET', '/v1/routing/chatbots/no-such-bot/secret', { token: org.token })).status).toBe(404);
     expect(() => new Webhook(secret).verify(request.body, request.headers)).not.toThrow();
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(request.body, request.headers)).toThrow();
-    expect(forward!.callbackUrl).toMatch(new RegExp(`^${h.api.url}/v1/routing/chatbot-callback/[A-Za-z0-9_-]{43}$`));
+    expect(forward.callbackUrl).toMatch(new RegExp(`^${h.api.url}/v1/routing/chatbot-callback/[A-Za-z0-9_-]{43}$`));
 
-    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Sure, which order?' })).status).toBe(200);
-    const link = await callback(forward!.callbackUrl, { type: 'url_button', text: 'Track it here', button: { title: 'Track', url: 'https://example.com/track' } });
+    expect((await callback(forward.callbackUrl, { type: 'text', text: 'Sure, which order?' })).status).toBe(200);
+    const link = await callback(forward.callbackUrl, { type: 'url_button', text: 'Track it here', button: { title: 'Track', url: 'https://example.com/track' } });
     expect(link.status, link.text).toBe(200);
-    const replies = await callback(forward!.callbackUrl, { type: 'quick_replies', text: 'Anything else?', replies: [{ id: 'yes', title: 'Yes' }, { id: 'no', title: 'No' }] });
+    const replies = await callback(forward.callbackUrl, { type: 'quick_replies', text: 'Anything else?', replies: [{ id: 'yes', title: 'Yes' }, { id: 'no', title: 'No' }] });
     expect(replies.status, replies.text).toBe(200);
     const sent = await outboundOf(h, org, contact.conversationId);
     expect(sent.map((m) => [m.type, m.role])).toEqual([
@@ -110,7 +113,7 @@ describe('chatbot connectors at runtime', () => {
     // The contact's later messages reach the bot the same way, with the same callback.
     await contactSends(h, org, contact.from, buttonReply('yes', 'Yes'));
     const later = await eventually(async () => forwardsFor(contact.conversationId)[1], 10_000, 'the second forward');
-    expect(later).toMatchObject({ callbackUrl: forward!.callbackUrl, message: { type: 'interactive', text: 'Yes', replyId: 'yes' } });
+    expect(later).toMatchObject({ callbackUrl: forward.callbackUrl, message: { type: 'interactive', text: 'Yes', replyId: 'yes' } });
     // Attachments are described by their structure, not sent.
     await contactSends(h, org, contact.from, MESSAGE_BODIES.document!);
     const document = await eventually(async () => forwardsFor(contact.conversationId)[2], 10_000, 'the third forward');
@@ -120,7 +123,7 @@ describe('chatbot connectors at runtime', () => {
       attachments: [{ type: 'document', id: '4234567890', mimeType: 'application/pdf', filename: 'invoice.pdf', caption: 'Invoice', sha256: 'dsha=' }],
     });
     // More quick replies than WhatsApp's three buttons become a list.
-    const many = await callback(forward!.callbackUrl, {
+    const many = await callback(forward.callbackUrl, {
       type: 'quick_replies',
       text: 'Which one?',
       replies: ['A', 'B', 'C', 'D'].map((t) => ({ id: t.toLowerCase(), title: `Order ${t}` })),
@@ -134,15 +137,15 @@ describe('chatbot connectors at runtime', () => {
   it('a bot’s transfer hands the chat to a queue, after which its hash answers 404', async () => {
     const contact = await newContact(h, org, 'Talk to a person');
     await botOn(h, org, contact, chatbotId, versionId);
-    const [forward] = forwardsFor(contact.conversationId);
-    const unknown = await callback(forward!.callbackUrl, { type: 'transfer', queueId: 'no-such-queue' });
+    const forward = await firstForward(contact.conversationId);
+    const unknown = await callback(forward.callbackUrl, { type: 'transfer', queueId: 'no-such-queue' });
     expect(unknown.status, unknown.text).toBe(422);
-    const res = await callback(forward!.callbackUrl, { type: 'transfer', queueId });
+    const res = await callback(forward.callbackUrl, { type: 'transfer', queueId });
     expect(res.status, res.text).toBe(202);
     const d = await waitDestination(h, contact.conversationId);
     expect(d.destination).toEqual({ kind: 'queue', id: queueId });
     expect(d.path).toEqual([{ kind: 'chatbot', chatbotId, outcome: 'transfer' }]);
-    const after = await callback(forward!.callbackUrl, { type: 'text', text: 'Still here?' });
+    const after = await callback(forward.callbackUrl, { type: 'text', text: 'Still here?' });
     expect(after.status).toBe(404);
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
     // Nor does the bot hear the contact's later messages.
@@ -154,11 +157,11 @@ describe('chatbot connectors at runtime', () => {
   it('a person taking the conversation over ends the bot’s session', async () => {
     const contact = await newContact(h, org, 'Hi bot');
     await botOn(h, org, contact, chatbotId, versionId);
-    const [forward] = forwardsFor(contact.conversationId);
+    const forward = await firstForward(contact.conversationId);
     const me = await h.api.call('GET', '/v1/me', { token: org.token });
     const assigned = await h.api.call('PUT', `/v1/conversations/${contact.conversationId}/assign`, { token: org.token, body: { userId: me.body.userId } });
     expect(assigned.status, assigned.text).toBe(200);
-    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Too late' })).status).toBe(404);
+    expect((await callback(forward.callbackUrl, { type: 'text', text: 'Too late' })).status).toBe(404);
     await contactSends(h, org, contact.from, text('Are you a person?'));
     await new Promise((r) => setTimeout(r, 500));
     expect(forwardsFor(contact.conversationId)).toHaveLength(1);
@@ -187,33 +190,33 @@ describe('chatbot connectors at runtime', () => {
   it('a callback retried with its Idempotency-Key answers the first answer and sends nothing again', async () => {
     const contact = await newContact(h, org, 'Where is my order?');
     await botOn(h, org, contact, chatbotId, versionId);
-    const [forward] = forwardsFor(contact.conversationId);
-    const first = await callback(forward!.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-1');
+    const forward = await firstForward(contact.conversationId);
+    const first = await callback(forward.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-1');
     expect(first.status, first.text).toBe(200);
-    const again = await callback(forward!.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-1');
+    const again = await callback(forward.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-1');
     expect(again.status, again.text).toBe(200);
     expect(again.body).toEqual(first.body);
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(1);
-    const reused = await callback(forward!.callbackUrl, { type: 'text', text: 'Something else' }, 'answer-1');
+    const reused = await callback(forward.callbackUrl, { type: 'text', text: 'Something else' }, 'answer-1');
     expect(reused.status, reused.text).toBe(422);
     expect(reused.body.code).toBe('idempotency_key_reused');
-    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Bad key' }, 'ñ')).status).toBe(400);
+    expect((await callback(forward.callbackUrl, { type: 'text', text: 'Bad key' }, 'ñ')).status).toBe(400);
     // Another key is another answer.
-    const second = await callback(forward!.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-2');
+    const second = await callback(forward.callbackUrl, { type: 'text', text: 'On its way' }, 'answer-2');
     expect(second.status, second.text).toBe(200);
     expect(second.body.messageId).not.toBe(first.body.messageId);
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
 
     // A transfer retried after it ended the session answers the same, and hands the chat over once.
-    const transfer = await callback(forward!.callbackUrl, { type: 'transfer', queueId }, 'handover');
+    const transfer = await callback(forward.callbackUrl, { type: 'transfer', queueId }, 'handover');
     expect(transfer.status, transfer.text).toBe(202);
-    const retried = await callback(forward!.callbackUrl, { type: 'transfer', queueId }, 'handover');
+    const retried = await callback(forward.callbackUrl, { type: 'transfer', queueId }, 'handover');
     expect(retried.status, retried.text).toBe(202);
     expect(retried.body).toEqual({ status: 'transferred' });
     expect(h.destinations.filter((d) => d.conversationId === contact.conversationId)).toHaveLength(1);
     // Without a kept key, the ended session still answers 404, and so does a kept text key's other body.
-    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Late' })).status).toBe(404);
-    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Late' }, 'answer-3')).status).toBe(404);
+    expect((await callback(forward.callbackUrl, { type: 'text', text: 'Late' })).status).toBe(404);
+    expect((await callback(forward.callbackUrl, { type: 'text', text: 'Late' }, 'answer-3')).status).toBe(404);
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
 
     // The keys are kept with the session, and go with it.
@@ -270,8 +273,8 @@ describe('chatbot connectors at runtime', () => {
   it('a callback with a wrong hash is 404 and changes nothing', async () => {
     const contact = await newContact(h, org);
     await botOn(h, org, contact, chatbotId, versionId);
-    const [forward] = forwardsFor(contact.conversationId);
-    const token = forward!.callbackUrl.split('/').pop()!;
+    const forward = await firstForward(contact.conversationId);
+    const token = forward.callbackUrl.split('/').pop()!;
     const wrong = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
     for (const hash of [wrong, 'short', 'x'.repeat(199)]) {
       const res = await h.api.call('POST', `/v1/routing/chatbot-callback/${hash}`, { body: { type: 'text', text: 'Hijack' } });
@@ -283,7 +286,7 @@ describe('chatbot connectors at runtime', () => {
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
     expect(h.destinations.find((d) => d.conversationId === contact.conversationId)).toBeUndefined();
     // The right hash still works.
-    expect((await callback(forward!.callbackUrl, { type: 'text', text: 'Hi' })).status).toBe(200);
+    expect((await callback(forward.callbackUrl, { type: 'text', text: 'Hi' })).status).toBe(200);
     await waitOutbound(h, org, contact.conversationId, 1);
   });
 });

@@ -6,6 +6,7 @@ import {
   ChatbotConnector,
   graphClientFor,
   metaPayload,
+  type RoutingDispatcher,
   RoutingRunner,
   routingRuntime,
   RoutingSignaller,
@@ -18,7 +19,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { expect, inject } from 'vitest';
 import { createActivities } from '../../worker/src/activities';
-import { routingMessageHandler, temporalTreeStarter } from '../../worker/src/activities/routing';
+import { routingMessageHandler, temporalChatbotStarter, temporalTreeStarter } from '../../worker/src/activities/routing';
 import { activityInterceptors, WORKFLOWS_PATH } from '../../worker/src/worker';
 import { type Answer, createTenant, startTestApi, TEST_SECRETS, type Tenant, type TestApi } from '../../../test/support/api';
 import { eventually } from '../../../test/support/platform';
@@ -70,6 +71,8 @@ export interface RoutingHarness {
   signaller: RoutingSignaller;
   /** Routes new conversations (the dispatcher's runner), on demand: `runner.settle()`. */
   runner: RoutingRunner;
+  /** The runner's dispatcher. */
+  dispatcher: RoutingDispatcher;
   /** Organizations this harness serves (the signaller leaves other test files' work alone). */
   organizationIds: string[];
   startWorker(): Promise<void>;
@@ -94,11 +97,13 @@ export async function startRoutingHarness(): Promise<RoutingHarness> {
   const destinations: ApplyDestinationInput[] = [];
   const http = new WebhookHttpClient({ policy: { allowInsecure: true } });
   const trees = temporalTreeStarter(temporal, taskQueue);
+  const chatbotWorkflows = temporalChatbotStarter(temporal, taskQueue);
   // The dispatcher as the worker wires it; each destination is recorded before it applies it.
   const runtime = routingRuntime({
     orm: api.orm,
     clock: systemClock,
     trees,
+    chatbotWorkflows,
     chatbot: { orm: api.orm, clock: systemClock, logger, http, secrets: new SecretBox(api.config.encryptionKey), callbackBaseUrl: api.url },
   });
   const applyDestination = async (input: ApplyDestinationInput) => {
@@ -109,7 +114,7 @@ export async function startRoutingHarness(): Promise<RoutingHarness> {
   // The callback route answers with this connector, so a bot's transfer reaches the stand-in.
   api.app.services.chatbots = chatbots;
   const organizationIds: string[] = [];
-  const signaller = new RoutingSignaller(api.orm, routingMessageHandler(trees, chatbots), logger, { pollMs: 50, organizationIds });
+  const signaller = new RoutingSignaller(api.orm, routingMessageHandler(trees, chatbotWorkflows), logger, { pollMs: 50, organizationIds });
   signaller.start();
   const runner = new RoutingRunner(api.orm, runtime.dispatcher, logger, { organizationIds });
 
@@ -122,7 +127,7 @@ export async function startRoutingHarness(): Promise<RoutingHarness> {
       connection: native,
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
-      activities: createActivities({ orm: api.orm, clock: systemClock, logger, config: api.config, graph: graphClientFor(api.config, logger), temporal, applyDestination, routingHttp: http }),
+      activities: createActivities({ orm: api.orm, clock: systemClock, logger, config: api.config, graph: graphClientFor(api.config, logger), temporal, applyDestination, routingHttp: http, chatbots }),
       interceptors: { activity: activityInterceptors },
     });
     running = worker.run();
@@ -143,6 +148,7 @@ export async function startRoutingHarness(): Promise<RoutingHarness> {
     chatbots,
     signaller,
     runner,
+    dispatcher: runtime.dispatcher,
     organizationIds,
     startWorker,
     stopWorker,
@@ -227,6 +233,7 @@ export async function treeOn(h: RoutingHarness, org: RoutingOrg, contact: Contac
   );
 }
 
+/** Hands the conversation to a bot as the dispatcher does; the bot hears of it from the session's workflow, soon after. */
 export async function botOn(h: RoutingHarness, org: RoutingOrg, contact: Contact, chatbotId: string, versionId: string): Promise<void> {
   await startChatbot(
     // The harness's connector deps, through its public entry point.
@@ -239,6 +246,7 @@ export async function botOn(h: RoutingHarness, org: RoutingOrg, contact: Contact
       callbackBaseUrl: h.api.url,
       applyDestination: async (input) => void h.destinations.push(input),
     },
+    temporalChatbotStarter(h.temporal, h.taskQueue),
     { organizationId: org.orgId, conversationId: contact.conversationId, channelId: org.channelId, chatbotId, versionId, messageId: contact.messageId, at: new Date() },
   );
 }

@@ -23,7 +23,7 @@ import {
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalAssistantStarter } from './activities/assistant';
-import { routingMessageHandler, temporalTreeStarter } from './activities/routing';
+import { routingMessageHandler, temporalChatbotStarter, temporalTreeStarter } from './activities/routing';
 import { temporalLogger } from './logging';
 import { createWorker, ensureSchedules, shutdownSignal } from './worker';
 
@@ -49,6 +49,7 @@ const routing = routingRuntime({
   orm,
   clock: systemClock,
   trees: temporalTreeStarter(temporal, config.temporal.taskQueue),
+  chatbotWorkflows: temporalChatbotStarter(temporal, config.temporal.taskQueue),
   chatbot: {
     orm,
     clock: systemClock,
@@ -58,7 +59,9 @@ const routing = routingRuntime({
     callbackBaseUrl: config.publicUrl ?? '',
   },
 });
-const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal, stopping, applyDestination: routing.applyDestination }, connection);
+// Bots are called from their sessions' workflows (activities), never from the signaller's batches.
+const chatbots = new ChatbotConnector(routing.chatbotDeps);
+const worker = await createWorker({ config, orm, clock: systemClock, logger, graph, temporal, stopping, applyDestination: routing.applyDestination, chatbots }, connection);
 // Meta deliveries stored by the API are applied here, off the API's event loop.
 const inbound = new MetaInboundProcessor(orm, new PhoneNumberDirectory(orm), systemClock, logger.child({ component: 'meta-inbound' }), {
   sweepMs: 200,
@@ -74,8 +77,11 @@ webhooks.start();
 const assistant = new AssistantSignaller(orm, temporalAssistantStarter(temporal, config.temporal.taskQueue), logger.child({ component: 'assistant' }));
 assistant.start();
 // Contacts' messages in conversations a decision tree or chatbot owns, handed to it.
-const chatbots = new ChatbotConnector(routing.chatbotDeps);
-const routingMessages = new RoutingSignaller(orm, routingMessageHandler(temporalTreeStarter(temporal, config.temporal.taskQueue), chatbots), logger.child({ component: 'routing' }));
+const routingMessages = new RoutingSignaller(
+  orm,
+  routingMessageHandler(temporalTreeStarter(temporal, config.temporal.taskQueue), temporalChatbotStarter(temporal, config.temporal.taskQueue)),
+  logger.child({ component: 'routing' }),
+);
 routingMessages.start();
 // New and reopened conversations, routed by the live routing of their channel.
 const routingInbound = new RoutingRunner(orm, routing.dispatcher, logger.child({ component: 'routing-inbound' }));

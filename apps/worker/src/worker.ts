@@ -5,7 +5,7 @@ import type { Config } from '@parley/config';
 import { type Clock, type Logger, redactError } from '@parley/core';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { type ActivityInterceptorsFactory, type NativeConnection, Worker } from '@temporalio/worker';
-import type { ApplyDestinationPort, GraphPort, SendPort } from '@parley/domain';
+import type { ApplyDestinationPort, ChatbotConnector, GraphPort, SendPort } from '@parley/domain';
 import { createActivities } from './activities';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,6 +24,8 @@ export interface WorkerDeps {
   stopping?: AbortSignal | undefined;
   /** The routing dispatcher's, for trees that reach a final destination (`routingRuntime`). */
   applyDestination?: ApplyDestinationPort | undefined;
+  /** Bots' requests, made by their sessions' workflows (`routingRuntime`'s connector deps). */
+  chatbots?: ChatbotConnector | undefined;
 }
 
 /**

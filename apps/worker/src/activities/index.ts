@@ -1,6 +1,6 @@
 import type { Config } from '@parley/config';
 import { SecretBox } from '@parley/core';
-import { type ApplyDestinationPort, BroadcastSender, ChannelService, type GraphPort, queueMessage, type SendPort, undispatchedDestination, WebhookHttpClient } from '@parley/domain';
+import { type ApplyDestinationPort, BroadcastSender, ChatbotConnector, ChannelService, type GraphPort, queueMessage, type SendPort, undispatchedDestination, WebhookHttpClient } from '@parley/domain';
 import type { Client } from '@temporalio/client';
 import { type AssistantActivityDeps, createAssistantActivities } from './assistant';
 import { createBroadcastActivities } from './broadcasts';
@@ -20,6 +20,8 @@ export interface ActivityDeps extends MaintenanceDeps {
   applyDestination?: ApplyDestinationPort | undefined;
   /** Trees' URL requests; by default one under the configured partner-webhook rules. */
   routingHttp?: WebhookHttpClient | undefined;
+  /** Bots' requests; by default a connector with the routing HTTP client and the configured public URL. */
+  chatbots?: ChatbotConnector | undefined;
 }
 
 /** Activities are built from their dependencies, so tests hand in their own database, clock and Graph API. */
@@ -31,12 +33,25 @@ export function createActivities(deps: ActivityDeps) {
     ...createTemplateActivities({ ...deps, channels }),
     ...createBroadcastActivities({ ...deps, sender, taskQueue: deps.config.temporal.taskQueue }),
     ...createAssistantActivities({ ...deps, send: queueMessage }),
-    ...createRoutingActivities({
-      ...deps,
-      routingHttp: deps.routingHttp ?? new WebhookHttpClient({ policy: { allowInsecure: deps.config.allowInsecureWebhooks } }),
-      applyDestination: deps.applyDestination ?? undispatchedDestination,
-    }),
+    ...routingActivities(deps),
   };
+}
+
+function routingActivities(deps: ActivityDeps) {
+  const routingHttp = deps.routingHttp ?? new WebhookHttpClient({ policy: { allowInsecure: deps.config.allowInsecureWebhooks } });
+  const applyDestination = deps.applyDestination ?? undispatchedDestination;
+  const chatbots =
+    deps.chatbots ??
+    new ChatbotConnector({
+      orm: deps.orm,
+      clock: deps.clock,
+      logger: deps.logger.child({ component: 'chatbots' }),
+      http: routingHttp,
+      secrets: new SecretBox(deps.config.encryptionKey),
+      callbackBaseUrl: deps.config.publicUrl ?? '',
+      applyDestination,
+    });
+  return createRoutingActivities({ ...deps, routingHttp, applyDestination, chatbots });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -9,7 +9,7 @@ import { signDelivery } from '../webhooks/signing';
 import { newSigningSecret } from '../webhooks/subscriptions';
 import { answerFromMessage } from './matching';
 import type { Chatbot } from './config';
-import { type ApplyDestinationPort, endActiveSessions, endSession, type SessionRow, versionDocument } from './runtime-session';
+import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type SessionRow, versionDocument } from './runtime-session';
 
 /*
  * The chatbot connector (docs/routing.md, "Chatbot connectors at runtime"). A conversation routed
@@ -20,6 +20,11 @@ import { type ApplyDestinationPort, endActiveSessions, endSession, type SessionR
  * bot that fails or times out hands the chat to the connector's fallback destination. A
  * conversation the contact opened without writing (WhatsApp's welcome request) starts the bot with
  * a `welcome` request instead of a message.
+ *
+ * The POSTs are made by the session's own Temporal workflow (routingChatbotWorkflow,
+ * workflows/src/routing-chatbot.ts), one activity per request: the routing runner and the
+ * signaller only hand messages to it (signalWithStart), so a bot that is slow or hangs up to its
+ * timeout holds its own conversation, in order, and never another's.
  */
 
 export const CHATBOT_CALLBACK_PATH = '/v1/routing/chatbot-callback';
@@ -44,6 +49,50 @@ export interface ChatbotStartInput {
   versionId: string;
   messageId: string | null;
   at: Date;
+}
+
+/** The input of a bot session's workflow: which session, which bot (its URL is the version's). */
+export interface ChatbotWorkflowInput {
+  organizationId: string;
+  conversationId: string;
+  channelId: string;
+  chatbotId: string;
+  versionId: string;
+  sessionId: string;
+}
+
+/** What is handed to a session's workflow: contact messages (by id), or the welcome. */
+export interface ChatbotDelivery {
+  messageIds: string[];
+  welcome?: boolean | undefined;
+}
+
+/**
+ * Hands messages to a bot session's workflow, starting it if need be (Temporal's signalWithStart):
+ * the workflow POSTs them to the bot one at a time, in order.
+ */
+export interface ChatbotWorkflowStarter {
+  deliver(workflowId: string, input: ChatbotWorkflowInput, delivery: ChatbotDelivery): Promise<void>;
+}
+
+/** Tenant, conversation and session in the id, as for trees: no two tenants (or sessions) share a workflow. */
+export function chatbotWorkflowId(organizationId: string, conversationId: string, sessionId: string): string {
+  return `routing-chatbot:${organizationId}:${conversationId}:${sessionId}`;
+}
+
+/** A bot session's workflow id and input. Sessions opened before bots had workflows have no id stored. */
+export function chatbotWorkflow(session: SessionRow): { workflowId: string; input: ChatbotWorkflowInput } {
+  return {
+    workflowId: session.workflow_id ?? chatbotWorkflowId(session.organization_id, session.conversation_id, session.id),
+    input: {
+      organizationId: session.organization_id,
+      conversationId: session.conversation_id,
+      channelId: session.channel_id,
+      chatbotId: session.object_id,
+      versionId: session.version_id,
+      sessionId: session.id,
+    },
+  };
 }
 
 export type ChatbotCallbackResult = { status: 'sent'; messageId: string } | { status: 'transferred' };
@@ -140,10 +189,10 @@ export class ChatbotConnector {
   }
 
   /**
-   * Opens the conversation's session with the bot, and forwards the message that was routed; with
-   * no message (the contact opened the chat and has not written yet), a `welcome` request.
+   * Opens the conversation's session with the bot (ending any other), with its callback token and
+   * the id of the workflow that will talk to the bot. Nothing is sent to the bot here.
    */
-  async start(input: ChatbotStartInput): Promise<void> {
+  async open(input: ChatbotStartInput): Promise<SessionRow> {
     const sessionId = newId();
     const token = randomBytes(32).toString('base64url');
     const session: SessionRow = {
@@ -154,20 +203,58 @@ export class ChatbotConnector {
       kind: 'chatbot',
       object_id: input.chatbotId,
       version_id: input.versionId,
-      workflow_id: null,
+      workflow_id: chatbotWorkflowId(input.organizationId, input.conversationId, sessionId),
       state: 'active',
     };
     await this.deps.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
       await endActiveSessions(sql, input.organizationId, input.conversationId, 'replaced', input.at);
       await sql.run(
-        `insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, callback_hash, callback_token_ciphertext, state, created_at, updated_at)
-         values (?, ?, ?, ?, 'chatbot', ?, ?, ?, ?, 'active', ?, ?)`,
-        [sessionId, input.organizationId, input.conversationId, input.channelId, input.chatbotId, input.versionId, hashToken(token), this.deps.secrets.encrypt(token, sessionId), input.at, input.at],
+        `insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, callback_hash, callback_token_ciphertext, state, created_at, updated_at)
+         values (?, ?, ?, ?, 'chatbot', ?, ?, ?, ?, ?, 'active', ?, ?)`,
+        [
+          sessionId,
+          input.organizationId,
+          input.conversationId,
+          input.channelId,
+          input.chatbotId,
+          input.versionId,
+          session.workflow_id,
+          hashToken(token),
+          this.deps.secrets.encrypt(token, sessionId),
+          input.at,
+          input.at,
+        ],
       );
     });
-    if (input.messageId) await this.forward(session, [input.messageId]);
-    else await this.forward(session, [], { welcome: true });
+    return session;
+  }
+
+  /**
+   * Opens the session and hands the routed message (or, with none, the welcome) to its workflow,
+   * which makes the request; this returns without waiting for the bot.
+   */
+  async start(input: ChatbotStartInput, workflows: ChatbotWorkflowStarter): Promise<void> {
+    const session = await this.open(input);
+    const { workflowId, input: workflowInput } = chatbotWorkflow(session);
+    await workflows.deliver(workflowId, workflowInput, input.messageId ? { messageIds: [input.messageId] } : { messageIds: [], welcome: true });
+  }
+
+  /**
+   * One request of a session's workflow: the message (or the welcome) POSTed to the bot, a failure
+   * handing the chat to the fallback. Answers whether the session is still the bot's afterwards;
+   * once it is not (a transfer, a fallback, new routing, a person), the workflow ends.
+   */
+  async forwardInSession(input: ChatbotWorkflowInput, delivery: ChatbotDelivery): Promise<'active' | 'ended'> {
+    const session = await readSession(sqlRunner(this.deps.orm.em.fork()), input.organizationId, input.sessionId);
+    if (!session || session.state !== 'active' || session.kind !== 'chatbot') return 'ended';
+    await this.forward(session, delivery.messageIds, { welcome: delivery.welcome ?? false });
+    return (await this.sessionState(input)) ?? 'ended';
+  }
+
+  /** The session's state, or undefined when it does not exist. */
+  async sessionState(input: ChatbotWorkflowInput): Promise<'active' | 'ended' | undefined> {
+    return (await readSession(sqlRunner(this.deps.orm.em.fork()), input.organizationId, input.sessionId))?.state;
   }
 
   /**
@@ -393,7 +480,10 @@ export class ChatbotConnector {
   }
 }
 
-/** Hands a conversation to a chatbot connector: the dispatcher calls it for a `chatbot` destination. */
-export async function startChatbot(deps: ChatbotDeps, input: ChatbotStartInput): Promise<void> {
-  await new ChatbotConnector(deps).start(input);
+/**
+ * Hands a conversation to a chatbot connector: the dispatcher calls it for a `chatbot` destination.
+ * The bot hears of it from the session's workflow, after this returns.
+ */
+export async function startChatbot(deps: ChatbotDeps, workflows: ChatbotWorkflowStarter, input: ChatbotStartInput): Promise<void> {
+  await new ChatbotConnector(deps).start(input, workflows);
 }

@@ -110,7 +110,11 @@ export async function versionDocument(sql: SqlRunner, organizationId: string, ve
 export interface RoutingMessageHandler {
   /** A tree's workflow: signal it (an id it already has is ignored there). */
   signalTree(session: SessionRow, messageIds: string[]): Promise<void>;
-  /** A chatbot: forward each message (in order); failures are the connector's to handle (fallback). */
+  /**
+   * A chatbot: hand the messages to the session's workflow, which POSTs them to the bot in order
+   * (failures are the connector's to handle: fallback). Never waits for the bot itself, so a slow
+   * bot holds no batch.
+   */
   forwardToChatbot(session: SessionRow, messageIds: string[]): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import type { ChatbotWorkflowStarter } from './runtime-chatbot';
 import type { TreeWorkflowStarter } from './runtime-tree';
 
 /**
@@ -24,6 +25,25 @@ export function temporalTreeStarter(client: Client, taskQueue: string): TreeWork
         // for the message, and keeping the row would only retry it for ever.
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
+    },
+  };
+}
+
+/**
+ * Hands contact messages to bot sessions' workflows on the worker's task queue, starting a
+ * session's workflow with its first delivery: whoever comes first (the runner with the routed
+ * message, the signaller with a later one) starts it, and the workflow puts them in order.
+ */
+export function temporalChatbotStarter(client: Client, taskQueue: string): ChatbotWorkflowStarter {
+  return {
+    async deliver(workflowId, input, delivery) {
+      await client.workflow.signalWithStart('routingChatbotWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        signal: 'routingChatbotMessage',
+        signalArgs: [delivery],
+      });
     },
   };
 }

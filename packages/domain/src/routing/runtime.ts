@@ -7,9 +7,9 @@ import { type SqlRunner, sqlRunner } from '../sql';
 import { type ChannelRouting, type RoutingDocument } from './config';
 import { fillTemplate } from './placeholders';
 import { enqueueConversation } from './queues';
-import { type ChatbotDeps, startChatbot } from './runtime-chatbot';
+import { type ChatbotDeps, chatbotWorkflow, type ChatbotWorkflowStarter, startChatbot } from './runtime-chatbot';
 import { liveDocument, versionById } from './runtime-live';
-import type { ApplyDestinationInput, ApplyDestinationPort, RoutingPathStep } from './runtime-session';
+import type { ApplyDestinationInput, ApplyDestinationPort, RoutingPathStep, SessionRow } from './runtime-session';
 import { startDecisionTree, type TreeWorkflowStarter } from './runtime-tree';
 import { organizationTimeZone } from './service';
 import { evaluateTimeCondition } from './time';
@@ -58,6 +58,11 @@ export function channelPlan(document: RoutingDocument, channelId: string, versio
 export interface TreeAndBotStarters {
   startDecisionTree(input: StartInput & { treeId: string }): Promise<void>;
   startChatbot(input: StartInput & { chatbotId: string; messageId: string | null }): Promise<void>;
+  /**
+   * For a retry that finds the session already open (a crash after it was recorded): hands the
+   * start to the session's workflow again, which ignores what it already has.
+   */
+  resume?(session: SessionRow, start: PendingStart): Promise<void>;
 }
 
 export interface StartInput {
@@ -173,12 +178,17 @@ export class RoutingDispatcher {
    * retry after a crash between the start and the cleanup), so each routing starts it once.
    */
   async start(sql: SqlRunner, start: PendingStart, since: Date): Promise<void> {
-    const [running] = await sql.all(
-      `select 1 from routing_sessions where organization_id = ? and conversation_id = ? and state = 'active' and kind = ? and object_id = ? and created_at >= ?`,
+    const [running] = await sql.all<SessionRow>(
+      `select id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, state from routing_sessions
+       where organization_id = ? and conversation_id = ? and state = 'active' and kind = ? and object_id = ? and created_at >= ?`,
       [start.input.organizationId, start.input.conversationId, start.kind === 'decision_tree' ? 'tree' : 'chatbot', start.kind === 'decision_tree' ? start.input.treeId : start.input.chatbotId, since],
     );
-    if (running) return;
     if (!this.starters) throw new Error('decision trees and chatbots are not wired into this routing runtime');
+    if (running) {
+      // The session was recorded, but whether its workflow heard of it was not: ask again.
+      await this.starters.resume?.(running, start);
+      return;
+    }
     if (start.kind === 'decision_tree') await this.starters.startDecisionTree(start.input);
     else await this.starters.startChatbot(start.input);
   }
@@ -464,7 +474,13 @@ export async function routeInbound(sql: SqlRunner, dispatcher: RoutingDispatcher
  * workflows and bots through their connector, and the `applyDestination` trees and bots call
  * back into (the connector needs it too, hence the late binding).
  */
-export function routingRuntime(deps: { orm: MikroORM; clock: Clock; trees: TreeWorkflowStarter; chatbot: Omit<ChatbotDeps, 'applyDestination'> }): {
+export function routingRuntime(deps: {
+  orm: MikroORM;
+  clock: Clock;
+  trees: TreeWorkflowStarter;
+  chatbotWorkflows: ChatbotWorkflowStarter;
+  chatbot: Omit<ChatbotDeps, 'applyDestination'>;
+}): {
   dispatcher: RoutingDispatcher;
   applyDestination: ApplyDestinationPort;
   chatbotDeps: ChatbotDeps;
@@ -472,7 +488,23 @@ export function routingRuntime(deps: { orm: MikroORM; clock: Clock; trees: TreeW
   const chatbotDeps: ChatbotDeps = { ...deps.chatbot, applyDestination: (input) => applyDestination(input) };
   const dispatcher = new RoutingDispatcher(deps.clock, {
     startDecisionTree: (input) => startDecisionTree({ orm: deps.orm, trees: deps.trees }, input),
-    startChatbot: (input) => startChatbot(chatbotDeps, input),
+    startChatbot: (input) => startChatbot(chatbotDeps, deps.chatbotWorkflows, input),
+    resume: async (session, start) => {
+      if (!session.workflow_id) return;
+      if (start.kind === 'decision_tree') {
+        await deps.trees.start(session.workflow_id, {
+          organizationId: session.organization_id,
+          conversationId: session.conversation_id,
+          channelId: session.channel_id,
+          treeId: session.object_id,
+          versionId: session.version_id,
+          sessionId: session.id,
+        });
+        return;
+      }
+      const { workflowId, input } = chatbotWorkflow(session);
+      await deps.chatbotWorkflows.deliver(workflowId, input, start.input.messageId ? { messageIds: [start.input.messageId] } : { messageIds: [], welcome: true });
+    },
   });
   const applyDestination = applyDestinationPort(deps.orm, dispatcher);
   return { dispatcher, applyDestination, chatbotDeps };
