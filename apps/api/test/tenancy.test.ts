@@ -59,6 +59,8 @@ type Ids = Record<Kind, string>;
 /** Bodies that would be accepted with the caller's own resource, keyed `METHOD /path`. */
 const BODIES: Record<string, (ids: Ids) => unknown> = {
   'PATCH /v1/channels/:id': () => ({ label: 'Renamed by the walk', messagesPerSecond: 5 }),
+  // B's user is an agent: a leak would make it an admin, which the check of B below would see.
+  'PATCH /v1/users/:id': () => ({ role: 'admin' }),
   // The contact wrote moments ago, so a free-form reply is inside the window.
   'POST /v1/conversations/:id/messages': () => ({ type: 'text', text: 'Sent by the walk' }),
   'PUT /v1/conversations/:id/assign': (ids) => ({ userId: ids.user }),
@@ -371,7 +373,7 @@ describe('the walk itself', () => {
       { method: 'post', path: '/v1/installations/:id/gadgets/:gadgetId' },
     ] as const;
     for (const r of unmapped) expect(() => resolvePath(r, bIds)).toThrow(/no resource kind for :\w+ in .*KIND_BY_SEGMENT/s);
-    expect(() => bodyFor({ method: 'patch', path: '/v1/users/:id', body: {} as RouteDef['body'] }, bIds)).toThrow(/no valid body/);
+    expect(() => bodyFor({ method: 'patch', path: '/v1/widgets/:id', body: {} as RouteDef['body'] }, bIds)).toThrow(/no valid body/);
     // And the walk picks such routes up by itself.
     const fake = { ...api.app.routes.find((r) => r.auth === 'tenant')!, path: '/v1/widgets/:id' };
     expect(walkedRoutes([fake])).toHaveLength(1);
@@ -444,6 +446,8 @@ describe('cross-tenant ids', () => {
     const consent = await api.call('GET', `/v1/contacts/${bIds.contact}/consent`, { token: B.adminToken });
     expect(consent.status).toBe(200);
     expect(consent.body).toMatchObject({ contact: { id: bIds.contact, optedOut: false }, data: [] });
+    const bUsers = await api.call('GET', '/v1/users', { token: B.adminToken });
+    expect(bUsers.body.data.find((u: { id: string }) => u.id === bIds.user)).toMatchObject({ role: 'agent', disabledAt: null });
     const webhook = await api.call('GET', `/v1/webhooks/${bIds.webhook}`, { token: B.adminToken });
     expect(webhook.body).toMatchObject({ id: bIds.webhook, status: 'active', description: 'Walk', previousSecretExpiresAt: null });
     const delivery = await api.call('GET', `/v1/webhooks/${bIds.webhook}/deliveries/${bIds.delivery}`, { token: B.adminToken });

@@ -34,6 +34,7 @@ describe('POST /v1/users', () => {
       email: agentEmail.toLowerCase(),
       name: 'Ana Agent',
       role: 'agent',
+      disabledAt: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
     });
 
@@ -126,6 +127,117 @@ describe('POST /v1/users', () => {
   it('requires a bearer token', async () => {
     const res = await api.call('POST', '/v1/users', { body: { email: uniqueEmail(), password: PASSWORD, name: 'X', role: 'admin' } });
     expectProblem(res, 401, 'unauthorized');
+  });
+});
+
+describe('PATCH /v1/users/:id', () => {
+  const patch = (t: Tenant | string, id: string, body: Record<string, unknown>) =>
+    api.call('PATCH', `/v1/users/${id}`, { token: typeof t === 'string' ? t : t.adminToken, body });
+  const login = async (email: string) => api.call('POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+  const adminIdOf = async (t: Tenant) => (await usersOf(t.organizationId)).find((u) => u.email === t.adminEmail)!.id;
+
+  async function addUser(t: Tenant, role: 'admin' | 'agent'): Promise<{ id: string; email: string; token: string }> {
+    const email = uniqueEmail(role);
+    const created = await createUser(t, { email, password: PASSWORD, name: `A ${role}`, role });
+    expect(created.status, created.text).toBe(201);
+    return { id: created.body.id, email, token: (await login(email)).body.accessToken };
+  }
+
+  it('changes a role, which the user’s very next request carries', async () => {
+    const t = await createTenant(api);
+    const agent = await addUser(t, 'agent');
+    expectProblem(await api.call('GET', '/v1/users', { token: agent.token }), 403, 'forbidden');
+
+    const promoted = await patch(t, agent.id, { role: 'admin' });
+    expect(promoted.status, promoted.text).toBe(200);
+    expect(promoted.body).toMatchObject({ id: agent.id, role: 'admin', disabledAt: null });
+    // The same access token, issued while an agent: permissions come from the stored role.
+    expect((await api.call('GET', '/v1/users', { token: agent.token })).status).toBe(200);
+    expect((await api.call('GET', '/v1/me', { token: agent.token })).body.role).toBe('admin');
+
+    const demoted = await patch(t, agent.id, { role: 'agent' });
+    expect(demoted.body.role).toBe('agent');
+    expectProblem(await api.call('GET', '/v1/users', { token: agent.token }), 403, 'forbidden');
+    expect((await usersOf(t.organizationId)).find((u) => u.id === agent.id)?.role).toBe('agent');
+  });
+
+  it('deactivates a user, whose tokens stop at once and who cannot sign in, and reactivates them', async () => {
+    const t = await createTenant(api);
+    const agent = await addUser(t, 'agent');
+    const refresh = (await login(agent.email)).body.refreshToken;
+
+    const off = await patch(t, agent.id, { disabled: true });
+    expect(off.status, off.text).toBe(200);
+    expect(off.body.disabledAt).toEqual(expect.stringMatching(/^\d{4}-/));
+    expectProblem(await api.call('GET', '/v1/me', { token: agent.token }), 401, 'unauthorized');
+    expectProblem(await login(agent.email), 401, 'unauthorized');
+    expectProblem(await api.call('POST', '/v1/auth/token', { body: { grant_type: 'refresh_token', refresh_token: refresh } }), 401, 'unauthorized');
+    const listed = await api.call('GET', '/v1/users', { token: t.adminToken });
+    expect(listed.body.data.find((u: { id: string }) => u.id === agent.id)).toMatchObject({ disabledAt: off.body.disabledAt });
+
+    // Deactivating again keeps the first time.
+    expect((await patch(t, agent.id, { disabled: true })).body.disabledAt).toBe(off.body.disabledAt);
+
+    const on = await patch(t, agent.id, { disabled: false });
+    expect(on.body.disabledAt).toBeNull();
+    const again = await login(agent.email);
+    expect(again.status).toBe(200);
+    expect((await api.call('GET', '/v1/me', { token: again.body.accessToken })).status).toBe(200);
+    // The tokens revoked on deactivation stay revoked.
+    expectProblem(await api.call('GET', '/v1/me', { token: agent.token }), 401, 'unauthorized');
+  });
+
+  it('never leaves the organization without an active admin: 409 last_admin', async () => {
+    const t = await createTenant(api);
+    const self = await adminIdOf(t);
+    for (const body of [{ role: 'agent' }, { disabled: true }, { role: 'agent', disabled: true }]) {
+      expectProblem(await patch(t, self, body), 409, 'last_admin');
+    }
+    const row = (await usersOf(t.organizationId)).find((u) => u.id === self)!;
+    expect(row).toMatchObject({ role: 'admin', disabledAt: null });
+
+    // A deactivated admin does not count as one.
+    const other = await addUser(t, 'admin');
+    expect((await patch(t, other.id, { disabled: true })).status).toBe(200);
+    expectProblem(await patch(t, self, { role: 'agent' }), 409, 'last_admin');
+
+    // With another active admin, an admin may step down, and then can no longer manage users.
+    expect((await patch(t, other.id, { disabled: false })).status).toBe(200);
+    const stepDown = await patch(t, self, { role: 'agent' });
+    expect(stepDown.status, stepDown.text).toBe(200);
+    expectProblem(await patch(t, other.id, { role: 'agent' }), 403, 'forbidden');
+    // Deactivation revoked the other admin's tokens; reactivation does not bring them back.
+    expectProblem(await patch(other.token, other.id, { role: 'agent' }), 401, 'unauthorized');
+    const otherToken = (await login(other.email)).body.accessToken;
+    expectProblem(await patch(otherToken, other.id, { role: 'agent' }), 409, 'last_admin');
+  });
+
+  it('lets only one of two admins demoting each other at the same moment succeed', async () => {
+    const t = await createTenant(api);
+    const self = await adminIdOf(t);
+    const other = await addUser(t, 'admin');
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all([patch(t, other.id, { role: 'agent' }), patch(other.token, self, { role: 'agent' })]);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      const admins = (await usersOf(t.organizationId)).filter((u) => u.role === 'admin' && !u.disabledAt);
+      expect(admins).toHaveLength(1);
+      // Restore both as admins for the next round, from whichever is still one.
+      const survivor = admins[0]!.id === self ? t.adminToken : other.token;
+      expect((await patch(survivor, admins[0]!.id === self ? other.id : self, { role: 'admin' })).status).toBe(200);
+    }
+  });
+
+  it('validates the body, is admin-only and answers 404 for an unknown id', async () => {
+    const t = await createTenant(api);
+    const agent = await addUser(t, 'agent');
+    const bad = await patch(t, agent.id, { role: 'owner', disabled: 'yes', email: 'x@y.z' });
+    expectProblem(bad, 400, 'validation_error');
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['disabled', 'email', 'role']);
+    expectProblem(await patch(agent.token, agent.id, { role: 'admin' }), 403, 'forbidden');
+    for (const id of ['01900000-0000-7000-8000-000000000000', 'not-an-id']) expectProblem(await patch(t, id, { role: 'admin' }), 404, 'not_found');
+    // An empty change changes nothing and answers the user.
+    expect((await patch(t, agent.id, {})).body).toMatchObject({ id: agent.id, role: 'agent', disabledAt: null });
+    expect((await usersOf(t.organizationId)).find((u) => u.id === agent.id)?.role).toBe('agent');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ConflictError, type PasswordHasher, UnauthorizedError } from '@parley/core';
+import { ConflictError, isId, NotFoundError, type PasswordHasher, UnauthorizedError } from '@parley/core';
 import { UNSCOPED, User, type UserRole } from '@parley/db';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
@@ -13,11 +13,20 @@ export interface UserView {
   email: string;
   name: string;
   role: UserRole;
+  /** When the user was deactivated; null while the user can sign in. */
+  disabledAt: string | null;
   createdAt: string;
 }
 
 export function userView(user: User): UserView {
-  return { id: user.id, email: user.email, name: user.name, role: user.role, createdAt: user.createdAt.toISOString() };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    disabledAt: user.disabledAt ? user.disabledAt.toISOString() : null,
+    createdAt: user.createdAt.toISOString(),
+  };
 }
 
 export function normalizeEmail(email: string): string {
@@ -30,6 +39,9 @@ export async function assertEmailFree(em: EntityManager, email: string): Promise
     throw emailTaken();
   }
 }
+
+export const lastAdmin = () =>
+  new ConflictError('last_admin', 'This would leave the organization without an active admin. Make another user admin first.');
 
 export const emailTaken = () => new ConflictError('email_taken', 'A user with this email already exists.');
 
@@ -61,6 +73,31 @@ export class UserService {
       { orderBy: { id: 'desc' }, limit: page.limit + 1 },
     );
     return toPage(rows, page.limit, userView);
+  }
+
+  /**
+   * Changes a user's role, or deactivates (`disabled: true`) or reactivates one. A deactivated
+   * user's tokens are revoked at once and sign-in is refused. An organization always keeps an
+   * active admin: the change is refused with 409 `last_admin` otherwise. The organization's row is
+   * locked first, so two admins demoting each other at the same moment cannot both pass the check.
+   */
+  async update(scope: TenantScope, id: string, change: { role?: UserRole | undefined; disabled?: boolean | undefined }): Promise<UserView> {
+    return scope.em.fork().transactional(async (tx) => {
+      await tx.getConnection().execute('select id from organizations where id = ? for update', [scope.organizationId], 'all', tx.getTransactionContext());
+      const user = isId(id) ? await tx.findOne(User, { id, organization: scope.organizationId }) : null;
+      if (!user) throw new NotFoundError('user');
+      const wasActiveAdmin = user.role === 'admin' && !user.disabledAt;
+      if (change.role) user.role = change.role;
+      if (change.disabled === true && !user.disabledAt) user.disabledAt = new Date();
+      if (change.disabled === false) user.disabledAt = null;
+      if (wasActiveAdmin && (user.role !== 'admin' || user.disabledAt)) {
+        const others = await tx.count(User, { organization: scope.organizationId, role: 'admin', disabledAt: null, id: { $ne: user.id } });
+        if (others === 0) throw lastAdmin();
+      }
+      if (user.disabledAt) await this.tokens.revokeSubject(tx, 'user', user.id, 'user_disabled');
+      await tx.flush();
+      return userView(user);
+    });
   }
 
   /** Same answer and comparable timing for an unknown email and a wrong password. */

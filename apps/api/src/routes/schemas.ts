@@ -27,6 +27,7 @@ export const user = z.object({
   email: z.string(),
   name: z.string(),
   role: z.enum(['admin', 'agent']),
+  disabledAt: isoTime.nullable().describe('When the user was deactivated; null while the user can sign in.'),
   createdAt: isoTime,
 });
 

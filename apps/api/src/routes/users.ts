@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { pageOf, pageQuery, route } from '../http/route';
+import { idParams, pageOf, pageQuery, route } from '../http/route';
 import type { Services } from '../services';
-import { email, hashingBusy, password, user } from './schemas';
+import { email, hashingBusy, password, problem, user } from './schemas';
 
 export function userRoutes(s: Services) {
   return [
@@ -31,6 +31,29 @@ export function userRoutes(s: Services) {
       query: pageQuery.extend({ role: z.enum(['admin', 'agent']).optional() }).strict(),
       responses: { 200: { description: 'A page of users', schema: pageOf(user) } },
       handler: async ({ query, tenant }) => ({ status: 200, body: await s.users.list(tenant(), query) }),
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/users/:id',
+      operationId: 'updateUser',
+      summary: 'Change a user’s role, or deactivate or reactivate a user',
+      description:
+        'A deactivated user cannot sign in, and every token of theirs stops working at once; the user and their history stay. `disabled: false` reactivates. A change that would leave the organization without an active admin (demoting or deactivating the last one, oneself included) is refused with 409 `last_admin`.',
+      tag: 'Users',
+      auth: 'tenant',
+      permission: 'users:manage',
+      params: idParams,
+      body: z
+        .object({
+          role: z.enum(['admin', 'agent']).optional(),
+          disabled: z.boolean().optional().describe('true deactivates the user, false reactivates.'),
+        })
+        .strict(),
+      responses: {
+        200: { description: 'The user as changed', schema: user },
+        409: { description: 'The organization would have no active admin left (`last_admin`)', schema: problem, contentType: 'application/problem+json' },
+      },
+      handler: async ({ params, body, tenant }) => ({ status: 200, body: await s.users.update(tenant(), params.id, body) }),
     }),
   ];
 }

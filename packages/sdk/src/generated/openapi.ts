@@ -1632,6 +1632,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user’s role, or deactivate or reactivate a user
+         * @description A deactivated user cannot sign in, and every token of theirs stops working at once; the user and their history stay. `disabled: false` reactivates. A change that would leave the organization without an active admin (demoting or deactivating the last one, oneself included) is refused with 409 `last_admin`.
+         */
+        patch: operations["updateUser"];
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -11950,6 +11970,8 @@ export interface operations {
                         data: {
                             /** @description ISO 8601 UTC time */
                             createdAt: string;
+                            /** @description When the user was deactivated; null while the user can sign in. */
+                            disabledAt: string | null;
                             email: string;
                             id: string;
                             name: string;
@@ -12020,6 +12042,8 @@ export interface operations {
                     "application/json": {
                         /** @description ISO 8601 UTC time */
                         createdAt: string;
+                        /** @description When the user was deactivated; null while the user can sign in. */
+                        disabledAt: string | null;
                         email: string;
                         id: string;
                         name: string;
@@ -12084,6 +12108,113 @@ export interface operations {
                         title: string;
                         type: string;
                     };
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description true deactivates the user, false reactivates. */
+                    disabled?: boolean;
+                    /** @enum {string} */
+                    role?: "admin" | "agent";
+                };
+            };
+        };
+        responses: {
+            /** @description The user as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 UTC time */
+                        createdAt: string;
+                        /** @description When the user was deactivated; null while the user can sign in. */
+                        disabledAt: string | null;
+                        email: string;
+                        id: string;
+                        name: string;
+                        /** @enum {string} */
+                        role: "admin" | "agent";
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization would have no active admin left (`last_admin`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        code: string;
+                        detail: string;
+                        errors?: {
+                            message: string;
+                            path: string;
+                        }[];
+                        instance?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    };
+                };
+            };
+            /** @description Bodies are limited to 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
