@@ -248,6 +248,9 @@ describe('the console in a browser', () => {
     expect(await recipients.getByRole('row').count()).toBe(4);
     await card.getByLabel('Show recipients').selectOption({ label: 'Failed' });
     await expect.poll(() => recipients.getByRole('row').count()).toBe(2);
+    await card.getByLabel('Show recipients').selectOption({ label: 'All' });
+    await expect.poll(() => recipients.getByRole('row').count()).toBe(4);
+    await card.scrollIntoViewIfNeeded();
     await shot('broadcasts');
     platform.sandbox.setFaults({});
   }, 60_000);

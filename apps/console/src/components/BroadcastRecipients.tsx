@@ -25,7 +25,12 @@ const SKIP_REASONS: Record<string, string> = {
 
 /** Why a recipient failed or was skipped, as Meta (or Parley) worded it. */
 export function recipientReason(r: Pick<RecipientStatus, 'error' | 'skipReason' | 'status'>): string {
-  if (r.error) return `${r.error.title}${r.error.details && r.error.details !== r.error.title ? ` — ${r.error.details}` : ''} (${r.error.code})`;
+  if (r.error) {
+    // Meta often repeats its title as the details ("Message undeliverable" / "Message Undeliverable.").
+    const same = (a: string, b: string) => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
+    const details = r.error.details && !same(r.error.details, r.error.title) ? ` — ${r.error.details}` : '';
+    return `${r.error.title}${details} (${r.error.code})`;
+  }
   if (r.skipReason) return SKIP_REASONS[r.skipReason] ?? r.skipReason;
   if (r.status === 'unknown') return 'Meta did not confirm this send; it is not sent again.';
   return '';
