@@ -141,17 +141,20 @@ describe('the configuration screens in a browser', () => {
     await page.getByText('1 holiday, 0 overrides').waitFor();
   }, 60_000);
 
-  it('shows a bad decision tree’s problems on their path, then saves a good one as a diagram', async () => {
+  it('shows a bad decision tree’s problems on their path, then fixes it in the form and shows its diagram', async () => {
     await tab('Decision trees');
     await page.getByRole('button', { name: 'New decision tree' }).click();
     await page.getByLabel('Tree name').fill('Welcome menu');
-    const starter = JSON.parse(await page.getByLabel('Tree (JSON)').inputValue()) as { decisions: { next: { choices?: { title: string; target: unknown }[] } }[] };
-    // The starter offers the draft's queues as choices.
-    expect(starter.decisions[1]!.next.choices!.map((c) => c.title)).toEqual(['Sales', 'Support']);
-    const bad = structuredClone(starter) as { decisions: { next: { choices?: { target: unknown; pattern?: string }[] } }[] };
-    bad.decisions[1]!.next.choices![1]!.target = 'nowhere';
-    bad.decisions[1]!.next.choices![0]!.pattern = '(a+)+$';
-    await page.getByLabel('Tree (JSON)').fill(JSON.stringify(bad));
+    // The form starts from a tree offering the draft's queues as choices.
+    expect(await page.getByLabel('Choice 1 title').inputValue()).toBe('Sales');
+    expect(await page.getByLabel('Choice 2 title').inputValue()).toBe('Support');
+    await page.getByLabel('Choice 1 pattern').fill('(a+)+$');
+    await page.getByRole('button', { name: 'JSON', exact: true }).click();
+    const json = page.getByLabel('Tree (JSON)');
+    const tree = JSON.parse(await json.inputValue()) as { decisions: { next: { choices?: { target: unknown; pattern?: string }[] } }[] };
+    expect(tree.decisions[1]!.next.choices![0]!.pattern).toBe('(a+)+$');
+    tree.decisions[1]!.next.choices![1]!.target = 'nowhere';
+    await json.fill(JSON.stringify(tree));
     // The diagram follows the JSON as it is typed: the unknown decision shows at once.
     await page.getByRole('article', { name: 'Unknown decision “nowhere”' }).waitFor();
     await page.getByRole('button', { name: 'Save tree' }).click();
@@ -160,15 +163,20 @@ describe('the configuration screens in a browser', () => {
     expect(await problems.getByRole('button', { name: 'decisions.1.next.choices.1.target' }).count()).toBe(1);
     expect(await problems.getByRole('button', { name: /decisions\.1\.next\.choices\.0\.pattern/ }).count()).toBe(1);
     // The problem is also shown on its edge in the diagram.
-    const badEdge = page.locator('[data-edge="decisions.1.next.choices.1"]');
-    expect(await badEdge.getAttribute('class')).toContain('has-problem');
+    expect(await page.locator('[data-edge="decisions.1.next.choices.1"]').getAttribute('class')).toContain('has-problem');
     // Choosing a problem puts the cursor on its line of the JSON (reformatted on save).
     await problems.getByRole('button', { name: 'decisions.1.next.choices.1.target' }).click();
     type TextArea = { value: string; selectionStart: number; selectionEnd: number };
-    const selected = await page.getByLabel('Tree (JSON)').evaluate((el: TextArea) => el.value.slice(el.selectionStart, el.selectionEnd));
+    const selected = await json.evaluate((el: TextArea) => el.value.slice(el.selectionStart, el.selectionEnd));
     expect(selected.trim()).toBe('"target": "nowhere"');
 
-    await page.getByLabel('Tree (JSON)').fill(JSON.stringify(starter, null, 2));
+    // Fixed in the form: the decision says how many problems it has.
+    await page.getByRole('button', { name: 'Form', exact: true }).click();
+    await page.getByText('Decision menu — 2 problems').waitFor();
+    await page.getByLabel('Choice 1 pattern').fill('');
+    await page.getByLabel('Choice 1 similar words').fill('buy, price');
+    await page.getByLabel('Choice 2 goes to', { exact: true }).selectOption({ label: 'Queue' });
+    await page.getByLabel('Choice 2 goes to: which queue').selectOption({ label: 'Support' });
     await page.getByRole('button', { name: 'Save tree' }).click();
     await page.getByRole('status').filter({ hasText: 'Tree Welcome menu saved in the draft.' }).waitFor();
     const diagram = page.getByRole('list', { name: /Diagram of the tree/ });
@@ -182,6 +190,9 @@ describe('the configuration screens in a browser', () => {
       'default any other answer → goes to Decision menu',
     ]);
     expect(await page.locator('svg.tree-edges path.edge').count()).toBe(4);
+    const saved = await platform.api.call('GET', '/v1/routing/draft/decision-trees', { token: await adminToken() });
+    expect(saved.body.data[0].tree.decisions[1].next.choices[0]).toMatchObject({ title: 'Sales', similar: ['buy', 'price'] });
+    expect(saved.body.data[0].tree.decisions[1].next.choices[0].pattern).toBeUndefined();
     // Following an edge with the keyboard lands on its target box.
     await menu.getByRole('link', { name: /Queue Sales/ }).press('Enter');
     expect(await page.evaluate('document.activeElement.textContent')).toBe('Queue Sales');
@@ -244,6 +255,23 @@ describe('the configuration screens in a browser', () => {
     await expect.poll(draftState).toContain('Live: version 3');
     // The draft is not changed by a restore, so it now differs from the live routing again.
     expect(await draftState()).toContain('Draft differs from live');
+  }, 60_000);
+
+  it('fits a phone screen: the tree diagram, hours and versions scroll inside, not the page', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const tokens = (await page.evaluate("sessionStorage.getItem('parley.session')")) as string;
+    await phone.goto(`${base}/console/login`);
+    await phone.evaluate(`sessionStorage.setItem('parley.session', ${JSON.stringify(tokens)})`);
+    for (const section of ['trees', 'hours', 'versions', 'dry-run']) {
+      await phone.goto(`${base}/console/routing?tab=${section}`);
+      await phone.getByRole('tabpanel').waitFor();
+      await phone.waitForTimeout(200);
+      const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+      expect(overflow, section).toBeLessThanOrEqual(0);
+    }
+    await phone.goto(`${base}/console/routing?tab=trees`);
+    await phone.getByRole('article', { name: 'Decision menu' }).waitFor();
+    await phone.close();
   }, 60_000);
 
   it('lets an agent take a conversation waiting in a queue', async () => {

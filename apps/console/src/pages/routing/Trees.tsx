@@ -1,4 +1,4 @@
-import { type FormEvent, useMemo, useRef, useState } from 'react';
+import { type FormEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { jsonWithLines, lineForPath, lineRange } from '../../routing/json-lines';
 import { problemsOf } from '../../routing/problems';
 import { type Problem, treeProblemPath } from '../../routing/tree-layout';
@@ -6,6 +6,7 @@ import type { DecisionTree, RoutingDecisionTree, RoutingDocument } from '../../r
 import { useSession } from '../../session';
 import { idempotency, useRouting } from './shared';
 import { TreeDiagram } from './TreeDiagram';
+import { TreeForm } from './TreeForm';
 
 /** A first tree to start from: a question whose choices lead to the draft's queues. */
 export function starterTree(doc: RoutingDocument): DecisionTree {
@@ -96,6 +97,9 @@ function TreeEditor({ entry, onSaved }: { entry: RoutingDecisionTree | null; onS
   const [text, setText] = useState(() => jsonWithLines(entry?.tree ?? starterTree(doc)).text);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [saving, setSaving] = useState(false);
+  const [mode, setMode] = useState<'form' | 'json'>('form');
+  // A problem chosen while the form shows: the JSON opens first, then its line is selected.
+  const [pendingLine, setPendingLine] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
   const parsed = useMemo(() => parseTree(text), [text]);
   const index = entry ? doc.decisionTrees.findIndex((t) => t.id === entry.id) : null;
@@ -107,6 +111,11 @@ function TreeEditor({ entry, onSaved }: { entry: RoutingDecisionTree | null; onS
 
   /** Puts the cursor on the line of the field a problem names. */
   const goTo = (path: string) => {
+    if (mode !== 'json') {
+      setMode('json');
+      setPendingLine(path);
+      return;
+    }
     if (!parsed.tree || !area.current) return;
     const { lineOf } = jsonWithLines(JSON.parse(text));
     const [start, end] = lineRange(text, lineForPath(lineOf, path));
@@ -115,6 +124,13 @@ function TreeEditor({ entry, onSaved }: { entry: RoutingDecisionTree | null; onS
     const lineHeight = area.current.scrollHeight / Math.max(1, text.split('\n').length);
     area.current.scrollTop = Math.max(0, lineHeight * (lineForPath(lineOf, path) - 3));
   };
+
+  useEffect(() => {
+    if (mode === 'json' && pendingLine !== null) {
+      setPendingLine(null);
+      goTo(pendingLine);
+    }
+  });
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
@@ -162,8 +178,21 @@ function TreeEditor({ entry, onSaved }: { entry: RoutingDecisionTree | null; onS
         <h3 id="tree-form-title">{entry ? `Edit ${entry.name}` : 'New decision tree'}</h3>
         <label htmlFor="tree-name">Tree name</label>
         <input id="tree-name" required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} />
-        <label htmlFor="tree-json">Tree (JSON)</label>
+        <div className="segmented" role="group" aria-label="Edit the tree as">
+          <button type="button" aria-pressed={mode === 'form'} disabled={!parsed.tree && mode === 'json'} onClick={() => setMode('form')}>
+            Form
+          </button>
+          <button type="button" aria-pressed={mode === 'json'} onClick={() => setMode('json')}>
+            JSON
+          </button>
+        </div>
+        {mode === 'form' && parsed.tree && <TreeForm tree={parsed.tree} problems={treeProblems} onChange={(t) => setText(jsonWithLines(t).text)} />}
+        {mode === 'form' && !parsed.tree && <p className="error">{parsed.error} Fix it in the JSON.</p>}
+        <label htmlFor="tree-json" hidden={mode !== 'json'}>
+          Tree (JSON)
+        </label>
         <textarea
+          hidden={mode !== 'json'}
           id="tree-json"
           ref={area}
           className="code"
@@ -174,7 +203,7 @@ function TreeEditor({ entry, onSaved }: { entry: RoutingDecisionTree | null; onS
           aria-invalid={problems.length > 0 || undefined}
           onChange={(e) => setText(e.target.value)}
         />
-        <p id="tree-json-hint" className="hint">
+        <p id="tree-json-hint" className="hint" hidden={mode !== 'json'}>
           The format is in docs/routing.md (Decision trees). The diagram follows as you type; saving checks the tree against the whole draft.
         </p>
         {problems.length > 0 && (
