@@ -9,6 +9,9 @@ import { RoutingPage } from './pages/Routing';
 import { QueuesPage } from './pages/Queues';
 import { AssistantPage } from './pages/Assistant';
 import { OptOutPage } from './pages/OptOut';
+import { WebhooksPage } from './pages/Webhooks';
+import { WebhookDetailPage } from './pages/WebhookDetail';
+import { AppsPage } from './pages/Apps';
 
 export function App() {
   return (
@@ -28,6 +31,9 @@ export function App() {
               <Route path="/routing" element={<RoutingPage />} />
               <Route path="/assistant" element={<AssistantPage />} />
               <Route path="/opt-out" element={<OptOutPage />} />
+              <Route path="/webhooks" element={<WebhooksPage />} />
+              <Route path="/webhooks/:id" element={<WebhookDetailPage />} />
+              <Route path="/apps" element={<AppsPage />} />
             </Route>
             <Route path="*" element={<NotFound />} />
           </Route>
@@ -87,6 +93,12 @@ function Layout() {
                 </li>
                 <li>
                   <NavLink to="/opt-out">Opt-out</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/webhooks">Webhooks</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/apps">Apps</NavLink>
                 </li>
               </>
             )}

@@ -1,13 +1,15 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { problemText, type User } from '../api';
 import { useSession } from '../session';
+import '../admin.css';
 
 export function UsersPage() {
-  const { client } = useSession();
+  const { client, me } = useSession();
   const [users, setUsers] = useState<User[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [form, setForm] = useState({ name: '', email: '', password: '', role: 'agent' as 'agent' | 'admin' });
   const [notice, setNotice] = useState<string | null>(null);
+  const [changed, setChanged] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     const { data, error } = await client.GET('/v1/users', { params: { query: { limit: 100 } } });
@@ -18,6 +20,24 @@ export function UsersPage() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  const change = async (u: User, body: { role?: 'admin' | 'agent'; disabled?: boolean }, done: string) => {
+    setNotice(null);
+    setError(null);
+    const { data, error } = await client.PATCH('/v1/users/{id}', { params: { path: { id: u.id } }, body });
+    if (!data) {
+      // The select shows what the server holds, not the refused choice.
+      await load();
+      return setError(problemText(error));
+    }
+    setUsers((list) => list?.map((x) => (x.id === data.id ? data : x)) ?? null);
+    setChanged(done);
+  };
+
+  const deactivate = (u: User) => {
+    if (!window.confirm(`Deactivate ${u.name}? They are signed out at once and cannot sign in until reactivated. Their conversations and history stay.`)) return;
+    void change(u, { disabled: true }, `${u.name} is deactivated.`);
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -38,28 +58,68 @@ export function UsersPage() {
           {error}
         </p>
       )}
+      <p role="status">{changed ?? ''}</p>
+      <p className="hint">An organization always keeps at least one active admin: the last one cannot be demoted or deactivated.</p>
       {users === null ? (
         <p role="status">Loading…</p>
       ) : (
-        <table>
-          <caption className="visually-hidden">People in your organization</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id}>
-                <td>{u.name}</td>
-                <td>{u.email}</td>
-                <td>{u.role}</td>
+        <div className="scroll-x" role="region" aria-label="Users" tabIndex={0}>
+          <table>
+            <caption className="visually-hidden">People in your organization</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Status</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {users.map((u) => {
+                const self = u.id === me.userId;
+                return (
+                  <tr key={u.id} className={u.disabledAt ? 'inactive' : undefined}>
+                    <td>
+                      {u.name}
+                      {self && <span className="muted"> (you)</span>}
+                    </td>
+                    <td>{u.email}</td>
+                    <td>
+                      <select
+                        aria-label={`Role of ${u.name}`}
+                        value={u.role}
+                        onChange={(e) => {
+                          const role = e.target.value as 'agent' | 'admin';
+                          void change(u, { role }, `${u.name} is now ${role === 'admin' ? 'an admin' : 'an agent'}.`);
+                        }}
+                      >
+                        <option value="agent">Agent</option>
+                        <option value="admin">Admin</option>
+                      </select>
+                    </td>
+                    <td>
+                      {u.disabledAt ? (
+                        <span className="user-status">
+                          Deactivated{' '}
+                          <button type="button" className="secondary" onClick={() => void change(u, { disabled: false }, `${u.name} can sign in again.`)}>
+                            Reactivate<span className="visually-hidden"> {u.name}</span>
+                          </button>
+                        </span>
+                      ) : (
+                        <span className="user-status">
+                          Active{' '}
+                          <button type="button" className="danger" onClick={() => deactivate(u)}>
+                            Deactivate<span className="visually-hidden"> {u.name}</span>
+                          </button>
+                        </span>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       <form className="card stack" onSubmit={(e) => void submit(e)} aria-labelledby="add-user">
         <h2 id="add-user">Add a user</h2>
