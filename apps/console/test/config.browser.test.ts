@@ -198,6 +198,30 @@ describe('the configuration screens in a browser', () => {
     expect(await page.evaluate('document.activeElement.textContent')).toBe('Queue Sales');
   }, 60_000);
 
+  it('adds an ending and a chatbot, with the bot URL checked by the server', async () => {
+    await tab('Endings and bots');
+    await page.getByLabel('Ending name').fill('After hours');
+    await page.getByLabel('Cause (for reports)').fill('out_of_hours');
+    await page.getByLabel('Count as a missed chat for').selectOption({ label: 'Sales' });
+    await page.getByRole('button', { name: 'Add ending' }).click();
+    await page.getByRole('status').filter({ hasText: 'Ending After hours saved in the draft.' }).waitFor();
+    await page.getByText('Cause out_of_hours; missed chat for Sales').waitFor();
+
+    await page.getByLabel('Chatbot name').fill('Order bot');
+    await page.getByLabel('Bot URL (https)').fill('https://bot.invalid/hook');
+    await page.getByLabel('Kind').selectOption('terminate');
+    await page.getByLabel('End the chat', { exact: true }).selectOption({ label: 'After hours' });
+    await page.getByRole('button', { name: 'Add chatbot' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Not saved' }).waitFor();
+    expect(await page.getByLabel('Bot URL (https)').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Bot URL (https)').fill('https://93.184.216.34/hook');
+    await page.getByRole('button', { name: 'Add chatbot' }).click();
+    await page.getByRole('status').filter({ hasText: 'Chatbot Order bot saved in the draft.' }).waitFor();
+    await page.getByText('https://93.184.216.34/hook; if it fails: End the chat After hours').waitFor();
+    await page.getByRole('button', { name: 'Show the signing secret of Order bot' }).click();
+    expect(await page.locator('code.secret').textContent()).toMatch(/^whsec_/);
+  }, 60_000);
+
   it('routes the channel to the tree, dry runs a message, applies and shows the live version change', async () => {
     await tab('Channels');
     await page.getByLabel('Kind').selectOption('decision_tree');

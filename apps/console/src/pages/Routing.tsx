@@ -7,6 +7,7 @@ import type { RoutingDocument } from '../routing/types';
 import { useSession } from '../session';
 import { ChannelRoutingPanel } from './routing/Channels';
 import { DryRunPanel } from './routing/DryRun';
+import { EndingsPanel } from './routing/Endings';
 import { HoursPanel } from './routing/Hours';
 import { QueuesPanel } from './routing/Queues';
 import { idempotency, ProblemList, RoutingContext, type RoutingData, TabPanel, Tabs } from './routing/shared';
@@ -21,6 +22,7 @@ const TABS = [
   { id: 'hours', label: 'Business hours' },
   { id: 'channels', label: 'Channels' },
   { id: 'trees', label: 'Decision trees' },
+  { id: 'endings', label: 'Endings and bots' },
   { id: 'dry-run', label: 'Dry run' },
   { id: 'versions', label: 'Versions' },
 ];
@@ -139,6 +141,7 @@ export function RoutingPage() {
             {tab === 'hours' && <HoursPanel />}
             {tab === 'channels' && <ChannelRoutingPanel />}
             {tab === 'trees' && <TreesPanel />}
+            {tab === 'endings' && <EndingsPanel />}
             {tab === 'dry-run' && <DryRunPanel />}
             {tab === 'versions' && <VersionsPanel key={versionsKey} onRestored={() => void reload()} />}
           </TabPanel>
