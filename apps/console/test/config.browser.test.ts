@@ -279,6 +279,18 @@ describe('the configuration screens in a browser', () => {
     await expect.poll(draftState).toContain('Live: version 3');
     // The draft is not changed by a restore, so it now differs from the live routing again.
     expect(await draftState()).toContain('Draft differs from live');
+
+    // The draft may also be applied later, and the scheduled apply cancelled.
+    await page.getByText('Apply later').click();
+    await page.getByLabel(/^Time \(/).fill('2099-01-02T06:00');
+    await page.getByRole('button', { name: 'Schedule apply' }).click();
+    const scheduled = page.getByRole('list', { name: 'Scheduled applies' });
+    await scheduled.getByText(/Goes live on .*2099/).waitFor();
+    const schedules = await platform.api.call('GET', '/v1/routing/schedules', { token: await adminToken() });
+    expect(schedules.body.data[0]).toMatchObject({ status: 'pending', at: '2099-01-02T06:00:00.000Z' });
+    await scheduled.getByRole('button', { name: /Cancel the apply of/ }).click();
+    await page.getByText(/The apply of .* is cancelled\./).waitFor();
+    await expect.poll(() => scheduled.count()).toBe(0);
   }, 60_000);
 
   it('fits a phone screen: the tree diagram, hours and versions scroll inside, not the page', async () => {

@@ -8,6 +8,7 @@ import { useSession } from '../session';
 import { ChannelRoutingPanel } from './routing/Channels';
 import { DryRunPanel } from './routing/DryRun';
 import { EndingsPanel } from './routing/Endings';
+import { ScheduleApply } from './routing/Schedules';
 import { HoursPanel } from './routing/Hours';
 import { QueuesPanel } from './routing/Queues';
 import { idempotency, ProblemList, RoutingContext, type RoutingData, TabPanel, Tabs } from './routing/shared';
@@ -129,6 +130,7 @@ export function RoutingPage() {
               {applying ? 'Applying…' : 'Apply configuration changes'}
             </button>
           </div>
+          <ScheduleApply disabled={!differs} changed={versionsKey} />
           {notice && (
             <p role="status" className="ok-text">
               {notice}
