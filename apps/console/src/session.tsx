@@ -1,6 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { authorizedClient, type Me, problemText, publicClient, SessionTokenStore } from './api';
 import type { ParleyClient } from '../../../packages/sdk/src/client';
+import { primeInbox } from './prefetch';
 
 export interface Session {
   client: ParleyClient;
@@ -31,6 +32,7 @@ export function SessionProvider({ children, store: given }: { children: ReactNod
 
   const open = useCallback(async (): Promise<string | null> => {
     const client = authorizedClient(store);
+    primeInbox(client);
     try {
       const { data, error } = await client.GET('/v1/me');
       if (!data) return problemText(error, 'Could not load your account.');

@@ -48,6 +48,11 @@ export function BroadcastChart({ stats, samples }: { stats: BroadcastStatistics;
           ))}
         </svg>
       )}
+      {areas.length > 0 && (
+        <p className="hint" aria-hidden="true">
+          Above: the last {seconds} s, oldest on the left.
+        </p>
+      )}
       <figcaption>
         {/* The legend is the figures: each status's colour, name and count. */}
         <dl className="facts bc-legend">

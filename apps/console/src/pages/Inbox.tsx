@@ -7,6 +7,7 @@ import { AssistantDrafts } from '../components/AssistantDrafts';
 import { Composer } from '../components/Composer';
 import { MessageBubble } from '../components/MessageBubble';
 import { conversationIdOf, type StreamEvent, useEventStream } from '../events';
+import { readConversations, takePrimedInbox } from '../prefetch';
 import { useSession } from '../session';
 
 type StatusFilter = 'all' | 'active' | 'resolved' | 'closed';
@@ -56,7 +57,8 @@ export function InboxPage() {
   const loadPage = useCallback(
     async (after: string | null) => {
       setLoading(true);
-      const { data, error } = await client.GET('/v1/conversations', { params: { query: after ? { ...query, cursor: after } : query } });
+      // The first page may already be on its way, started with the session check (prefetch.ts).
+      const { data, error } = await ((after ? undefined : takePrimedInbox(query)) ?? readConversations(client, after ? { ...query, cursor: after } : query));
       setLoading(false);
       if (!data) return setError(problemText(error));
       setError(null);
