@@ -31,7 +31,7 @@ let subscriptionId: string;
 async function shot(name: string): Promise<void> {
   if (!SHOTS) return;
   await mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
 /** A contact starts a conversation: the `conversation.create` event the subscription receives. */
@@ -207,6 +207,14 @@ describe('the admin screens in a browser', () => {
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByText('1 event queued for delivery again.').waitFor();
     await eventually(async () => receiver.received.filter((r) => r.webhookId === receiver.received[0]!.webhookId).length >= 3, 10_000, 'the replay');
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    const attempts = page.getByRole('region', { name: 'Attempts of conversation.create' });
+    await expect.poll(async () => (await attempts.locator('tbody tr td:nth-child(2)').allTextContents()), { timeout: 10_000 }).toEqual(['event', 'manual', 'replay']);
+    // The log is below the settings; main scrolls inside the viewport, so scroll it there first.
+    await page.evaluate(`(() => {
+      const main = document.querySelector('main');
+      main.scrollTop += document.getElementById('log-title').getBoundingClientRect().top - main.getBoundingClientRect().top - 16;
+    })()`);
     await shot('webhooks');
 
     await page.getByRole('link', { name: '← All webhooks' }).click();

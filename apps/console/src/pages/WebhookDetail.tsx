@@ -329,7 +329,8 @@ function DeliveryItem({ delivery: d, onRetry }: { delivery: Delivery; onRetry: (
           <span className={`badge status-${d.status}`}>{STATUS_TEXT[d.status]}</span> <code>{d.eventType}</code>{' '}
           <time dateTime={d.eventCreatedAt}>{new Date(d.eventCreatedAt).toLocaleString()}</time>{' '}
           <span className="muted">
-            {d.attemptCount} {d.attemptCount === 1 ? 'attempt' : 'attempts'}
+            {/* attemptCount restarts with a replay's fresh schedule; the log counts every attempt. */}
+            {d.attempts.length} {d.attempts.length === 1 ? 'attempt' : 'attempts'}
             {d.lastStatusCode !== null ? `, last ${d.lastStatusCode}` : ''}
           </span>
         </summary>
