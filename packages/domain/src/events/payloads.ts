@@ -3,6 +3,7 @@ import { broadcastView } from '../broadcasts/service';
 import { broadcastStatistics } from '../broadcasts/stats';
 import { type ConversationView, conversationView } from '../conversations';
 import { type MessageRow, messageRowView, type MessageWithContactRow } from '../repositories/messages';
+import type { ConversationRouting } from '../routing/runtime-state';
 import type { SqlRunner } from '../sql';
 import type {
   BroadcastEventData,
@@ -115,7 +116,13 @@ interface ConversationViewRow {
 const date = (d: Date | string | null): Date | null => (d === null ? null : new Date(d));
 
 /** The API's views of conversations, read in one statement however many there are. */
-export async function conversationViews(sql: SqlRunner, organizationId: string, ids: string[], now: Date): Promise<Map<string, ConversationView>> {
+export async function conversationViews(
+  sql: SqlRunner,
+  organizationId: string,
+  ids: string[],
+  now: Date,
+  routings?: Map<string, ConversationRouting>,
+): Promise<Map<string, ConversationView>> {
   if (!ids.length) return new Map();
   const rows = await sql.all<ConversationViewRow>(
     `select cv.id, cv.status, cv.channel_id, cv.request_id, cv.unread_count, cv.last_message_preview, cv.last_message_at, cv.last_inbound_at, cv.created_at, cv.updated_at,
@@ -145,6 +152,7 @@ export async function conversationViews(sql: SqlRunner, organizationId: string, 
           createdAt: date(r.created_at)!,
           updatedAt: date(r.updated_at)!,
           assistant: r.assistant_state ? { state: r.assistant_state, reason: r.assistant_reason } : null,
+          routing: routings?.get(r.id) ?? null,
         },
         {
           id: r.contact_id,
