@@ -304,6 +304,9 @@ describe('the configuration screens in a browser', () => {
       await phone.waitForTimeout(200);
       const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect(overflow, section).toBeLessThanOrEqual(0);
+      // Only main scrolls: nothing pushes the window itself taller than the screen.
+      const below = (await phone.evaluate('document.documentElement.scrollHeight - window.innerHeight')) as number;
+      expect(below, section).toBeLessThanOrEqual(0);
     }
     await phone.goto(`${base}/console/routing?tab=trees`);
     await phone.getByRole('article', { name: 'Decision menu' }).waitFor();
