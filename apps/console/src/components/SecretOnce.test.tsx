@@ -9,7 +9,7 @@ import { SecretOnce } from './SecretOnce';
 describe('a secret shown once', () => {
   let container: HTMLElement;
   let root: Root;
-  let done: ReturnType<typeof vi.fn>;
+  let done: ReturnType<typeof vi.fn<() => void>>;
 
   const render = () =>
     act(() =>
@@ -31,7 +31,7 @@ describe('a secret shown once', () => {
     container = document.createElement('div');
     document.body.append(container);
     root = createRoot(container);
-    done = vi.fn();
+    done = vi.fn<() => void>();
   });
   afterEach(() => {
     act(() => root.unmount());
