@@ -104,14 +104,15 @@ export function QueuesPanel() {
         <fieldset className="checks">
           <legend>Agents</legend>
           {users.length === 0 && <p className="muted">No users yet.</p>}
-          {users.map((u) => (
+          {/* Deactivated people cannot work a queue (the server refuses them), unless already listed. */}
+          {users.filter((u) => !u.disabledAt || form.agentIds.includes(u.id)).map((u) => (
             <label key={u.id} className="check">
               <input
                 type="checkbox"
                 checked={form.agentIds.includes(u.id)}
                 onChange={(e) => setForm({ ...form, agentIds: e.target.checked ? [...form.agentIds, u.id] : form.agentIds.filter((x) => x !== u.id) })}
               />
-              {u.name} <span className="muted">({u.role})</span>
+              {u.name} <span className="muted">({u.disabledAt ? 'deactivated' : u.role})</span>
             </label>
           ))}
         </fieldset>
