@@ -34,6 +34,23 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
+/**
+ * How far the page and main scroll sideways, and the elements sticking out past main's right
+ * edge (inside a `.scroll-x` region, scrolling is intended), so a failure says what to fix. A
+ * string, not a function: this file is type-checked without the DOM library.
+ */
+function sideways(): Promise<unknown> {
+  return page.evaluate(`(() => {
+    const main = document.querySelector('main');
+    const root = document.documentElement;
+    const edge = main.getBoundingClientRect().right;
+    const out = [...main.querySelectorAll('*')]
+      .filter((el) => el.getBoundingClientRect().right > edge + 0.5 && !el.closest('.scroll-x *'))
+      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''));
+    return { page: root.scrollWidth - root.clientWidth, main: main.scrollWidth - main.clientWidth, out };
+  })()`);
+}
+
 /** A contact starts a conversation: the `conversation.create` event the subscription receives. */
 async function conversationStarts(phone: string): Promise<void> {
   const res = await platform.api.call('POST', '/v1/conversations', {
@@ -226,18 +243,7 @@ describe('the admin screens in a browser', () => {
     await page.getByRole('link', { name: `Delivery log and settings of ${receiver.url}` }).click();
     const item = page.getByRole('listitem', { name: /^conversation\.create, / });
     await item.locator('summary').click();
-    // A string, not a function: this file is type-checked without the DOM library. It names the
-    // elements that stick out past the right edge, so a failure says what to fix.
-    const overflow = await page.evaluate(`(() => {
-      const main = document.querySelector('main');
-      const root = document.documentElement;
-      const edge = main.getBoundingClientRect().right;
-      const out = [...main.querySelectorAll('*')]
-        .filter((el) => el.getBoundingClientRect().right > edge + 0.5 && !el.closest('.scroll-x *'))
-        .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''));
-      return { page: root.scrollWidth - root.clientWidth, main: main.scrollWidth - main.clientWidth, out };
-    })()`);
-    expect(overflow).toEqual({ page: 0, main: 0, out: [] });
+    expect(await sideways()).toEqual({ page: 0, main: 0, out: [] });
     await page.setViewportSize({ width: 1280, height: 900 });
   }, 60_000);
 
@@ -292,5 +298,16 @@ describe('the admin screens in a browser', () => {
     await page.getByRole('button', { name: 'Reactivate Alex Agent' }).click();
     await page.getByText('Alex Agent can sign in again.').waitFor();
     expect((await platform.api.call('POST', '/v1/auth/login', { body: { email: agentEmail, password: PASSWORD } })).status).toBe(200);
+  }, 60_000);
+
+  it('fits a phone: the webhooks, bot store and users screens', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    for (const [link, heading] of [['Webhooks', 'Webhooks'], ['Apps', 'Bot store'], ['Users', 'Users']] as const) {
+      await nav.getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      expect(await sideways(), link).toEqual({ page: 0, main: 0, out: [] });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
   }, 60_000);
 });
