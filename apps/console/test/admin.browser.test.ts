@@ -247,6 +247,34 @@ describe('the admin screens in a browser', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   }, 60_000);
 
+  it('edits the events, disables and enables again, and deletes after a confirmation', async () => {
+    const get = () => platform.api.call('GET', `/v1/webhooks/${subscriptionId}`, { token: tenant.adminToken });
+    await page.getByLabel('Every message event').check();
+    await page.getByRole('button', { name: 'Save events' }).click();
+    await page.getByText('Saved.', { exact: true }).waitFor();
+    expect((await get()).body.events).toEqual(['conversation', 'message']);
+
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    await page.getByText(/^Disabled on .*: disabled by request\.$/).waitFor();
+    expect((await get()).body).toMatchObject({ status: 'disabled', disabledReason: 'disabled by request' });
+    const challenges = receiver.challenges.length;
+    await page.getByRole('button', { name: 'Enable', exact: true }).click();
+    await page.getByText(/^Enabled: the endpoint answered the challenge/).waitFor();
+    // Enabling verifies the endpoint again.
+    expect(receiver.challenges).toHaveLength(challenges + 1);
+    expect((await get()).body.status).toBe('active');
+
+    // Dismissing the confirmation keeps it; accepting deletes it.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    expect((await get()).status).toBe(200);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.waitForURL(`${base}/console/webhooks`);
+    await page.getByText('No subscription yet.').waitFor();
+    expect((await get()).status).toBe(404);
+  }, 60_000);
+
   it('installs an app from the bot store and issues a partner token shown once', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Apps' }).click();
     await page.getByRole('heading', { name: 'Bot store', level: 1 }).waitFor();
