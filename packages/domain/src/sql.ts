@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -8,6 +9,22 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 export interface SqlRunner {
   all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   run(sql: string, params?: unknown[]): Promise<void>;
+  /**
+   * A statement of fixed text run as a named prepared statement with bound values: PostgreSQL
+   * parses it once per connection and, after a few runs, stops planning it. For the statements
+   * run for every inbound message. Each `?` is one value (no list expansion), and a value whose
+   * type PostgreSQL cannot infer from its place needs a cast (`?::uuid`).
+   */
+  prepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]>;
+}
+
+const names = new Map<string, string>();
+
+/** The same text always gets the same name, so each connection prepares it once. */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (!name) names.set(sql, (name = `parley_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`));
+  return name;
 }
 
 export function sqlRunner(em: EntityManager): SqlRunner {
@@ -17,6 +34,17 @@ export function sqlRunner(em: EntityManager): SqlRunner {
     all: <T>(sql: string, params: unknown[] = []) => connection.execute<T[]>(sql, params, 'all', ctx),
     run: async (sql: string, params: unknown[] = []) => {
       await connection.execute(sql, params, 'run', ctx);
+    },
+    prepared: async <T>(sql: string, params: unknown[]) => {
+      if (params.some(Array.isArray)) throw new Error('a prepared statement takes single values, not lists');
+      const query = connection.getKnex().raw(sql, params as never[]).options({ name: statementName(sql) });
+      if (ctx) void query.transacting(ctx);
+      try {
+        return ((await query) as { rows: T[] }).rows;
+      } catch (err) {
+        // The same exceptions as `all` and `run` throw, so callers need not know how it ran.
+        throw connection.getPlatform().getExceptionConverter().convertException(err as Error);
+      }
     },
   };
 }

@@ -148,7 +148,8 @@ describe('writing events', () => {
     expect(batch.size).toBe(5);
 
     const written: unknown[][] = [];
-    const sql = { all: async () => [], run: async (_text: string, params: unknown[] = []) => void written.push(params) };
+    const record = async (_text: string, params: unknown[] = []) => void written.push(params);
+    const sql = { all: async () => [], prepared: async (text: string, params: unknown[]) => (await record(text, params), []), run: record };
     // @ts-expect-error the old ad-hoc broadcast.update
     await recordEvent(sql, org, 'broadcast.update', { broadcastId: broadcast.id, status: 'running' }, new Date());
     await recordEvent(sql, org, 'broadcast.update', samples['broadcast.update'], new Date());

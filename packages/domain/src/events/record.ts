@@ -34,7 +34,8 @@ export class EventBatch {
     if (!this.rows.length) return;
     const rows = JSON.stringify(this.rows.map((r) => ({ ...r, data: typeof r.data === 'function' ? (r.data as () => unknown)() : r.data })));
     this.rows = [];
-    await sql.run(
+    // Prepared: the events travel as one bound value instead of a literal escaped into the text.
+    await sql.prepared(
       `insert into domain_events (id, organization_id, type, data, created_at)
        select id, org, type, data, at from jsonb_to_recordset(?::jsonb) as v(id uuid, org uuid, type text, data jsonb, at timestamptz) order by id`,
       [rows],

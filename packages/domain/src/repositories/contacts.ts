@@ -36,15 +36,15 @@ export async function findOrCreateContactByIdentity(
   for (let attempt = 0; attempt < 3; attempt++) {
     // One statement either way: the contact found and given what it lacks of the identity (an id
     // another contact holds is left to it), or, if there is none, created.
-    const [row] = await t.sql.all<ContactRow & { created: boolean }>(
+    const [row] = await t.sql.prepared<ContactRow & { created: boolean }>(
       `with found as (
          update contacts c set
            wa_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.wa_id = ? and o.id <> c.id) then c.wa_id else ? end,
            user_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.user_id = ? and o.id <> c.id) then c.user_id else ? end,
            phone = case when c.phone is null and ?::text is not null and not exists (select 1 from contacts o where o.organization_id = c.organization_id and o.phone = ? and o.id <> c.id) then ? else c.phone end,
-           parent_user_id = coalesce(?, c.parent_user_id),
-           username = coalesce(?, c.username),
-           name = coalesce(?, c.name),
+           parent_user_id = coalesce(?::text, c.parent_user_id),
+           username = coalesce(?::text, c.username),
+           name = coalesce(?::text, c.name),
            last_inbound_at = greatest(c.last_inbound_at, ?::timestamptz),
            updated_at = ?
          where c.organization_id = ? and c.id = (
@@ -56,7 +56,7 @@ export async function findOrCreateContactByIdentity(
        ),
        inserted as (
          insert into contacts (id, organization_id, phone, wa_id, user_id, parent_user_id, username, name, fields, opted_out, marketing_opted_out, last_inbound_at, created_at, updated_at)
-         select ?, ?, ?, ?, ?, ?, ?, ?, '{}', false, false, ?::timestamptz, ?, ? where not exists (select 1 from found)
+         select ?::uuid, ?::uuid, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, '{}'::jsonb, false, false, ?::timestamptz, ?::timestamptz, ?::timestamptz where not exists (select 1 from found)
          on conflict do nothing
          returning id, phone, name, wa_id, user_id, true as created
        )

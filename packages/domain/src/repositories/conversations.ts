@@ -31,7 +31,7 @@ export async function openConversation(
   const note = options.inbound;
   const preview = note?.preview?.slice(0, 200) ?? null;
   const sentAt = note?.sentAt ?? null;
-  const [row] = await t.sql.all<{ id: string; inserted: boolean; previous_status: string | null }>(
+  const [row] = await t.sql.prepared<{ id: string; inserted: boolean; previous_status: string | null }>(
     `with before as (select status from conversations where organization_id = ? and contact_id = ? and status <> 'closed')
      insert into conversations (id, organization_id, contact_id, channel_id, status, unread_count, request_id, last_inbound_at, last_message_preview, last_message_at, created_at, updated_at)
      values (?, ?, ?, ?, 'active', ?, ?, ?, ?, case when ?::text is not null then ?::timestamptz end, ?, ?)

@@ -73,7 +73,7 @@ export async function insertInboundMessage(
   t: TenantSql,
   input: { conversationId: string; channelId: string; type: string; content: Record<string, unknown>; wamid: string; sentAt: Date; now: Date },
 ): Promise<MessageRow | null> {
-  const [row] = await t.sql.all<MessageRow>(
+  const [row] = await t.sql.prepared<MessageRow>(
     `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, status_updated_at, created_at)
      values (?, ?, ?, ?, 'inbound', 'contact', false, ?, ?::jsonb, ?, 'received', 0, ?, ?)
      on conflict (wamid) where wamid is not null do nothing returning ${COLUMNS}`,

@@ -219,8 +219,8 @@ export class WebhookDispatcher {
       await this.orm.em.fork().transactional(async (tx: EntityManager) => {
         reserved.length = 0;
         const sql = sqlRunner(tx);
-        const rows = await sql.all<{ id: string; organization_id: string; type: string; created_at: Date; seq: string; data_json: string }>(
-          `select id, organization_id, type, created_at, seq, data::text as data_json from domain_events
+        const rows = await sql.all<{ id: string; organization_id: string; type: string; created_at: Date; seq: string; data_json?: string }>(
+          `select id, organization_id, type, created_at, seq from domain_events
            where dispatched_at is null ${this.servedClause()} order by seq limit ? for update skip locked`,
           [...this.servedParams(), this.o.fanOutBatch],
         );
@@ -237,6 +237,17 @@ export class WebhookDispatcher {
           this.track(s.id, s.organization_id, s.failing_since);
           byOrganization.set(s.organization_id, [...(byOrganization.get(s.organization_id) ?? []), s]);
         }
+        // Payloads only of the events some subscription may take: most organizations subscribe to
+        // nothing, and their events are only marked as dispatched.
+        const wanted = rows.filter((e) => byOrganization.has(e.organization_id)).map((e) => e.id);
+        if (wanted.length) {
+          const payloads = await sql.all<{ id: string; data_json: string }>(
+            `select id, data::text as data_json from domain_events where id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+            [JSON.stringify(wanted)],
+          );
+          const byId = new Map(payloads.map((p) => [p.id, p.data_json]));
+          for (const e of rows) e.data_json = byId.get(e.id);
+        }
         const deliveries: { id: string; org: string; sub: string; event: string; type: string; event_at: Date; leased: Date | null }[] = [];
         for (const e of rows) {
           const candidates = byOrganization.get(e.organization_id);
@@ -247,7 +258,7 @@ export class WebhookDispatcher {
             if (new Date(s.created_at) > new Date(e.created_at)) continue;
             if (!s.events.some((filter) => eventMatches(filter, e.type as DomainEventType))) continue;
             if (s.touchpoint !== null) {
-              touchpoint ??= eventTouchpoint(e.type as DomainEventType, JSON.parse(e.data_json) as never);
+              touchpoint ??= eventTouchpoint(e.type as DomainEventType, JSON.parse(e.data_json!) as never);
               if (touchpoint !== null && touchpoint !== s.touchpoint) continue;
             }
             const id = newId();
@@ -272,7 +283,7 @@ export class WebhookDispatcher {
                 event_type: e.type,
                 event_created_at: e.created_at,
                 seq: e.seq,
-                data_json: e.data_json,
+                data_json: e.data_json!,
               });
             } else {
               state.backlog.first = true;
