@@ -54,7 +54,7 @@ export function AppsPage() {
   };
 
   return (
-    <section className="page" aria-labelledby="apps-title">
+    <section className="page admin" aria-labelledby="apps-title">
       <h1 id="apps-title">Bot store</h1>
       <p className="hint">Hire an integration, grant it only the scopes it needs, and hand its partner a token. A token acts inside this organization until the app is uninstalled.</p>
       {error && (

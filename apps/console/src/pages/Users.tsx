@@ -51,7 +51,7 @@ export function UsersPage() {
   };
 
   return (
-    <section className="page" aria-labelledby="users-title">
+    <section className="page admin" aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
       {error && (
         <p className="error" role="alert">

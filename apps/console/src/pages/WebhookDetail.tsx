@@ -77,7 +77,7 @@ export function WebhookDetailPage() {
 
   if (!subscription) {
     return (
-      <section className="page" aria-labelledby="webhook-title">
+      <section className="page admin" aria-labelledby="webhook-title">
         <p>
           <Link to="/webhooks">← All webhooks</Link>
         </p>
@@ -95,7 +95,7 @@ export function WebhookDetailPage() {
 
   const disabled = disabledText(subscription);
   return (
-    <section className="page" aria-labelledby="webhook-title">
+    <section className="page admin" aria-labelledby="webhook-title">
       <p>
         <Link to="/webhooks">← All webhooks</Link>
       </p>

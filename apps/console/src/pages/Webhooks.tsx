@@ -30,7 +30,7 @@ export function WebhooksPage() {
   }, [load]);
 
   return (
-    <section className="page" aria-labelledby="webhooks-title">
+    <section className="page admin" aria-labelledby="webhooks-title">
       <h1 id="webhooks-title">Webhooks</h1>
       <p className="hint">
         Parley POSTs each event your endpoints subscribe to, signed with the subscription’s secret (Standard Webhooks). See <code>docs/webhooks.md</code>.
