@@ -7,6 +7,7 @@ import { templateKeys } from '../components/Composer';
 import { attachProblems, parseRecipients, placeholderComponents, type RecipientRow, requireParams } from '../csv';
 import { useEventStream } from '../events';
 import { useSession } from '../session';
+import './broadcasts.css';
 
 interface Template {
   id: string;
