@@ -308,6 +308,7 @@ describe('the admin screens in a browser', () => {
 
     // The only admin stepping down: refused, and the choice snaps back.
     const selfRow = page.getByRole('row').filter({ hasText: '(you)' });
+    page.once('dialog', (d) => void d.accept());
     await selfRow.getByRole('combobox').selectOption('agent');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('without an active admin');
     await expect.poll(() => selfRow.getByRole('combobox').inputValue()).toBe('admin');
@@ -337,5 +338,23 @@ describe('the admin screens in a browser', () => {
       expect(await sideways(), link).toEqual({ page: 0, main: 0, out: [] });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
+  }, 60_000);
+
+  it('lets an admin step down once another admin exists, and then shows the agent’s console', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    const selfRow = page.getByRole('row').filter({ hasText: '(you)' });
+    // Declining the confirmation changes nothing.
+    page.once('dialog', (d) => void d.dismiss());
+    await selfRow.getByRole('combobox').selectOption('agent');
+    await expect.poll(() => selfRow.getByRole('combobox').inputValue()).toBe('admin');
+    page.once('dialog', (d) => void d.accept());
+    await selfRow.getByRole('combobox').selectOption('agent');
+    // The console reloads and reads the role again: the agent's navigation, without admin screens.
+    await page.waitForURL(`${base}/console/inbox`);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Inbox' }).waitFor();
+    expect(await nav.getByRole('link', { name: 'Webhooks' }).count()).toBe(0);
+    await page.goto(`${base}/console/webhooks`);
+    await page.waitForURL(`${base}/console/inbox`);
   }, 60_000);
 });

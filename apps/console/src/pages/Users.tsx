@@ -22,14 +22,23 @@ export function UsersPage() {
   }, [load]);
 
   const change = async (u: User, body: { role?: 'admin' | 'agent'; disabled?: boolean }, done: string) => {
+    const losesAdmin = u.id === me.userId && (body.role === 'agent' || body.disabled === true);
+    if (losesAdmin && body.role === 'agent' && !window.confirm('Make yourself an agent? You will no longer see the admin screens.')) {
+      await load();
+      return;
+    }
     setNotice(null);
     setError(null);
+    setChanged(null);
     const { data, error } = await client.PATCH('/v1/users/{id}', { params: { path: { id: u.id } }, body });
     if (!data) {
       // The select shows what the server holds, not the refused choice.
       await load();
       return setError(problemText(error));
     }
+    // The session's role was read at sign-in: reloading reads it again (a deactivated self is
+    // signed out, because every token was revoked).
+    if (losesAdmin) return window.location.assign('/console/inbox');
     setUsers((list) => list?.map((x) => (x.id === data.id ? data : x)) ?? null);
     setChanged(done);
   };
