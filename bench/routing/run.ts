@@ -15,6 +15,11 @@
  *    into their trees (the tree start itself is the tree runtime's and is left out).
  *
  *   npm run bench:routing [-- --pace 100 --seconds 20 --backlog 5000 --decisions 20000]
+ *
+ * With `--processes`, the added time is measured instead against the API and the worker as
+ * separate processes, through the webhook and the real wake path (processes.ts):
+ *
+ *   npm run bench:routing -- --processes [--pace 50 --seconds 20]
  */
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
@@ -50,8 +55,14 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     backlog: { type: 'string', default: '5000' },
     decisions: { type: 'string', default: '20000' },
+    processes: { type: 'boolean', default: false },
   },
 });
+if (values.processes) {
+  const { processBench } = await import('./processes');
+  console.log(JSON.stringify(await processBench({ pace: Number(values.pace), seconds: Number(values.seconds) }), null, 2));
+  process.exit(0);
+}
 const PACE = Number(values.pace);
 const SECONDS = Number(values.seconds);
 const BACKLOG = Number(values.backlog);
@@ -167,10 +178,10 @@ try {
   const storedAt = new Map<string, number>();
   const routedAt = new Map<string, number>();
   class TimedRunner extends RoutingRunner {
-    override async routeOne(conversationId: string): Promise<boolean> {
-      const ok = await super.routeOne(conversationId);
-      if (ok) routedAt.set(conversationId, performance.now());
-      return ok;
+    protected override async claimAndRoute(conversationId: string | null) {
+      const result = await super.claimAndRoute(conversationId);
+      if (result.outcome === 'routed' && result.conversationId) routedAt.set(result.conversationId, performance.now());
+      return result;
     }
   }
   // The worker's own pool, apart from the inbound side's, as in production (separate processes).
@@ -254,7 +265,6 @@ try {
       startChatbot: async () => undefined,
     }),
     logger,
-    { batchSize: 200 },
   );
   const routeStart = performance.now();
   await treeRunner.settle();

@@ -343,73 +343,89 @@ export const MAX_ROUTING_ATTEMPTS = 5;
 /**
  * Routes the conversations waiting in `routing_inbound`, each in its own transaction with the
  * deletion of its row, so a crash before the commit routes it again and one after never does.
+ *
+ * Several lanes route side by side, each taking the oldest row no other lane holds (SKIP LOCKED)
+ * as soon as it is free. Routing one conversation is a handful of round trips to the database; one
+ * at a time, a burst (or a machine whose CPUs are busy, which makes each round trip slow) left
+ * every conversation waiting behind the ones before it, and the wake-up only added one more pass
+ * after the batch under way, so routing looked as if it had fallen back to its poll.
  */
 export class RoutingRunner extends PollingJob {
-  private readonly batchSize: number;
+  private readonly lanes: number;
   private readonly organizationIds: readonly string[] | null;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly dispatcher: RoutingDispatcher,
     logger: Logger,
-    options: { pollMs?: number; batchSize?: number; organizationIds?: readonly string[] } = {},
+    options: { pollMs?: number; lanes?: number; organizationIds?: readonly string[] } = {},
   ) {
     super(logger, options.pollMs ?? 1000, 'inbound routing');
-    this.batchSize = options.batchSize ?? 50;
+    this.lanes = Math.max(1, options.lanes ?? 4);
     this.organizationIds = options.organizationIds ?? null;
   }
 
   async drain(): Promise<number> {
-    let total = 0;
-    while (!this.stopping) {
-      const ids = await this.due();
-      let done = 0;
-      for (const id of ids) {
-        if (this.stopping) break;
-        if (await this.routeOne(id)) done++;
-      }
-      total += done;
-      if (ids.length < this.batchSize) break;
-    }
-    return total;
+    const lanes = await Promise.all(Array.from({ length: this.lanes }, () => this.drainLane()));
+    return lanes.reduce((a, b) => a + b, 0);
   }
 
-  private async due(): Promise<string[]> {
-    const orgs = this.organizationIds ? JSON.stringify(this.organizationIds) : null;
-    const rows = await sqlRunner(this.orm.em.fork()).all<{ conversation_id: string }>(
-      `select conversation_id from routing_inbound where next_attempt_at <= now()
-         and (?::jsonb is null or organization_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)))
-       order by created_at, conversation_id limit ?`,
-      [orgs, orgs, this.batchSize],
-    );
-    return rows.map((r) => r.conversation_id);
+  private async drainLane(): Promise<number> {
+    let routed = 0;
+    while (!this.stopping) {
+      const { outcome } = await this.claimAndRoute(null);
+      if (outcome === 'none') break;
+      if (outcome === 'routed') routed++;
+    }
+    return routed;
   }
 
   /** Routes one conversation; false when another worker holds it or it was already done. */
   async routeOne(conversationId: string): Promise<boolean> {
+    return (await this.claimAndRoute(conversationId)).outcome === 'routed';
+  }
+
+  /**
+   * Takes the named row, or else the oldest due one no one holds, and routes it. `none`: there was
+   * nothing to take; `failed`: routing it failed (it is retried later, with backoff).
+   */
+  protected async claimAndRoute(conversationId: string | null): Promise<{ outcome: 'routed' | 'failed' | 'none'; conversationId?: string | undefined }> {
+    let claimed: string | undefined;
     try {
       const routed = await this.orm.em.fork().transactional(async (tx) => {
         const sql = sqlRunner(tx);
-        const [row] = await sql.all<InboundRow>('select * from routing_inbound where conversation_id = ? for update skip locked', [conversationId]);
+        const orgs = this.organizationIds ? JSON.stringify(this.organizationIds) : null;
+        const [row] = conversationId
+          ? await sql.all<InboundRow>('select * from routing_inbound where conversation_id = ? for update skip locked', [conversationId])
+          : await sql.all<InboundRow>(
+              `select * from routing_inbound where next_attempt_at <= now()
+                 and (?::jsonb is null or organization_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)))
+               order by created_at, conversation_id limit 1 for update skip locked`,
+              [orgs, orgs],
+            );
         if (!row) return null;
+        claimed = row.conversation_id;
         const outcome = await routeInbound(sql, this.dispatcher, row);
         if (outcome?.start) {
           // The tree or bot starts after this commits; the row stays, leased, until it has.
-          await sql.run(`update routing_inbound set next_attempt_at = now() + interval '1 minute' where conversation_id = ?`, [conversationId]);
+          await sql.run(`update routing_inbound set next_attempt_at = now() + interval '1 minute' where conversation_id = ?`, [row.conversation_id]);
           return { start: outcome.start, since: new Date(row.created_at) };
         }
-        await sql.run('delete from routing_inbound where conversation_id = ?', [conversationId]);
+        await sql.run('delete from routing_inbound where conversation_id = ?', [row.conversation_id]);
         return { start: undefined, since: new Date(row.created_at) };
       });
-      if (!routed) return false;
+      if (!routed) return { outcome: 'none' };
       if (routed.start) {
         await this.dispatcher.start(sqlRunner(this.orm.em.fork()), routed.start, routed.since);
-        await sqlRunner(this.orm.em.fork()).run('delete from routing_inbound where conversation_id = ?', [conversationId]);
+        await sqlRunner(this.orm.em.fork()).run('delete from routing_inbound where conversation_id = ?', [claimed]);
       }
-      return true;
+      return { outcome: 'routed', conversationId: claimed };
     } catch (err) {
-      await this.failed(conversationId, err);
-      return false;
+      const failed = claimed ?? conversationId;
+      // A failure before any row was taken (the database went away): this pass ends, the poll retries.
+      if (!failed) throw err;
+      await this.failed(failed, err);
+      return { outcome: 'failed', conversationId: failed };
     }
   }
 
