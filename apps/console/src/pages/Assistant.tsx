@@ -67,7 +67,7 @@ export function AssistantPage() {
   }, [client]);
 
   return (
-    <section className="page" aria-labelledby="assistant-title">
+    <section className="page config" aria-labelledby="assistant-title">
       <h1 id="assistant-title">AI assistant</h1>
       {error && (
         <p className="error" role="alert">

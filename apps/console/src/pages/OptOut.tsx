@@ -69,7 +69,7 @@ export function OptOutPage() {
   };
 
   return (
-    <section className="page" aria-labelledby="optout-title">
+    <section className="page config" aria-labelledby="optout-title">
       <h1 id="optout-title">Opt-out keywords</h1>
       <p className="hint">
         A contact whose whole message is one of these words is opted out: templates and broadcasts are no longer sent to them. Matching ignores case and spaces around the word.

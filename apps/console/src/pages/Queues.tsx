@@ -69,7 +69,7 @@ export function QueuesPage() {
 
   const groups = rows ? groupByQueue(rows) : [];
   return (
-    <section className="page" aria-labelledby="queues-title">
+    <section className="page config" aria-labelledby="queues-title">
       <div className="page-head">
         <h1 id="queues-title">Queues</h1>
         <button type="button" className="secondary" onClick={() => void load()}>

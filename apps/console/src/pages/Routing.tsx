@@ -92,7 +92,7 @@ export function RoutingPage() {
 
   const differs = !!compare && (compare.changes.length > 0 || (!compare.live && hasObjects(data?.doc)));
   return (
-    <section className="page wide" aria-labelledby="routing-title">
+    <section className="page config wide" aria-labelledby="routing-title">
       <h1 id="routing-title">Routing</h1>
       {error && (
         <p className="error" role="alert">

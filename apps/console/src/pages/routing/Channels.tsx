@@ -47,7 +47,10 @@ function ChannelRoutingCard({ channel, routing }: { channel: Channel; routing: R
     setStatus(null);
     if (!first) return setProblems([{ path: 'first', message: 'Choose where conversations go first.' }]);
     const { data, error } = await client.PUT('/v1/routing/draft/channels/{id}', { params: { path: { id: channel.id } }, body: { first, attachments } });
-    if (!data) return setProblems(relativeProblems(problemsOf(error), 'channels', null));
+    if (!data) {
+      const index = doc.channels.findIndex((r) => r.channelId === channel.id);
+      return setProblems(relativeProblems(problemsOf(error), 'channels', index < 0 ? doc.channels.length : index));
+    }
     setProblems([]);
     setStatus(`Saved in the draft: ${describeDestination(data.first, doc)}.`);
     await reload();

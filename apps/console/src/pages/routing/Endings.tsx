@@ -50,7 +50,7 @@ function Terminates() {
     const res = editing
       ? await client.PUT('/v1/routing/draft/terminates/{id}', { params: { path: { id: editing } }, body })
       : await client.POST('/v1/routing/draft/terminates', { body, headers: idempotency() });
-    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'terminates', editing ? doc.terminates.findIndex((t) => t.id === editing) : null));
+    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'terminates', editing ? doc.terminates.findIndex((t) => t.id === editing) : doc.terminates.length));
     edit(null);
     setStatus(`Ending ${res.data.name} saved in the draft.`);
     await reload();
@@ -168,7 +168,7 @@ function Chatbots() {
     const res = editing
       ? await client.PUT('/v1/routing/draft/chatbots/{id}', { params: { path: { id: editing } }, body })
       : await client.POST('/v1/routing/draft/chatbots', { body, headers: idempotency() });
-    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'chatbots', editing ? doc.chatbots.findIndex((c) => c.id === editing) : null));
+    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'chatbots', editing ? doc.chatbots.findIndex((c) => c.id === editing) : doc.chatbots.length));
     edit(null);
     setStatus(`Chatbot ${res.data.name} saved in the draft.`);
     await reload();

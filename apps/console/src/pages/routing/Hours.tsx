@@ -158,7 +158,7 @@ function TimeGroups() {
     const res = editing
       ? await client.PUT('/v1/routing/draft/time-groups/{id}', { params: { path: { id: editing } }, body })
       : await client.POST('/v1/routing/draft/time-groups', { body, headers: idempotency() });
-    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'timeGroups', editing ? doc.timeGroups.findIndex((g) => g.id === editing) : null));
+    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'timeGroups', editing ? doc.timeGroups.findIndex((g) => g.id === editing) : doc.timeGroups.length));
     edit(null);
     setStatus(`Time group ${res.data.name} saved in the draft.`);
     await reload();
@@ -366,7 +366,7 @@ function TimeConditions() {
     const res = editing
       ? await client.PUT('/v1/routing/draft/time-conditions/{id}', { params: { path: { id: editing } }, body })
       : await client.POST('/v1/routing/draft/time-conditions', { body, headers: idempotency() });
-    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'timeConditions', editing ? doc.timeConditions.findIndex((c) => c.id === editing) : null));
+    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'timeConditions', editing ? doc.timeConditions.findIndex((c) => c.id === editing) : doc.timeConditions.length));
     edit(null);
     setStatus(`Time condition ${res.data.name} saved in the draft.`);
     await reload();

@@ -31,7 +31,7 @@ export function QueuesPanel() {
     const res = editing
       ? await client.PUT('/v1/routing/draft/queues/{id}', { params: { path: { id: editing } }, body })
       : await client.POST('/v1/routing/draft/queues', { body, headers: idempotency() });
-    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'queues', editing ? doc.queues.findIndex((q) => q.id === editing) : null));
+    if (!res.data) return setProblems(relativeProblems(problemsOf(res.error), 'queues', editing ? doc.queues.findIndex((q) => q.id === editing) : doc.queues.length));
     edit(null);
     setStatus(`Queue ${res.data.name} saved in the draft.`);
     await reload();

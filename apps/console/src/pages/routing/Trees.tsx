@@ -102,7 +102,8 @@ function TreeEditor({ entry, onSaved }: { entry: RoutingDecisionTree | null; onS
   const [pendingLine, setPendingLine] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
   const parsed = useMemo(() => parseTree(text), [text]);
-  const index = entry ? doc.decisionTrees.findIndex((t) => t.id === entry.id) : null;
+  // A new tree is appended to the draft, so the server names it by the next index.
+  const index = entry ? doc.decisionTrees.findIndex((t) => t.id === entry.id) : doc.decisionTrees.length;
   const treeProblems = problems.flatMap((p) => {
     const path = treeProblemPath(p.path, index);
     return path === null ? [] : [{ ...p, path }];
