@@ -47,6 +47,12 @@ async function tab(name: string): Promise<void> {
 
 const draftState = () => page.locator('#draft-state').textContent();
 
+/** Form controls on the screen that no label names (by <label>, aria-label or aria-labelledby). */
+const unlabelled = (target: Page) =>
+  target.evaluate(
+    "[...document.querySelectorAll('main input, main select, main textarea')].filter((el) => el.type !== 'hidden' && !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')).map((el) => el.outerHTML.slice(0, 80))",
+  );
+
 beforeAll(async () => {
   await ensureConsoleBuilt({ quiet: true });
   // An AI provider is configured (never called here): enabling the assistant needs one.
@@ -298,12 +304,13 @@ describe('the configuration screens in a browser', () => {
     const tokens = (await page.evaluate("sessionStorage.getItem('parley.session')")) as string;
     await phone.goto(`${base}/console/login`);
     await phone.evaluate(`sessionStorage.setItem('parley.session', ${JSON.stringify(tokens)})`);
-    for (const section of ['trees', 'hours', 'versions', 'dry-run']) {
+    for (const section of ['queues', 'hours', 'channels', 'trees', 'endings', 'dry-run', 'versions']) {
       await phone.goto(`${base}/console/routing?tab=${section}`);
       await phone.getByRole('tabpanel').waitFor();
       await phone.waitForTimeout(200);
       const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect(overflow, section).toBeLessThanOrEqual(0);
+      expect(await unlabelled(phone), section).toEqual([]);
       // Only main scrolls: nothing pushes the window itself taller than the screen.
       const below = (await phone.evaluate('document.documentElement.scrollHeight - window.innerHeight')) as number;
       expect(below, section).toBeLessThanOrEqual(0);
@@ -385,6 +392,7 @@ describe('the configuration screens in a browser', () => {
     await page.getByText('Monthly budget: 200,000 tokens.').waitFor();
     await shot('assistant');
 
+    expect(await unlabelled(page)).toEqual([]);
     await page.reload();
     await page.getByRole('radio', { name: /Suggest drafts/ }).waitFor();
     expect(await page.getByRole('radio', { name: /Suggest drafts/ }).isChecked()).toBe(true);
@@ -407,6 +415,7 @@ describe('the configuration screens in a browser', () => {
     await page.getByLabel('Opt-in keywords (one a line)').fill('start');
     await page.getByRole('button', { name: 'Save keywords' }).click();
     await page.getByText('Saved: 4 opt-out and 1 opt-in keyword.').waitFor();
+    expect(await unlabelled(page)).toEqual([]);
     await page.reload();
     await expect.poll(() => keywords.inputValue()).toBe('stop\nbaja\nunsubscribe\ncancelar');
     expect(await page.getByLabel('Opt-in keywords (one a line)').inputValue()).toBe('start');
