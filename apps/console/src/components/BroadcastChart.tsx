@@ -14,9 +14,10 @@ export function BroadcastChart({ stats, samples }: { stats: BroadcastStatistics;
   const parts = segments(stats);
   const first = samples[0];
   const last = samples[samples.length - 1];
-  const seconds = first && last ? Math.round((last.at - first.at) / 1000) : 0;
+  const spanMs = first && last ? last.at - first.at : 0;
+  const seconds = Math.round(spanMs / 1000);
   // A change over less than two seconds says nothing the bar does not.
-  const areas = seconds >= 2 ? areaPaths(samples, AREA_WIDTH, AREA_HEIGHT) : [];
+  const areas = spanMs >= 2000 ? areaPaths(samples, AREA_WIDTH, AREA_HEIGHT) : [];
   return (
     <figure className="bc-chart">
       <svg
@@ -41,7 +42,7 @@ export function BroadcastChart({ stats, samples }: { stats: BroadcastStatistics;
           viewBox={`0 0 ${AREA_WIDTH} ${AREA_HEIGHT}`}
           preserveAspectRatio="none"
           role="img"
-          aria-label={`Over the last ${seconds} s: from ${describeStatistics(first!.stats)} to ${describeStatistics(last!.stats)}`}
+          aria-label={`Over the last ${seconds} s. At the start: ${describeStatistics(first!.stats)} Now: ${describeStatistics(last!.stats)}`}
         >
           {areas.map((a) => (
             <path key={a.status} d={a.d} className={`bc-${a.status}`} />
