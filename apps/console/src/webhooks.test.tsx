@@ -16,6 +16,7 @@ import {
   normalizeEvents,
   patternsOutsidePicker,
   receivedEvents,
+  refreshFirstPage,
   replayRange,
 } from './webhooks';
 
@@ -69,6 +70,26 @@ describe('the delivery log filters', () => {
       since: new Date('2026-11-29T09:00').toISOString(),
       until: new Date('2026-11-29T10:00').toISOString(),
     });
+  });
+});
+
+describe('refreshing the delivery log', () => {
+  const d = (id: string) => ({ id });
+  const ids = (list: { id: string }[]) => list.map((x) => x.id);
+
+  it('replaces the first page when no older page is loaded', () => {
+    expect(ids(refreshFirstPage([d('c'), d('b')], [d('d'), d('c')], 2))).toEqual(['d', 'c']);
+    expect(ids(refreshFirstPage([], [d('a')], 2))).toEqual(['a']);
+  });
+
+  it('keeps what lies below a refreshed first page, once each', () => {
+    // Pages of 2: [e, d] then [c, b] were shown; f arrived, so d moved down to the older page.
+    const shown = [d('e'), d('d'), d('c'), d('b')];
+    expect(ids(refreshFirstPage(shown, [d('f'), d('e')], 2))).toEqual(['f', 'e', 'd', 'c', 'b']);
+    // d no longer matches the filters: the first page now ends at c.
+    expect(ids(refreshFirstPage(shown, [d('e'), d('c')], 2))).toEqual(['e', 'c', 'b']);
+    // A short first page is the whole log.
+    expect(ids(refreshFirstPage(shown, [d('e')], 2))).toEqual(['e']);
   });
 });
 

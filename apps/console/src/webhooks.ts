@@ -91,7 +91,9 @@ export interface LogFilters {
 export const NO_FILTERS: LogFilters = { status: '', eventType: '', since: '', until: '' };
 
 /** The delivery log query for the filter form, or the problem that stops it. */
-export function deliveryQuery(f: LogFilters, limit = 50): { query: DeliveryQuery } | { problem: string } {
+export const LOG_PAGE = 50;
+
+export function deliveryQuery(f: LogFilters, limit = LOG_PAGE): { query: DeliveryQuery } | { problem: string } {
   const since = localInputToIso(f.since);
   const until = localInputToIso(f.until);
   if (f.since && !since) return { problem: 'The start time is not a valid time.' };
@@ -107,6 +109,19 @@ export function deliveryQuery(f: LogFilters, limit = 50): { query: DeliveryQuery
       ...(until ? { until } : {}),
     },
   };
+}
+
+/**
+ * The log after the first page was read again. Without older pages loaded it is that page. With
+ * them, what lies below the page's end stays, so a periodic refresh does not throw away what the
+ * person scrolled to. The log is ordered by delivery id, newest first (ids are time-ordered
+ * UUIDv7, so they compare as strings); a delivery gone from the first page's range no longer
+ * matches the filters and goes.
+ */
+export function refreshFirstPage<T extends { id: string }>(shown: readonly T[], firstPage: readonly T[], pageSize: number): T[] {
+  const end = firstPage.at(-1)?.id;
+  if (shown.length <= pageSize || firstPage.length < pageSize || end === undefined) return [...firstPage];
+  return [...firstPage, ...shown.filter((d) => d.id < end)];
 }
 
 /** The replay range, both ends required and in order. */

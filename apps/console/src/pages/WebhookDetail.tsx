@@ -8,6 +8,8 @@ import '../admin.css';
 import {
   deliveryQuery,
   disabledText,
+  LOG_PAGE,
+  refreshFirstPage,
   formatLatency,
   type Delivery,
   type LogFilters,
@@ -200,32 +202,40 @@ function DeliveryLog({ subscriptionId }: { subscriptionId: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [auto, setAuto] = useState(true);
   const [readAt, setReadAt] = useState<Date | null>(null);
+  const deliveriesRef = useRef(deliveries);
+  deliveriesRef.current = deliveries;
 
+  /**
+   * `replace`: new filters, the first page alone. `refresh`: the first page read again, older
+   * pages already loaded kept below it. A cursor: the next older page, appended.
+   */
   const read = useCallback(
-    async (filters: LogFilters, cursor?: string) => {
+    async (filters: LogFilters, mode: 'replace' | 'refresh' | { cursor: string }) => {
       const built = deliveryQuery(filters);
       if ('problem' in built) return setProblem(built.problem);
+      const cursor = typeof mode === 'object' ? mode.cursor : undefined;
       const { data, error } = await client.GET('/v1/webhooks/{id}/deliveries', {
         params: { path: { id: subscriptionId }, query: { ...built.query, ...(cursor ? { cursor } : {}) } },
       });
       if (!data) return setProblem(problemText(error));
       setProblem(null);
-      setDeliveries((list) => (cursor ? [...(list ?? []), ...data.data] : data.data));
-      setNextCursor(data.nextCursor);
+      const keepsOlder = mode === 'refresh' && (deliveriesRef.current?.length ?? 0) > LOG_PAGE;
+      setDeliveries((list) => (cursor ? [...(list ?? []), ...data.data] : mode === 'refresh' ? refreshFirstPage(list ?? [], data.data, LOG_PAGE) : data.data));
+      if (!keepsOlder) setNextCursor(data.nextCursor);
       setReadAt(new Date());
     },
     [client, subscriptionId],
   );
 
   useEffect(() => {
-    void read(applied);
+    void read(applied, 'replace');
   }, [read, applied]);
 
   // The first page is read again while the log is open, unless the person turned that off.
   useEffect(() => {
     if (!auto) return;
     const timer = window.setInterval(() => {
-      if (document.visibilityState === 'visible') void read(applied);
+      if (document.visibilityState === 'visible') void read(applied, 'refresh');
     }, REFRESH_MS);
     return () => window.clearInterval(timer);
   }, [auto, read, applied]);
@@ -283,7 +293,7 @@ function DeliveryLog({ subscriptionId }: { subscriptionId: string }) {
         </button>
       </form>
       <div className="row log-tools">
-        <button type="button" className="secondary" onClick={() => void read(applied)}>
+        <button type="button" className="secondary" onClick={() => void read(applied, 'refresh')}>
           Refresh
         </button>
         <label className="check">
@@ -311,7 +321,7 @@ function DeliveryLog({ subscriptionId }: { subscriptionId: string }) {
         </ul>
       )}
       {nextCursor && (
-        <button type="button" className="secondary" onClick={() => void read(applied, nextCursor)}>
+        <button type="button" className="secondary" onClick={() => void read(applied, { cursor: nextCursor })}>
           Load older deliveries
         </button>
       )}
