@@ -19,7 +19,8 @@ const MATCH: Record<string, string> = {
   number: 'typed its number',
   pattern: 'matched the pattern',
   similar: 'similar words',
-  default: 'no choice matched',
+  no_match: 'no choice matched',
+  empty: 'nothing to match',
 };
 
 /** One step of a dry run's path in words. */

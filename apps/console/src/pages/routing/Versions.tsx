@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { problemText } from '../../api';
 import { useSession } from '../../session';
-import { idempotency } from './shared';
+import { idempotency, useRouting } from './shared';
 
 interface Version {
   id: string;
@@ -17,6 +17,12 @@ const SOURCE: Record<Version['source'], string> = { apply: 'Applied', scheduled:
 
 export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
   const { client } = useSession();
+  const { users } = useRouting();
+  const who = (createdBy: string | null) => {
+    if (!createdBy) return null;
+    const id = createdBy.startsWith('user:') ? createdBy.slice(5) : null;
+    return users.find((u) => u.id === id)?.name ?? createdBy;
+  };
   const [versions, setVersions] = useState<Version[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -81,6 +87,7 @@ export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
                 <td>
                   {SOURCE[v.source]}
                   {v.restoredFrom !== null && ` from version ${v.restoredFrom}`}
+                  {who(v.createdBy) && <span className="muted"> by {who(v.createdBy)}</span>}
                 </td>
                 <td>
                   <time dateTime={v.createdAt}>{new Date(v.createdAt).toLocaleString()}</time>
