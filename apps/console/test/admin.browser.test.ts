@@ -300,6 +300,14 @@ describe('the admin screens in a browser', () => {
     await secretBox.getByRole('button', { name: 'I have kept it' }).click();
     await secretBox.waitFor({ state: 'detached' });
     expect(await page.content()).not.toContain(accessToken);
+
+    // Uninstalling asks first; the partner's token stops at once and the app can be hired again.
+    page.once('dialog', (d) => void d.accept());
+    await installed.getByRole('button', { name: `Uninstall ${appName}` }).click();
+    await page.getByText(`${appName} is uninstalled.`).waitFor();
+    await page.getByText('No app is installed.').waitFor();
+    expect((await platform.api.call('GET', '/v1/me', { token: accessToken })).status).toBe(401);
+    await card.getByRole('button', { name: `Install ${appName}` }).waitFor();
   }, 60_000);
 
   it('changes a user’s role, and refuses to leave the organization without an admin', async () => {
