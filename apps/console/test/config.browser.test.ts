@@ -90,6 +90,17 @@ describe('the configuration screens in a browser', () => {
     await expect.poll(draftState).toContain('Nothing is live yet');
     expect(await draftState()).toContain('Draft matches live');
     expect(await page.getByRole('button', { name: 'Apply configuration changes' }).isDisabled()).toBe(true);
+    // The sections are tabs: arrow keys move between them, and only the current one is a tab stop.
+    await page.getByRole('tab', { name: 'Queues' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('tabpanel', { name: 'Business hours' }).waitFor();
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Business hours');
+    await page.keyboard.press('End');
+    await page.getByRole('tabpanel', { name: 'Versions' }).waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('tabpanel', { name: 'Queues' }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Queues' }).getAttribute('tabindex')).toBe('0');
+    expect(await page.getByRole('tab', { name: 'Versions' }).getAttribute('tabindex')).toBe('-1');
   }, 60_000);
 
   it('creates queues with their agents', async () => {
