@@ -144,6 +144,16 @@ describe('the console in a browser', () => {
     const buttons = log.locator('article', { hasText: '¿A qué hora te viene bien?' });
     await buttons.getByText('Por la tarde').waitFor();
     await buttons.getByLabel('Read').waitFor();
+    // A document by link, with its caption: shown as the link Meta fetches it from.
+    await page.getByRole('radio', { name: 'Media' }).check();
+    await page.getByLabel('Media type').selectOption('document');
+    await page.getByLabel('File address').fill('https://files.example.com/horarios.pdf');
+    await page.getByLabel('Caption').fill('Nuestros horarios de entrega');
+    await page.getByLabel('File name').fill('horarios.pdf');
+    await page.getByRole('button', { name: 'Send document' }).click();
+    const sentDocument = log.locator('article', { hasText: 'Nuestros horarios de entrega' });
+    expect(await sentDocument.getByRole('link', { name: 'horarios.pdf' }).getAttribute('href')).toBe('https://files.example.com/horarios.pdf');
+    await sentDocument.getByLabel('Read').waitFor();
     await page.getByRole('radio', { name: 'Text' }).check();
     await page.getByRole('button', { name: 'Mark read' }).click();
     await expect.poll(() => item.getByLabel(/unread/).count()).toBe(0);
