@@ -199,11 +199,11 @@ describe('the console in a browser', () => {
       [first.id],
     );
     await page.goto(`${base}/console/inbox`);
-    const started = Date.now();
     await page.getByRole('link', { name: /Bruno/ }).click();
     const log = page.getByRole('log', { name: 'Messages' });
+    // How fast it opens is measured by `npm run bench:console`, not asserted here: a timed
+    // assertion fails on a busy machine while telling nothing about the code.
     await log.getByRole('button', { name: 'Load earlier messages' }).waitFor();
-    expect(Date.now() - started).toBeLessThan(2000);
     // Scrolling up pages in the history, a page at a time: the page keeps answering and renders
     // only a window of rows however many are loaded.
     type Scroller = { scrollTop: number; scrollHeight: number };
@@ -222,9 +222,6 @@ describe('the console in a browser', () => {
     const rendered = await page.locator('.message-row').count();
     expect(rendered).toBeGreaterThan(0);
     expect(rendered).toBeLessThan(80);
-    const responsive = Date.now();
-    await page.evaluate('1 + 1');
-    expect(Date.now() - responsive).toBeLessThan(200);
   }, 60_000);
 
   it('runs a broadcast from a CSV, with bad rows shown and left out, and watches it complete', async () => {
