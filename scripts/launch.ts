@@ -129,6 +129,10 @@ if (!env.META_GRAPH_URL && !production) {
   env.META_GRAPH_URL = sandbox.url;
 }
 
+// Chatbot connectors answer on a callback URL made from PUBLIC_URL: without it a bot would be
+// told a path with no host. In development that is this API.
+if (!production) env.PUBLIC_URL ??= `http://127.0.0.1:${env.PORT ?? 3000}`;
+
 let config;
 try {
   config = loadConfig(env);

@@ -44,6 +44,7 @@ const graph = graphClientFor(config, logger);
 const clientConnection = await Connection.connect({ address: config.temporal.address });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
 const webhookHttp = new WebhookHttpClient({ policy: { allowInsecure: config.allowInsecureWebhooks } });
+if (!config.publicUrl) logger.warn('PUBLIC_URL is not set: chatbot connectors are told a callback URL without a host, so bots cannot answer');
 // The routing dispatcher, with trees and bots; trees and bots hand their final destinations back to it.
 const routing = routingRuntime({
   orm,
