@@ -293,6 +293,11 @@ describe('the configuration screens in a browser', () => {
     await table.getByRole('button', { name: 'Restore version 1' }).click();
     await page.getByText('Version 1 restored as version 3, now live.').waitFor();
     await table.getByRole('row', { name: /Restored from version 1/ }).waitFor();
+    await table.getByRole('button', { name: 'Show version 1' }).click();
+    const contents = table.locator('.version-contents');
+    await contents.getByText('Sales, Support').waitFor();
+    await contents.getByText('Line → Decision tree Welcome menu').waitFor();
+    expect(await table.getByRole('button', { name: 'Show version 1' }).getAttribute('aria-expanded')).toBe('true');
     await expect.poll(draftState).toContain('Live: version 3');
     // The draft is not changed by a restore, so it now differs from the live routing again.
     expect(await draftState()).toContain('Draft differs from live');

@@ -1,4 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { Link } from 'react-router';
 import type { paths } from '../../../../packages/sdk/src/generated/openapi';
 import { type Channel, problemText } from '../api';
 import { problemsOf } from '../routing/problems';
@@ -389,7 +390,7 @@ function UsageAndBudget() {
                   {usage.conversations.map((c) => (
                     <tr key={c.conversationId}>
                       <td>
-                        <a href={`/console/inbox/${c.conversationId}`}>{c.conversationId}</a>
+                        <Link to={`/inbox/${c.conversationId}`}>{c.conversationId}</Link>
                       </td>
                       <td>{c.tokensUsed.toLocaleString()}</td>
                     </tr>

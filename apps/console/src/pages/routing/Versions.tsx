@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useState } from 'react';
+import { Fragment, useCallback, useEffect, useState } from 'react';
+import { describeDestination, type RoutingDocument } from '../../routing/types';
 import { problemText } from '../../api';
 import { useSession } from '../../session';
 import { idempotency, useRouting } from './shared';
@@ -17,7 +18,14 @@ const SOURCE: Record<Version['source'], string> = { apply: 'Applied', scheduled:
 
 export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
   const { client } = useSession();
-  const { users } = useRouting();
+  const { users, channels } = useRouting();
+  const [shown, setShown] = useState<{ id: string; document: RoutingDocument } | null>(null);
+  const show = async (v: Version) => {
+    if (shown?.id === v.id) return setShown(null);
+    const { data, error } = await client.GET('/v1/routing/versions/{id}', { params: { path: { id: v.id } } });
+    if (!data) return setError(problemText(error));
+    setShown({ id: v.id, document: data.document as RoutingDocument });
+  };
   const who = (createdBy: string | null) => {
     if (!createdBy) return null;
     const id = createdBy.startsWith('user:') ? createdBy.slice(5) : null;
@@ -80,7 +88,8 @@ export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
           </thead>
           <tbody>
             {versions.map((v) => (
-              <tr key={v.id}>
+              <Fragment key={v.id}>
+              <tr>
                 <td>
                   {v.number} {v.live && <span className="badge live-badge">Live</span>}
                 </td>
@@ -92,7 +101,10 @@ export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
                 <td>
                   <time dateTime={v.createdAt}>{new Date(v.createdAt).toLocaleString()}</time>
                 </td>
-                <td>
+                <td className="row-actions">
+                  <button type="button" className="secondary" aria-expanded={shown?.id === v.id} onClick={() => void show(v)} aria-label={`Show version ${v.number}`}>
+                    Show
+                  </button>
                   {!v.live && (
                     <button type="button" className="secondary" onClick={() => void restore(v)} aria-label={`Restore version ${v.number}`}>
                       Restore
@@ -100,6 +112,14 @@ export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
                   )}
                 </td>
               </tr>
+              {shown?.id === v.id && (
+                <tr>
+                  <td colSpan={4}>
+                    <VersionContents document={shown.document} channelLabel={(id) => channels.find((c) => c.id === id)?.label ?? id} />
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>
@@ -110,5 +130,36 @@ export function VersionsPanel({ onRestored }: { onRestored: () => void }) {
         </button>
       )}
     </div>
+  );
+}
+
+const COLLECTIONS: { key: Exclude<keyof RoutingDocument, 'channels'>; label: string }[] = [
+  { key: 'queues', label: 'Queues' },
+  { key: 'timeGroups', label: 'Time groups' },
+  { key: 'timeConditions', label: 'Time conditions' },
+  { key: 'decisionTrees', label: 'Decision trees' },
+  { key: 'chatbots', label: 'Chatbots' },
+  { key: 'terminates', label: 'Endings' },
+];
+
+/** What a version holds, by kind, and where each number's chats go in it. */
+function VersionContents({ document, channelLabel }: { document: RoutingDocument; channelLabel: (id: string) => string }) {
+  return (
+    <dl className="facts version-contents">
+      {COLLECTIONS.map(({ key, label }) => (
+        <div key={key} className="fact">
+          <dt>{label}</dt>
+          <dd>{(document[key] as { name: string }[]).map((o) => o.name).join(', ') || 'none'}</dd>
+        </div>
+      ))}
+      <div className="fact">
+        <dt>Numbers</dt>
+        <dd>
+          {document.channels.length
+            ? document.channels.map((c) => `${channelLabel(c.channelId)} → ${describeDestination(c.first, document)}`).join('; ')
+            : 'none routed'}
+        </dd>
+      </div>
+    </dl>
   );
 }
