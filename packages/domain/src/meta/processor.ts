@@ -36,7 +36,9 @@ import {
   noteInboundMessage,
   noteOutboundMessage,
   openConversation,
+  type OpenedConversation,
   revokeMessage,
+  storeContactMessage,
   type TenantSql,
   tenantSql,
   upsertContactByPhoneOrEmail,
@@ -437,9 +439,14 @@ export class MetaInboundProcessor extends PollingJob {
     const phone = sender.waId ? phoneFromWaId(sender.waId) : null;
     const contact = await findOrCreateContactByIdentity(t, sender, phone, at);
     const conversation = await openConversation(t, contact.id, { channelId: route.channelId, reopen: at.reopen, now: at.now, ...(at.inbound ? { inbound: at.inbound } : {}) });
-    if (conversation.created) batch.conversationCreated(t.organizationId, conversation.id, at.now);
-    else if (conversation.reopened) batch.conversationReopened(t.organizationId, conversation.id, at.now);
+    this.conversationNoted(batch, t.organizationId, conversation, at.now);
     return { contact, conversation };
+  }
+
+  /** A conversation an item created or reopened is told about when the batch flushes. */
+  private conversationNoted(batch: BatchWork, organizationId: string, conversation: OpenedConversation, now: Date): void {
+    if (conversation.created) batch.conversationCreated(organizationId, conversation.id, now);
+    else if (conversation.reopened) batch.conversationReopened(organizationId, conversation.id, now);
   }
 
   private async applyInbound(t: TenantSql, route: ChannelRoute, item: InboundItem, batch: BatchWork): Promise<void> {
@@ -451,8 +458,17 @@ export class MetaInboundProcessor extends PollingJob {
         // An attachment the channel's routing does not accept is kept as a notice, without its media.
         const { message, refused } = await screenInboundAttachment(t.sql, t.organizationId, route.channelId, item.message, now);
         const inbound = { sentAt, preview: message.preview, unread: true };
-        const { contact, conversation } = await this.contactAndConversation(t, route, item.sender, { lastInboundAt: sentAt, now, reopen: true, inbound }, batch);
-        const row = await insertInboundMessage(t, { conversationId: conversation.id, channelId: route.channelId, type: message.type, content: message.content, wamid: item.wamid, sentAt, now });
+        const sender = item.sender;
+        const { contact, conversation, message: row } = await storeContactMessage(t, {
+          identity: sender,
+          phone: sender.waId ? phoneFromWaId(sender.waId) : null,
+          channelId: route.channelId,
+          reopen: true,
+          inbound,
+          message: { type: message.type, content: message.content, wamid: item.wamid, sentAt },
+          now,
+        });
+        this.conversationNoted(batch, t.organizationId, conversation, now);
         if (!row) return;
         batch.stored(item.wamid);
         if (refused) await replyAttachmentRefused(t.sql, t.organizationId, conversation.id, now);

@@ -18,26 +18,29 @@ export interface ContactRow {
   user_id: string | null;
 }
 
+/** A piece of a statement: SQL with `?` placeholders and their values, in order. */
+export interface SqlPart {
+  sql: string;
+  params: unknown[];
+}
 
 /**
- * The contact a WhatsApp message comes from, created if there is none. Matched on WhatsApp's own
- * ids first (the `wa_id`, then the business-scoped `user_id`), then on the phone derived from the
- * wa_id: a phone library's opinion of a number is never a reason to lose a message, and a reply
- * from the wa_id Meta answered a send with lands on the contact that was written to.
+ * The contact upsert by WhatsApp identity as two steps of a WITH clause, `found` and `inserted`:
+ * the contact is `select * from found union all select * from inserted`. Apart so that the
+ * inbound processor can write a contact's message in one statement with the same rule.
  */
-export async function findOrCreateContactByIdentity(
+export function contactByIdentitySteps(
   t: TenantSql,
   identity: ContactIdentity,
   phone: string | null,
   at: { lastInboundAt: Date | null; now: Date },
-): Promise<ContactRow & { created: boolean }> {
+): SqlPart {
   const waId = identity.waId ?? null;
   const userId = identity.userId ?? null;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    // One statement either way: the contact found and given what it lacks of the identity (an id
-    // another contact holds is left to it), or, if there is none, created.
-    const [row] = await t.sql.prepared<ContactRow & { created: boolean }>(
-      `with found as (
+  // One statement either way: the contact found and given what it lacks of the identity (an id
+  // another contact holds is left to it), or, if there is none, created.
+  return {
+    sql: `found as (
          update contacts c set
            wa_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.wa_id = ? and o.id <> c.id) then c.wa_id else ? end,
            user_id = case when ?::text is null or exists (select 1 from contacts o where o.organization_id = c.organization_id and o.user_id = ? and o.id <> c.id) then c.user_id else ? end,
@@ -59,22 +62,38 @@ export async function findOrCreateContactByIdentity(
          select ?::uuid, ?::uuid, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, '{}'::jsonb, false, false, ?::timestamptz, ?::timestamptz, ?::timestamptz where not exists (select 1 from found)
          on conflict do nothing
          returning id, phone, name, wa_id, user_id, true as created
-       )
-       select * from found union all select * from inserted`,
-      [
-        waId, waId, waId,
-        userId, userId, userId,
-        phone, phone, phone,
-        identity.parentUserId ?? null,
-        identity.username ?? null,
-        identity.profileName ?? null,
-        at.lastInboundAt,
-        at.now,
-        t.organizationId,
-        t.organizationId, waId, userId, phone, waId, userId,
-        newId(), t.organizationId, phone, waId, userId, identity.parentUserId ?? null, identity.username ?? null, identity.profileName ?? null, at.lastInboundAt, at.now, at.now,
-      ],
-    );
+       )`,
+    params: [
+      waId, waId, waId,
+      userId, userId, userId,
+      phone, phone, phone,
+      identity.parentUserId ?? null,
+      identity.username ?? null,
+      identity.profileName ?? null,
+      at.lastInboundAt,
+      at.now,
+      t.organizationId,
+      t.organizationId, waId, userId, phone, waId, userId,
+      newId(), t.organizationId, phone, waId, userId, identity.parentUserId ?? null, identity.username ?? null, identity.profileName ?? null, at.lastInboundAt, at.now, at.now,
+    ],
+  };
+}
+
+/**
+ * The contact a WhatsApp message comes from, created if there is none. Matched on WhatsApp's own
+ * ids first (the `wa_id`, then the business-scoped `user_id`), then on the phone derived from the
+ * wa_id: a phone library's opinion of a number is never a reason to lose a message, and a reply
+ * from the wa_id Meta answered a send with lands on the contact that was written to.
+ */
+export async function findOrCreateContactByIdentity(
+  t: TenantSql,
+  identity: ContactIdentity,
+  phone: string | null,
+  at: { lastInboundAt: Date | null; now: Date },
+): Promise<ContactRow & { created: boolean }> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const steps = contactByIdentitySteps(t, identity, phone, at);
+    const [row] = await t.sql.prepared<ContactRow & { created: boolean }>(`with ${steps.sql} select * from found union all select * from inserted`, steps.params);
     if (row) return row;
     // Another transaction created the contact meanwhile: find it on the next turn.
   }

@@ -1,6 +1,7 @@
 import { newId } from '@parley/core';
 import type { MessageRevision, MessageRole, MessageStatus, SendState } from '@parley/db';
 import type { MessageView } from '../conversations';
+import type { SqlPart } from './contacts';
 import type { TenantSql } from './tenant';
 
 /** A messages row as SQL returns it; `messageRowView` turns it into what the API shows. */
@@ -68,17 +69,31 @@ export function messageRowView(r: MessageRow): MessageView {
   };
 }
 
+/**
+ * The insert of a contact's message into the conversation in `conversation` (a relation with an
+ * `id` column), returning the `MessageRow` columns: a wamid seen before inserts nothing. Apart so
+ * that the inbound processor can write a contact's message in one statement with the same rule.
+ */
+export function insertInboundMessageStep(
+  t: TenantSql,
+  conversation: SqlPart,
+  input: { channelId: string; type: string; content: Record<string, unknown>; wamid: string; sentAt: Date; now: Date },
+): SqlPart {
+  return {
+    sql: `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, status_updated_at, created_at)
+     select ?::uuid, ?::uuid, src.id, ?::uuid, 'inbound', 'contact', false, ?::text, ?::jsonb, ?::text, 'received', 0, ?::timestamptz, ?::timestamptz from ${conversation.sql} src
+     on conflict (wamid) where wamid is not null do nothing returning ${COLUMNS}`,
+    params: [newId(), t.organizationId, input.channelId, input.type, JSON.stringify(input.content), input.wamid, input.now, input.sentAt, ...conversation.params],
+  };
+}
+
 /** A contact's message, stored once: a wamid seen before creates nothing (answers null). */
 export async function insertInboundMessage(
   t: TenantSql,
   input: { conversationId: string; channelId: string; type: string; content: Record<string, unknown>; wamid: string; sentAt: Date; now: Date },
 ): Promise<MessageRow | null> {
-  const [row] = await t.sql.prepared<MessageRow>(
-    `insert into messages (id, organization_id, conversation_id, channel_id, direction, role, ai, type, content, wamid, status, status_rank, status_updated_at, created_at)
-     values (?, ?, ?, ?, 'inbound', 'contact', false, ?, ?::jsonb, ?, 'received', 0, ?, ?)
-     on conflict (wamid) where wamid is not null do nothing returning ${COLUMNS}`,
-    [newId(), t.organizationId, input.conversationId, input.channelId, input.type, JSON.stringify(input.content), input.wamid, input.now, input.sentAt],
-  );
+  const step = insertInboundMessageStep(t, { sql: '(select ?::uuid as id)', params: [input.conversationId] }, input);
+  const [row] = await t.sql.prepared<MessageRow>(step.sql, step.params);
   return row ?? null;
 }
 
