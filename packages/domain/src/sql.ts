@@ -14,6 +14,11 @@ export interface SqlRunner {
    * parses it once per connection and, after a few runs, stops planning it. For the statements
    * run for every inbound message. Each `?` is one value (no list expansion), and a value whose
    * type PostgreSQL cannot infer from its place needs a cast (`?::uuid`).
+   *
+   * The generic plan follows the tables' statistics: ANALYZE (autovacuum's, as tables grow)
+   * makes it again. Without ANALYZE, a plan made while the tables were nearly empty would stay.
+   * Planning every run (`plan_cache_mode = force_custom_plan`) avoids that, but measured slower
+   * than the parsing it saves (docs/benchmarks.md, inbound).
    */
   prepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]>;
 }
