@@ -262,9 +262,8 @@ describe('chatbot connectors at runtime', () => {
 
   it('a bot that times out hands the chat to the fallback', async () => {
     const contact = await newContact(h, org);
-    const started = Date.now();
+    // That handing over does not wait for the bot is routing-chatbot-isolation.test.ts's to show.
     await botOn(h, org, contact, slowBotId, versionId);
-    expect(Date.now() - started).toBeLessThan(1900);
     const d = await waitDestination(h, contact.conversationId);
     expect(d.destination).toEqual({ kind: 'queue', id: fallbackQueue });
     expect(d.path).toEqual([{ kind: 'chatbot', chatbotId: slowBotId, outcome: 'fallback', reason: 'timeout' }]);
