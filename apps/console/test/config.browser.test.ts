@@ -311,8 +311,9 @@ describe('the configuration screens in a browser', () => {
     const schedules = await platform.api.call('GET', '/v1/routing/schedules', { token: await adminToken() });
     expect(schedules.body.data[0]).toMatchObject({ status: 'pending', at: '2099-01-02T06:00:00.000Z' });
     await scheduled.getByRole('button', { name: /Cancel the apply of/ }).click();
-    await page.getByText(/The apply of .* is cancelled\./).waitFor();
     await expect.poll(() => scheduled.count()).toBe(0);
+    // With the last one gone, the panel stays open, so its confirmation stays in view.
+    await page.getByText(/The apply of .* is cancelled\./).waitFor();
   }, 60_000);
 
   it('fits a phone screen: the tree diagram, hours and versions scroll inside, not the page', async () => {

@@ -24,6 +24,12 @@ export function ScheduleApply({ disabled, changed }: { disabled: boolean; change
   const [pending, setPending] = useState<Schedule[]>([]);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [status, setStatus] = useState<string | null>(null);
+  // Opened when applies are scheduled, and then left as the person leaves it: closing it as the
+  // last one is cancelled would hide the confirmation of that cancel.
+  const [expanded, setExpanded] = useState(false);
+  useEffect(() => {
+    if (pending.length > 0) setExpanded(true);
+  }, [pending.length]);
   const when = (iso: string) => new Date(iso).toLocaleString(undefined, { timeZone, dateStyle: 'medium', timeStyle: 'short' });
 
   const load = useCallback(async () => {
@@ -57,7 +63,7 @@ export function ScheduleApply({ disabled, changed }: { disabled: boolean; change
   };
 
   return (
-    <details className="schedule" open={pending.length > 0 || undefined}>
+    <details className="schedule" open={expanded} onToggle={(e) => setExpanded(e.currentTarget.open)}>
       <summary>Apply later{pending.length > 0 && ` (${pending.length} scheduled)`}</summary>
       {pending.length > 0 && (
         <ul className="plain" aria-label="Scheduled applies">
