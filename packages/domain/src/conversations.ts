@@ -1,5 +1,5 @@
 import { type Clock, isId, NotFoundError } from '@parley/core';
-import { Contact, Conversation, type ConversationStatus, Message, type MessageRevision, User } from '@parley/db';
+import { Conversation, type ConversationStatus, Message, type MessageRevision } from '@parley/db';
 import type { ChannelService, GraphPort } from './channels';
 import { graphFailure } from './channels';
 import { conversationViews } from './events/payloads';
@@ -153,54 +153,6 @@ export class ConversationService {
     private readonly clock: Clock,
   ) {}
 
-  private async views(scope: TenantScope, rows: Conversation[]): Promise<ConversationView[]> {
-    const contactIds = [...new Set(rows.map((c) => c.contact))];
-    const userIds = [...new Set(rows.map((c) => c.assignee).filter((u): u is string => !!u))];
-    const contacts = new Map((contactIds.length ? await scope.em.find(Contact, { id: { $in: contactIds } }) : []).map((c) => [c.id, c]));
-    const users = new Map((userIds.length ? await scope.em.find(User, { id: { $in: userIds } }) : []).map((u) => [u.id, u]));
-    const assistants = new Map(
-      (rows.length
-        ? await sqlRunner(scope.em).all<ConversationAssistantState & { conversation_id: string }>(
-            'select conversation_id, state, reason from assistant_conversations where organization_id = ? and conversation_id in (?)',
-            [scope.organizationId, rows.map((c) => c.id)],
-          )
-        : []
-      ).map((a) => [a.conversation_id, a]),
-    );
-    const routings = await conversationRoutings(sqlRunner(scope.em), scope.organizationId, rows.map((c) => c.id));
-    return rows.map((c) => {
-      const contact = contacts.get(c.contact);
-      const user = c.assignee ? users.get(c.assignee) : undefined;
-      return conversationView(
-        {
-          id: c.id,
-          status: c.status,
-          channelId: c.channel ?? null,
-          requestId: c.requestId ?? null,
-          unreadCount: c.unreadCount,
-          lastMessagePreview: c.lastMessagePreview ?? null,
-          lastMessageAt: c.lastMessageAt ?? null,
-          lastInboundAt: c.lastInboundAt ?? null,
-          createdAt: c.createdAt,
-          updatedAt: c.updatedAt,
-          assistant: assistants.get(c.id) ?? null,
-          routing: routings.get(c.id) ?? null,
-        },
-        {
-          id: c.contact,
-          name: contact?.name ?? null,
-          phone: contact?.phone ?? null,
-          email: contact?.email ?? null,
-          lastInboundAt: contact?.lastInboundAt ?? null,
-          optedOut: contact?.optedOut ?? false,
-          marketingOptedOut: contact?.marketingOptedOut ?? false,
-        },
-        user ? { id: user.id, name: user.name, email: user.email } : null,
-        this.clock.now(),
-      );
-    });
-  }
-
   async find(scope: TenantScope, id: string): Promise<Conversation> {
     const conversation = isId(id) ? await scope.em.findOne(Conversation, { id }) : null;
     if (!conversation) throw new NotFoundError('conversation');
@@ -238,8 +190,11 @@ export class ConversationService {
   }
 
   async get(scope: TenantScope, id: string): Promise<ConversationView> {
-    const [view] = await this.views(scope, [await this.find(scope, id)]);
-    return view!;
+    // The same views as the list and the events, read the same way.
+    const sql = sqlRunner(scope.em);
+    const view = isId(id) ? (await conversationViews(sql, scope.organizationId, [id], this.clock.now(), await conversationRoutings(sql, scope.organizationId, [id]))).get(id) : undefined;
+    if (!view) throw new NotFoundError('conversation');
+    return view;
   }
 
   async messages(scope: TenantScope, conversationId: string, page: PageRequest): Promise<Page<MessageView>> {
