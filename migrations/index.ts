@@ -20,6 +20,7 @@ import { Migration20261129211000_routing_inbound } from './Migration202611292110
 import { Migration20261129212500_domain_events_seq } from './Migration20261129212500_domain_events_seq';
 import { Migration20261129213000_routing_session_end } from './Migration20261129213000_routing_session_end';
 import { Migration20261129214500_routing_chatbot_callback_keys } from './Migration20261129214500_routing_chatbot_callback_keys';
+import { Migration20261130010000_routing_session_end_signal } from './Migration20261130010000_routing_session_end_signal';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -45,5 +46,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129212500_domain_events_seq', class: Migration20261129212500_domain_events_seq },
   { name: 'Migration20261129213000_routing_session_end', class: Migration20261129213000_routing_session_end },
   { name: 'Migration20261129214500_routing_chatbot_callback_keys', class: Migration20261129214500_routing_chatbot_callback_keys },
+  { name: 'Migration20261130010000_routing_session_end_signal', class: Migration20261130010000_routing_session_end_signal },
   // @list
 ];

@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
 import { freePort, startTemporalDevServer, waitForPort } from '@parley/dev';
 import { newWamid, startSandboxGraph } from '@parley/sandbox-graph';
 import { BENCH_SECRETS, benchDatabase, cpuSeconds, percentile, platformEnv, startProcess, stopProcesses } from '../lib';
@@ -77,6 +78,48 @@ const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: Number(percentile(sorted, 50).toFixed(1)), p99: Number(percentile(sorted, 99).toFixed(1)), max: Number((sorted.at(-1) ?? 0).toFixed(1)) };
 };
+
+// Temporal's EventType numbers (temporal.api.enums.v1.EventType).
+const EVENT = { WORKFLOW_EXECUTION_STARTED: 1, WORKFLOW_TASK_COMPLETED: 7, ACTIVITY_TASK_STARTED: 11 } as const;
+
+type Sql = ReturnType<Awaited<ReturnType<typeof benchDatabase>>['orm']['em']['fork']>['getConnection'] extends () => infer C ? C : never;
+
+/**
+ * Where a bot message's time goes after its routing: the session opened (its row written), its
+ * workflow started, the workflow's first task done, the request's activity started (Temporal's own
+ * timestamps in the histories), and the bot receiving the message.
+ */
+async function botHops(address: string, sql: Sql, channelId: string, since: number, botReceived: Map<string, number>): Promise<Json> {
+  const sessions = await sql.execute<{ workflow_id: string; created_at: Date; message_id: string }[]>(
+    `select s.workflow_id, s.created_at, (select m.id from messages m where m.conversation_id = s.conversation_id and m.direction = 'inbound' order by m.id limit 1) as message_id
+     from routing_sessions s where s.channel_id = ? and s.created_at >= ?`,
+    [channelId, new Date(since)],
+  );
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const hops: Record<string, number[]> = { sessionToStarted: [], startedToFirstTaskDone: [], taskDoneToActivityStarted: [], activityStartedToBot: [] };
+  try {
+    for (const session of sessions) {
+      const history = await client.workflow.getHandle(session.workflow_id).fetchHistory();
+      const at = (type: keyof typeof EVENT) => {
+        const event = history.events?.find((e) => Number(e.eventType) === EVENT[type]);
+        const t = event?.eventTime;
+        return t ? Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : NaN;
+      };
+      const started = at('WORKFLOW_EXECUTION_STARTED');
+      const taskDone = at('WORKFLOW_TASK_COMPLETED');
+      const activity = at('ACTIVITY_TASK_STARTED');
+      const received = botReceived.get(session.message_id);
+      hops.sessionToStarted!.push(started - new Date(session.created_at).getTime());
+      hops.startedToFirstTaskDone!.push(taskDone - started);
+      hops.taskDoneToActivityStarted!.push(activity - taskDone);
+      if (received !== undefined) hops.activityStartedToBot!.push(received - activity);
+    }
+  } finally {
+    await connection.close();
+  }
+  return Object.fromEntries(Object.entries(hops).map(([k, v]) => [k, stats(v.filter((x) => !Number.isNaN(x)))]));
+}
 
 export async function processBench(options: { pace: number; seconds: number }): Promise<Json> {
   const database = await benchDatabase('bench_routing_processes');
@@ -209,6 +252,7 @@ export async function processBench(options: { pace: number; seconds: number }): 
           ? { webhookToGraphApiMs: stats(acks.map((a) => (replyAt(a.from, a.ack) ?? NaN) - a.ack).filter((v) => !Number.isNaN(v))) }
           : {}),
       };
+      if (leg === 'bot') (report[leg] as Json).hopsMs = await botHops(temporal.address, sql, channelIds.bot!, started, botReceived);
       process.stderr.write(`${leg}: ${JSON.stringify(report[leg])}\n`);
     }
     report.loadAfter = load();

@@ -12,6 +12,8 @@ const { routingChatbotForward, routingChatbotActive } = proxyActivities<Activiti
 });
 
 export const routingChatbotMessageSignal = defineSignal<[ChatbotDelivery]>('routingChatbotMessage');
+/** The session ended (the routing signaller, from the session row's trigger). */
+export const routingChatbotEndSignal = defineSignal('routingChatbotEnd');
 
 /** Requests in one run before it continues as new, so a long chat keeps its history small. */
 const MAX_REQUESTS = 200;
@@ -23,6 +25,8 @@ export interface ChatbotWorkflowState extends ChatbotWorkflowInput {
   carried?: string[];
   /** Whether a previous run already made a request (a late welcome is then dropped). */
   started?: boolean;
+  /** Started by the routing with the welcome as its first delivery (a chat opened without a message). */
+  welcome?: boolean;
 }
 
 /**
@@ -45,7 +49,7 @@ export async function routingChatbotWorkflow(input: ChatbotWorkflowState): Promi
   const inbox: string[] = [...(input.carried ?? [])];
   const heard = new Set(inbox);
   let started = input.started ?? false;
-  let welcome = false;
+  let welcome = !started && (input.welcome ?? false);
   setHandler(routingChatbotMessageSignal, ({ messageIds, welcome: isWelcome }) => {
     // A welcome that comes after the bot already heard from the contact has nothing to open.
     if (isWelcome && !started) welcome = true;
@@ -57,12 +61,18 @@ export async function routingChatbotWorkflow(input: ChatbotWorkflowState): Promi
     // Message ids are time-ordered (UUIDv7): a message handed over late still goes in its place.
     inbox.sort();
   });
+  let ended = false;
+  setHandler(routingChatbotEndSignal, () => {
+    ended = true;
+  });
   for (let n = 0; n < MAX_REQUESTS; n++) {
-    if (!(await condition(() => welcome || inbox.length > 0, IDLE_CHECK_MS))) {
+    if (!(await condition(() => ended || welcome || inbox.length > 0, IDLE_CHECK_MS))) {
       // Nothing for a day: end if the session has (its end tells no workflow).
       if (!(await routingChatbotActive(session))) return 'ended';
       continue;
     }
+    // Whatever is left belongs to the conversation's next owner.
+    if (ended) return 'ended';
     const delivery: ChatbotDelivery = welcome ? { messageIds: [], welcome: true } : { messageIds: [inbox.shift()!] };
     welcome = false;
     started = true;
@@ -71,10 +81,12 @@ export async function routingChatbotWorkflow(input: ChatbotWorkflowState): Promi
     // without holding an activity slot, and ask again; the message keeps its place.
     for (let wait = 250; outcome === 'busy'; wait = Math.min(wait * 2, 5000)) {
       await sleep(wait);
+      if (ended) return 'ended';
       outcome = await routingChatbotForward({ ...session, ...delivery });
     }
     if (outcome === 'ended') return 'ended';
   }
   await condition(allHandlersFinished);
+  if (ended) return 'ended';
   return continueAsNew<typeof routingChatbotWorkflow>({ ...session, carried: inbox, started });
 }

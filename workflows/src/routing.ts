@@ -9,6 +9,8 @@ const { routingTreeStart, routingTreeDecision, routingTreeAsk, routingTreeAnswer
 });
 
 export const routingTreeMessageSignal = defineSignal<[{ messageIds: string[] }]>('routingTreeMessage');
+/** The session ended (the routing signaller, from the session row's trigger). */
+export const routingTreeEndSignal = defineSignal('routingTreeEnd');
 
 /** Decisions visited in one session: immediate loops are refused on save, so this only stops a contact answering round a menu for ever. */
 const MAX_STEPS = 500;
@@ -34,6 +36,10 @@ export async function routingTreeWorkflow(input: TreeWorkflowInput): Promise<str
       inbox.push(id);
     }
   });
+  let ended = false;
+  setHandler(routingTreeEndSignal, () => {
+    ended = true;
+  });
   const workflowId = workflowInfo().workflowId;
   const path: RoutingPathStep[] = [];
   const start = await routingTreeStart(input);
@@ -56,15 +62,17 @@ export async function routingTreeWorkflow(input: TreeWorkflowInput): Promise<str
         if (!outcome.timeout) {
           // No timeout: wait, but look once a day whether the session still stands (the chat was
           // routed again, say), so a replaced session's workflow ends instead of waiting for ever.
-          if (!(await condition(() => inbox.length > 0, IDLE_CHECK_MS))) {
+          if (!(await condition(() => ended || inbox.length > 0, IDLE_CHECK_MS))) {
             if ((await routingTreeStart(input)) === null) return 'ended';
             continue;
           }
-        } else if (!(await condition(() => inbox.length > 0, outcome.timeout.seconds * 1000))) {
+        } else if (!(await condition(() => ended || inbox.length > 0, outcome.timeout.seconds * 1000))) {
           path.push({ kind: 'timeout', treeId: input.treeId, decisionId });
           answered = outcome.timeout.target;
           break;
         }
+        // A person took over, or the chat was routed again: the tree has nothing left to do.
+        if (ended) return 'ended';
         const messageId = inbox.shift()!;
         const result = await routingTreeAnswer({ ...at, messageId });
         if (result.kind === 'ended') return 'ended';

@@ -13,6 +13,7 @@ import {
   routingOrg,
   type RoutingHarness,
   type RoutingOrg,
+  sessionWorkflowCompletes,
   startRoutingHarness,
   startTestBot,
   type TestBot,
@@ -152,6 +153,8 @@ describe('chatbot connectors at runtime', () => {
     await contactSends(h, org, contact.from, text('Hello?'));
     await new Promise((r) => setTimeout(r, 500));
     expect(forwardsFor(contact.conversationId)).toHaveLength(1);
+    // The session's workflow ended with it, instead of waiting a day for messages that go elsewhere.
+    expect(await sessionWorkflowCompletes(h, contact.conversationId)).toEqual({ endedReason: 'transfer', result: 'ended' });
   });
 
   it('a person taking the conversation over ends the bot’s session', async () => {
@@ -165,6 +168,7 @@ describe('chatbot connectors at runtime', () => {
     await contactSends(h, org, contact.from, text('Are you a person?'));
     await new Promise((r) => setTimeout(r, 500));
     expect(forwardsFor(contact.conversationId)).toHaveLength(1);
+    expect(await sessionWorkflowCompletes(h, contact.conversationId)).toEqual({ endedReason: 'assigned', result: 'ended' });
   });
 
   it('end to end: a channel routed to a bot, the dispatcher starts it, the bot transfers the chat to a queue', async () => {

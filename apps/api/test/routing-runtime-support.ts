@@ -298,3 +298,19 @@ export async function sendToSandbox(h: RoutingHarness, org: RoutingOrg, contact:
 export async function conversationView(h: RoutingHarness, org: RoutingOrg, conversationId: string): Promise<Answer> {
   return h.api.call('GET', `/v1/conversations/${conversationId}`, { token: org.token });
 }
+
+/**
+ * The conversation's latest tree or bot session has ended and its workflow completed: it heard
+ * of the end (routing_session_ended, through the signaller) instead of idling until its daily look.
+ */
+export async function sessionWorkflowCompletes(h: RoutingHarness, conversationId: string, timeoutMs = 10_000): Promise<{ endedReason: string | null; result: string }> {
+  const db = h.api.orm.em.fork().getConnection();
+  const [session] = await db.execute<{ workflow_id: string; state: string; ended_reason: string | null }[]>(
+    'select workflow_id, state, ended_reason from routing_sessions where conversation_id = ? order by created_at desc limit 1',
+    [conversationId],
+  );
+  expect(session?.state).toBe('ended');
+  const handle = h.temporal.workflow.getHandle(session!.workflow_id);
+  await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), timeoutMs, 'the session’s workflow to complete');
+  return { endedReason: session!.ended_reason, result: String(await handle.result()) };
+}

@@ -15,6 +15,7 @@ import {
   type RoutingHarness,
   type RoutingOrg,
   sendToSandbox,
+  sessionWorkflowCompletes,
   startRoutingHarness,
   startTestBot,
   type TestBot,
@@ -231,6 +232,19 @@ describe('decision trees at runtime', () => {
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
   });
 
+  it('a person taking the conversation over ends the tree’s session, and its workflow stops waiting for the answer', async () => {
+    const contact = await atMenu();
+    const me = await h.api.call('GET', '/v1/me', { token: org.token });
+    const assigned = await h.api.call('PUT', `/v1/conversations/${contact.conversationId}/assign`, { token: org.token, body: { userId: me.body.userId } });
+    expect(assigned.status, assigned.text).toBe(200);
+    expect(await sessionWorkflowCompletes(h, contact.conversationId)).toEqual({ endedReason: 'assigned', result: 'ended' });
+    // The contact's answer now goes to the person: the tree neither asks again nor routes it.
+    await contactSends(h, org, contact.from, text('sales'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.destinations.find((d) => d.conversationId === contact.conversationId)).toBeUndefined();
+    expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(2);
+  });
+
   it('a session on a tree its version lacks ends, and the contact’s messages wait for nobody', async () => {
     const contact = await newContact(h, org);
     await treeOn(h, org, contact, 'no-such-tree', versionId);
@@ -241,7 +255,7 @@ describe('decision trees at runtime', () => {
     }, 10_000, 'the session to end');
     expect(session.ended_reason).toBe('tree_missing');
     await contactSends(h, org, contact.from, text('Hello?'));
-    expect(await db.execute('select 1 from routing_pending where conversation_id = ?', [contact.conversationId])).toHaveLength(0);
+    expect(await db.execute('select 1 from routing_pending where conversation_id = ? and message_id is not null', [contact.conversationId])).toHaveLength(0);
     expect(await outboundOf(h, org, contact.conversationId)).toHaveLength(0);
   });
 

@@ -20,7 +20,7 @@ import {
   WebhookDispatcher,
   WebhookHttpClient,
 } from '@parley/domain';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalAssistantStarter } from './activities/assistant';
 import { routingMessageHandler, temporalChatbotStarter, temporalTreeStarter } from './activities/routing';
@@ -41,8 +41,9 @@ const orm = await createOrm({ url: config.database.url, poolMax: config.database
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 await ensureSchedules(config);
 const graph = graphClientFor(config, logger);
-const clientConnection = await Connection.connect({ address: config.temporal.address });
-const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+// The client shares the worker's NativeConnection: only then can a workflow start eagerly on this
+// worker (a bot session's first request skips two trips through the task queues).
+const temporal = new Client({ connection, namespace: config.temporal.namespace });
 const webhookHttp = new WebhookHttpClient({ policy: { allowInsecure: config.allowInsecureWebhooks } });
 if (!config.publicUrl) logger.warn('PUBLIC_URL is not set: chatbot connectors are told a callback URL without a host, so bots cannot answer');
 // The routing dispatcher, with trees and bots; trees and bots hand their final destinations back to it.
@@ -50,7 +51,7 @@ const routing = routingRuntime({
   orm,
   clock: systemClock,
   trees: temporalTreeStarter(temporal, config.temporal.taskQueue),
-  chatbotWorkflows: temporalChatbotStarter(temporal, config.temporal.taskQueue),
+  chatbotWorkflows: temporalChatbotStarter(temporal, config.temporal.taskQueue, { eagerStart: true }),
   chatbot: {
     orm,
     clock: systemClock,
@@ -111,7 +112,6 @@ try {
   await webhooks.stop();
   webhookHttp.close();
   await connection.close();
-  await clientConnection.close();
   await orm.close(true);
   logger.info('worker stopped');
 }

@@ -59,6 +59,9 @@ export async function startTemporalDevServer(options: { dbFile?: string; ui?: bo
   }
   const port = await freePort();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
+  // Eager workflow start and eager activity dispatch are server flags: a bot session's first
+  // request then skips the task-queue polls (deploy/compose.yaml sets the same; docs/deploy.md, "Temporal in compose").
+  args.push('--dynamic-config-value', 'system.enableEagerWorkflowStart=true', '--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   let uiPort: number | undefined;
   if (options.ui) {
     uiPort = await freePort();

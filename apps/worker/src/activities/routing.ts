@@ -89,5 +89,10 @@ export function routingMessageHandler(trees: TreeWorkflowStarter, chatbots: Chat
       const { workflowId, input } = chatbotWorkflow(session);
       await chatbots.deliver(workflowId, input, { messageIds });
     },
+    sessionEnded: async (session) => {
+      if (session.kind === 'tree') {
+        if (session.workflow_id) await trees.end(session.workflow_id);
+      } else await chatbots.end(chatbotWorkflow(session).workflowId);
+    },
   };
 }

@@ -9,7 +9,8 @@ import { signDelivery } from '../webhooks/signing';
 import { newSigningSecret } from '../webhooks/subscriptions';
 import { answerFromMessage } from './matching';
 import type { Chatbot } from './config';
-import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type SessionRow, versionDocument } from './runtime-session';
+import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type SessionRow } from './runtime-session';
+import { versionDocument } from './runtime-live';
 
 /*
  * The chatbot connector (docs/routing.md, "Chatbot connectors at runtime"). A conversation routed
@@ -72,7 +73,14 @@ export interface ChatbotDelivery {
  * the workflow POSTs them to the bot one at a time, in order.
  */
 export interface ChatbotWorkflowStarter {
-  deliver(workflowId: string, input: ChatbotWorkflowInput, delivery: ChatbotDelivery): Promise<void>;
+  /**
+   * `opening`: the session was opened just now, so its workflow most likely does not exist yet and
+   * may be started with the delivery as its input (eagerly, on a worker in this process, which
+   * saves the bot's first request two trips through Temporal's task queues).
+   */
+  deliver(workflowId: string, input: ChatbotWorkflowInput, delivery: ChatbotDelivery, options?: { opening?: boolean }): Promise<void>;
+  /** Tells the session's workflow that the session ended, so it ends instead of waiting for messages. */
+  end(workflowId: string): Promise<void>;
 }
 
 /** Tenant, conversation and session in the id, as for trees: no two tenants (or sessions) share a workflow. */
@@ -156,6 +164,14 @@ interface ConversationRow {
   fields: Record<string, unknown> | null;
 }
 
+interface RequestContext {
+  session: SessionRow;
+  callbackToken: string;
+  conversation: ConversationRow;
+  /** Null until the connector's first request makes it. */
+  secret: string | null;
+}
+
 interface MessageRow {
   id: string;
   type: string;
@@ -237,7 +253,7 @@ export class ChatbotConnector {
   async start(input: ChatbotStartInput, workflows: ChatbotWorkflowStarter): Promise<void> {
     const session = await this.open(input);
     const { workflowId, input: workflowInput } = chatbotWorkflow(session);
-    await workflows.deliver(workflowId, workflowInput, input.messageId ? { messageIds: [input.messageId] } : { messageIds: [], welcome: true });
+    await workflows.deliver(workflowId, workflowInput, input.messageId ? { messageIds: [input.messageId] } : { messageIds: [], welcome: true }, { opening: true });
   }
 
   /**
@@ -246,9 +262,9 @@ export class ChatbotConnector {
    * once it is not (a transfer, a fallback, new routing, a person), the workflow ends.
    */
   async forwardInSession(input: ChatbotWorkflowInput, delivery: ChatbotDelivery): Promise<'active' | 'ended'> {
-    const session = await readSession(sqlRunner(this.deps.orm.em.fork()), input.organizationId, input.sessionId);
-    if (!session || session.state !== 'active' || session.kind !== 'chatbot') return 'ended';
-    await this.forward(session, delivery.messageIds, { welcome: delivery.welcome ?? false });
+    const context = await this.requestContext(input.organizationId, input.sessionId);
+    if (!context || context.session.state !== 'active' || context.session.kind !== 'chatbot') return 'ended';
+    await this.forward(context, delivery.messageIds, { welcome: delivery.welcome ?? false });
     return (await this.sessionState(input)) ?? 'ended';
   }
 
@@ -258,29 +274,44 @@ export class ChatbotConnector {
   }
 
   /**
+   * What a request needs besides the messages (the session, its callback token, the contact and
+   * the connector's signing secret) in one round trip: it is on the way of every bot message.
+   */
+  private async requestContext(organizationId: string, sessionId: string): Promise<RequestContext | undefined> {
+    const [row] = await sqlRunner(this.deps.orm.em.fork()).all<SessionRow & ConversationRow & { callback_token_ciphertext: string; secret_id: string | null; secret_ciphertext: string | null }>(
+      `select s.id, s.organization_id, s.conversation_id, s.channel_id, s.kind, s.object_id, s.version_id, s.workflow_id, s.state, s.callback_token_ciphertext,
+              ct.id as contact_id, ct.name, ct.phone, ct.fields, sec.id as secret_id, sec.secret_ciphertext
+       from routing_sessions s
+       join conversations cv on cv.id = s.conversation_id and cv.organization_id = s.organization_id
+       join contacts ct on ct.id = cv.contact_id and ct.organization_id = cv.organization_id
+       left join routing_chatbot_secrets sec on sec.organization_id = s.organization_id and sec.chatbot_id = s.object_id
+       where s.id = ? and s.organization_id = ?`,
+      [sessionId, organizationId],
+    );
+    if (!row) return undefined;
+    const { callback_token_ciphertext, secret_id, secret_ciphertext, contact_id, name, phone, fields, ...session } = row;
+    return {
+      session,
+      callbackToken: this.deps.secrets.decrypt(callback_token_ciphertext, session.id),
+      conversation: { contact_id, name, phone, fields },
+      secret: secret_id && secret_ciphertext ? this.deps.secrets.decrypt(secret_ciphertext, secret_id) : null,
+    };
+  }
+
+  /**
    * POSTs each message to the bot, in order. The first failure (no 2xx in the connector's
    * timeout) ends the session and hands the chat to the fallback destination.
    */
-  async forward(session: SessionRow, messageIds: string[], options: { welcome?: boolean } = {}): Promise<void> {
+  private async forward(context: RequestContext, messageIds: string[], options: { welcome?: boolean } = {}): Promise<void> {
+    const { session, conversation } = context;
     const sql = sqlRunner(this.deps.orm.em.fork());
     const bot = await this.chatbot(sql, session.organization_id, session.version_id, session.object_id);
     if (!bot) {
       await this.deps.orm.em.fork().transactional((tx) => endSession(sqlRunner(tx), session.organization_id, session.id, 'chatbot_missing', this.deps.clock.now()));
       return;
     }
-    const [tokenRow] = await sql.all<{ callback_token_ciphertext: string; state: string }>(
-      'select callback_token_ciphertext, state from routing_sessions where id = ? and organization_id = ?',
-      [session.id, session.organization_id],
-    );
-    if (!tokenRow || tokenRow.state !== 'active') return;
-    const callbackUrl = `${this.deps.callbackBaseUrl.replace(/\/$/, '')}${CHATBOT_CALLBACK_PATH}/${this.deps.secrets.decrypt(tokenRow.callback_token_ciphertext, session.id)}`;
-    const secret = await chatbotSecret(sql, this.deps.secrets, session.organization_id, bot.id, this.deps.clock.now());
-    const [conversation] = await sql.all<ConversationRow>(
-      `select ct.id as contact_id, ct.name, ct.phone, ct.fields from conversations cv join contacts ct on ct.id = cv.contact_id and ct.organization_id = cv.organization_id
-       where cv.id = ? and cv.organization_id = ?`,
-      [session.conversation_id, session.organization_id],
-    );
-    if (!conversation) return;
+    const callbackUrl = `${this.deps.callbackBaseUrl.replace(/\/$/, '')}${CHATBOT_CALLBACK_PATH}/${context.callbackToken}`;
+    const secret = context.secret ?? (await chatbotSecret(sql, this.deps.secrets, session.organization_id, bot.id, this.deps.clock.now()));
     const messages = messageIds.length
       ? await sql.all<MessageRow>(
           `select id, type, content, created_at from messages where id in (?) and organization_id = ? and conversation_id = ? order by id`,

@@ -15,16 +15,23 @@ export interface LiveDocument {
 }
 
 const MAX_CACHED = 2000;
-const parsed = new Map<string, RoutingDocument>();
+const parsed = new Map<string, { organizationId: string; document: RoutingDocument }>();
 
-async function documentOf(sql: SqlRunner, versionId: string): Promise<RoutingDocument> {
-  const cached = parsed.get(versionId);
-  if (cached) return cached;
-  const [row] = await sql.all<{ document: unknown }>('select document from routing_versions where id = ?', [versionId]);
-  const document = parseStoredDocument(row!.document);
+function remember(versionId: string, organizationId: string, document: RoutingDocument): RoutingDocument {
   if (parsed.size >= MAX_CACHED) parsed.delete(parsed.keys().next().value!);
-  parsed.set(versionId, document);
+  parsed.set(versionId, { organizationId, document });
   return document;
+}
+
+/**
+ * A version's document, or undefined when the organization has no such version. A cached one
+ * costs no query: a version is never changed once written.
+ */
+export async function versionDocument(sql: SqlRunner, organizationId: string, versionId: string): Promise<RoutingDocument | undefined> {
+  const cached = parsed.get(versionId);
+  if (cached?.organizationId === organizationId) return cached.document;
+  const [row] = await sql.all<{ document: unknown }>('select document from routing_versions where id = ? and organization_id = ?', [versionId, organizationId]);
+  return row ? remember(versionId, organizationId, parseStoredDocument(row.document)) : undefined;
 }
 
 /** The version in force at `now` (a due scheduled apply is promoted first), or null before the first apply. */
@@ -32,14 +39,14 @@ export async function liveDocument(sql: SqlRunner, organizationId: string, now: 
   await promoteDueSchedules(sql, now, organizationId);
   const [row] = await sql.all<{ id: string; number: number }>('select id, number from routing_versions where organization_id = ? order by number desc limit 1', [organizationId]);
   if (!row) return null;
-  return { versionId: row.id, versionNumber: Number(row.number), document: await documentOf(sql, row.id) };
+  return { versionId: row.id, versionNumber: Number(row.number), document: (await versionDocument(sql, organizationId, row.id))! };
 }
 
 /** A given version's document (a tree or bot session keeps the version it started in). */
 export async function versionById(sql: SqlRunner, organizationId: string, versionId: string): Promise<LiveDocument | null> {
   const [row] = await sql.all<{ id: string; number: number }>('select id, number from routing_versions where id = ? and organization_id = ?', [versionId, organizationId]);
   if (!row) return null;
-  return { versionId: row.id, versionNumber: Number(row.number), document: await documentOf(sql, row.id) };
+  return { versionId: row.id, versionNumber: Number(row.number), document: (await versionDocument(sql, organizationId, row.id))! };
 }
 
 /**

@@ -2,8 +2,6 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@parley/core';
 import { PollingJob } from '../polling';
 import { type SqlRunner, sqlRunner } from '../sql';
-import { parseStoredDocument } from './versions';
-import type { RoutingDocument } from './config';
 import type { Destination } from './tree';
 
 /*
@@ -100,12 +98,6 @@ export async function endActiveSessions(sql: SqlRunner, organizationId: string, 
   ]);
 }
 
-/** The routing document of a version (versions never change, so a session keeps reading the one it started with). */
-export async function versionDocument(sql: SqlRunner, organizationId: string, versionId: string): Promise<RoutingDocument | undefined> {
-  const [row] = await sql.all<{ document: unknown }>('select document from routing_versions where id = ? and organization_id = ?', [versionId, organizationId]);
-  return row ? parseStoredDocument(row.document) : undefined;
-}
-
 /** Hands contact messages to a session's owner. */
 export interface RoutingMessageHandler {
   /** A tree's workflow: signal it (an id it already has is ignored there). */
@@ -116,6 +108,8 @@ export interface RoutingMessageHandler {
    * bot holds no batch.
    */
   forwardToChatbot(session: SessionRow, messageIds: string[]): Promise<void>;
+  /** The session ended: its workflow (tree or bot) stops waiting and ends; one already over is left alone. */
+  sessionEnded(session: SessionRow): Promise<void>;
 }
 
 /**
@@ -146,26 +140,37 @@ export class RoutingSignaller extends PollingJob {
     return this.orm.em.fork().transactional(async (tx) => {
       const sql = sqlRunner(tx);
       const orgs = this.organizationIds ? JSON.stringify(this.organizationIds) : null;
-      const rows = await sql.all<{ event_id: string; session_id: string; message_id: string }>(
+      const rows = await sql.all<{ event_id: string; session_id: string; message_id: string | null }>(
         `select p.event_id, p.session_id, p.message_id from routing_pending p
          where (?::jsonb is null or p.organization_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)))
          order by p.created_at, p.event_id limit ? for update of p skip locked`,
         [orgs, orgs, this.batchSize],
       );
       if (!rows.length) return 0;
-      const bySession = new Map<string, string[]>();
-      for (const r of rows) bySession.set(r.session_id, [...(bySession.get(r.session_id) ?? []), r.message_id]);
+      const bySession = new Map<string, { messageIds: string[]; ended: boolean }>();
+      for (const r of rows) {
+        const pending = bySession.get(r.session_id) ?? { messageIds: [], ended: false };
+        // No message: the notice that the session ended (its trigger).
+        if (r.message_id === null) pending.ended = true;
+        else pending.messageIds.push(r.message_id);
+        bySession.set(r.session_id, pending);
+      }
       const sessions = await sql.all<SessionRow>(
         `select id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, state from routing_sessions where id in (?)`,
         [[...bySession.keys()]],
       );
       await Promise.all(
         sessions.map(async (session) => {
-          // Ended since the message came: the next owner (a queue, another tree) has it.
-          if (session.state !== 'active') return;
-          const messageIds = bySession.get(session.id)!;
-          if (session.kind === 'tree') await this.handler.signalTree(session, messageIds);
-          else await this.handler.forwardToChatbot(session, messageIds);
+          const pending = bySession.get(session.id)!;
+          // Ended since the message came: the next owner (a queue, another tree) has it, and the
+          // session's workflow only needs to hear that it is over.
+          if (session.state !== 'active') {
+            if (pending.ended) await this.handler.sessionEnded(session);
+            return;
+          }
+          if (!pending.messageIds.length) return;
+          if (session.kind === 'tree') await this.handler.signalTree(session, pending.messageIds);
+          else await this.handler.forwardToChatbot(session, pending.messageIds);
         }),
       );
       await sql.run('delete from routing_pending where event_id in (?)', [rows.map((r) => r.event_id)]);

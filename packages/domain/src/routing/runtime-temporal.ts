@@ -18,15 +18,24 @@ export function temporalTreeStarter(client: Client, taskQueue: string): TreeWork
       }
     },
     async signal(workflowId, messageIds) {
-      try {
-        await client.workflow.getHandle(workflowId).signal('routingTreeMessage', { messageIds });
-      } catch (err) {
-        // The session's workflow is over (it failed, or ended as its session did): nobody waits
-        // for the message, and keeping the row would only retry it for ever.
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+      await signalUnlessOver(client, workflowId, 'routingTreeMessage', { messageIds });
+    },
+    async end(workflowId) {
+      await signalUnlessOver(client, workflowId, 'routingTreeEnd');
     },
   };
+}
+
+/**
+ * Signals a session's workflow unless it is over (it failed, or ended as its session did): nobody
+ * waits for the signal then, and keeping the pending row would only retry it for ever.
+ */
+async function signalUnlessOver(client: Client, workflowId: string, signal: string, ...args: unknown[]): Promise<void> {
+  try {
+    await client.workflow.getHandle(workflowId).signal(signal, ...args);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
 }
 
 /**
@@ -34,9 +43,25 @@ export function temporalTreeStarter(client: Client, taskQueue: string): TreeWork
  * session's workflow with its first delivery: whoever comes first (the runner with the routed
  * message, the signaller with a later one) starts it, and the workflow puts them in order.
  */
-export function temporalChatbotStarter(client: Client, taskQueue: string): ChatbotWorkflowStarter {
+export function temporalChatbotStarter(client: Client, taskQueue: string, options: { eagerStart?: boolean } = {}): ChatbotWorkflowStarter {
   return {
-    async deliver(workflowId, input, delivery) {
+    async deliver(workflowId, input, delivery, how) {
+      if (how?.opening) {
+        try {
+          // signalWithStart cannot start eagerly; a plain start with the delivery as input can.
+          await client.workflow.start('routingChatbotWorkflow', {
+            taskQueue,
+            workflowId,
+            args: [{ ...input, carried: delivery.messageIds, welcome: delivery.welcome ?? false }],
+            // Only a client on the worker's own NativeConnection can (the worker's, not the API's).
+            requestEagerStart: options.eagerStart ?? false,
+          });
+          return;
+        } catch (err) {
+          // The signaller started it first with a later message: this one joins by signal.
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      }
       await client.workflow.signalWithStart('routingChatbotWorkflow', {
         taskQueue,
         workflowId,
@@ -44,6 +69,9 @@ export function temporalChatbotStarter(client: Client, taskQueue: string): Chatb
         signal: 'routingChatbotMessage',
         signalArgs: [delivery],
       });
+    },
+    async end(workflowId) {
+      await signalUnlessOver(client, workflowId, 'routingChatbotEnd');
     },
   };
 }

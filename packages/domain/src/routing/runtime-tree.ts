@@ -9,7 +9,8 @@ import { detectLanguage, pickLanguage } from './language';
 import { answerFromMessage, matchAnswer } from './matching';
 import { fillTemplate, type PlaceholderSources } from './placeholders';
 import { renderQuestion } from './render';
-import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type RoutingPathStep, versionDocument } from './runtime-session';
+import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type RoutingPathStep } from './runtime-session';
+import { versionDocument } from './runtime-live';
 import { type Action, type Decision, type DecisionTree, type Destination, type Target } from './tree';
 
 /*
@@ -34,6 +35,8 @@ export interface TreeWorkflowInput {
 export interface TreeWorkflowStarter {
   start(workflowId: string, input: TreeWorkflowInput): Promise<void>;
   signal(workflowId: string, messageIds: string[]): Promise<void>;
+  /** Tells the session's workflow that the session ended, so it stops waiting for the contact. */
+  end(workflowId: string): Promise<void>;
 }
 
 export interface TreeStartDeps {
