@@ -1,6 +1,6 @@
 import { createLogger, newId, systemClock } from '@parley/core';
 import { createOrm, type MikroORM } from '@parley/db';
-import { type ChatbotConnector, type ChatbotDelivery, type ChatbotWorkflowInput, undispatchedDestination, WebhookHttpClient } from '@parley/domain';
+import { type ChatbotConnector, type ChatbotDelivery, type ChatbotWorkflowInput, temporalChatbotStarter, undispatchedDestination, WebhookHttpClient } from '@parley/domain';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -82,6 +82,47 @@ it('a tenant whose bot hangs has at most its share of requests under way; anothe
     release();
     await eventually(async () => slow.every((s) => done.some((d) => d.startsWith(s.conversationId))), 15_000, 'every waiting request, once the bot answers');
     for (const s of [...slow, fast]) expect(await client.workflow.getHandle(`cap-${s.sessionId}`).result()).toBe('ended');
+  });
+  http.close();
+}, 60_000);
+
+it('a session the worker opens starts its workflow eagerly with the first message; later ones join it, a repeated start joins too, and the end signal ends it', async () => {
+  const taskQueue = `routing-chatbot-eager-${newId()}`;
+  const heard: string[] = [];
+  const chatbots = {
+    forwardInSession: async (input: ChatbotWorkflowInput, delivery: ChatbotDelivery) => {
+      heard.push(`${input.sessionId}:${delivery.welcome ? 'welcome' : delivery.messageIds.join(',')}`);
+      return 'active' as const;
+    },
+    sessionState: async () => 'active' as const,
+  } as unknown as ChatbotConnector;
+  const logger = createLogger({ level: 'silent' });
+  const http = new WebhookHttpClient({ policy: { allowInsecure: true } });
+  const activities = createRoutingActivities({ orm, clock: systemClock, logger, routingHttp: http, applyDestination: undispatchedDestination, chatbots });
+  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: WORKFLOWS_PATH, activities });
+  // As the worker wires it: the client on the worker's own NativeConnection, which eager start needs.
+  const starter = temporalChatbotStarter(new Client({ connection: native }), taskQueue, { eagerStart: true });
+  const session = (): ChatbotWorkflowInput => ({ organizationId: newId(), conversationId: newId(), channelId: newId(), chatbotId: 'bot', versionId: newId(), sessionId: newId() });
+  await worker.runUntil(async () => {
+    const chat = session();
+    const workflowId = `eager-${chat.sessionId}`;
+    const [first, second, third] = [newId(), newId(), newId()].sort();
+    await starter.deliver(workflowId, chat, { messageIds: [first!] }, { opening: true });
+    await eventually(async () => heard.includes(`${chat.sessionId}:${first}`), 10_000, 'the first message at the bot');
+    await starter.deliver(workflowId, chat, { messageIds: [second!] });
+    // The signaller may have started the workflow first: the opening start then joins by signal.
+    await starter.deliver(workflowId, chat, { messageIds: [third!] }, { opening: true });
+    await eventually(async () => heard.includes(`${chat.sessionId}:${third}`), 10_000, 'the later messages at the bot');
+    expect(heard.filter((h) => h.startsWith(chat.sessionId))).toEqual([first, second, third].map((m) => `${chat.sessionId}:${m}`));
+    await starter.end(workflowId);
+    expect(await new Client({ connection }).workflow.getHandle(workflowId).result()).toBe('ended');
+    // Ending a workflow that is over already is no error (the signaller may hand the notice on twice).
+    await starter.end(workflowId);
+
+    const welcomed = session();
+    await starter.deliver(`eager-${welcomed.sessionId}`, welcomed, { messageIds: [], welcome: true }, { opening: true });
+    await eventually(async () => heard.includes(`${welcomed.sessionId}:welcome`), 10_000, 'the welcome at the bot');
+    await starter.end(`eager-${welcomed.sessionId}`);
   });
   http.close();
 }, 60_000);
