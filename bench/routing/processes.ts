@@ -80,14 +80,15 @@ const stats = (values: number[]) => {
 };
 
 // Temporal's EventType numbers (temporal.api.enums.v1.EventType).
-const EVENT = { WORKFLOW_EXECUTION_STARTED: 1, WORKFLOW_TASK_COMPLETED: 7, ACTIVITY_TASK_STARTED: 11 } as const;
+const EVENT = { WORKFLOW_EXECUTION_STARTED: 1, WORKFLOW_TASK_STARTED: 6, WORKFLOW_TASK_COMPLETED: 7, ACTIVITY_TASK_STARTED: 11 } as const;
 
 type Sql = ReturnType<Awaited<ReturnType<typeof benchDatabase>>['orm']['em']['fork']>['getConnection'] extends () => infer C ? C : never;
 
 /**
  * Where a bot message's time goes after its routing: the session opened (its row written), its
- * workflow started, the workflow's first task done, the request's activity started (Temporal's own
- * timestamps in the histories), and the bot receiving the message.
+ * workflow started, the workflow's first task taken by the worker (at once when started eagerly)
+ * and done, the request's activity started (Temporal's own timestamps in the histories), and the
+ * bot receiving the message.
  */
 async function botHops(address: string, sql: Sql, channelId: string, since: number, botReceived: Map<string, number>): Promise<Json> {
   const sessions = await sql.execute<{ workflow_id: string; created_at: Date; message_id: string }[]>(
@@ -97,7 +98,7 @@ async function botHops(address: string, sql: Sql, channelId: string, since: numb
   );
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const hops: Record<string, number[]> = { sessionToStarted: [], startedToFirstTaskDone: [], taskDoneToActivityStarted: [], activityStartedToBot: [] };
+  const hops: Record<string, number[]> = { sessionToStarted: [], startedToFirstTaskStarted: [], firstTaskStartedToDone: [], taskDoneToActivityStarted: [], activityStartedToBot: [] };
   try {
     for (const session of sessions) {
       const history = await client.workflow.getHandle(session.workflow_id).fetchHistory();
@@ -107,11 +108,13 @@ async function botHops(address: string, sql: Sql, channelId: string, since: numb
         return t ? Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : NaN;
       };
       const started = at('WORKFLOW_EXECUTION_STARTED');
+      const taskStarted = at('WORKFLOW_TASK_STARTED');
       const taskDone = at('WORKFLOW_TASK_COMPLETED');
       const activity = at('ACTIVITY_TASK_STARTED');
       const received = botReceived.get(session.message_id);
       hops.sessionToStarted!.push(started - new Date(session.created_at).getTime());
-      hops.startedToFirstTaskDone!.push(taskDone - started);
+      hops.startedToFirstTaskStarted!.push(taskStarted - started);
+      hops.firstTaskStartedToDone!.push(taskDone - taskStarted);
       hops.taskDoneToActivityStarted!.push(activity - taskDone);
       if (received !== undefined) hops.activityStartedToBot!.push(received - activity);
     }

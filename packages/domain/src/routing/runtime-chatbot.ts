@@ -9,7 +9,7 @@ import { signDelivery } from '../webhooks/signing';
 import { newSigningSecret } from '../webhooks/subscriptions';
 import { answerFromMessage } from './matching';
 import type { Chatbot } from './config';
-import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type SessionRow } from './runtime-session';
+import { type ApplyDestinationPort, endSession, openSession, readSession, type SessionRow } from './runtime-session';
 import { versionDocument } from './runtime-live';
 
 /*
@@ -222,26 +222,17 @@ export class ChatbotConnector {
       workflow_id: chatbotWorkflowId(input.organizationId, input.conversationId, sessionId),
       state: 'active',
     };
-    await this.deps.orm.em.fork().transactional(async (tx) => {
-      const sql = sqlRunner(tx);
-      await endActiveSessions(sql, input.organizationId, input.conversationId, 'replaced', input.at);
-      await sql.run(
-        `insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, callback_hash, callback_token_ciphertext, state, created_at, updated_at)
-         values (?, ?, ?, ?, 'chatbot', ?, ?, ?, ?, ?, 'active', ?, ?)`,
-        [
-          sessionId,
-          input.organizationId,
-          input.conversationId,
-          input.channelId,
-          input.chatbotId,
-          input.versionId,
-          session.workflow_id,
-          hashToken(token),
-          this.deps.secrets.encrypt(token, sessionId),
-          input.at,
-          input.at,
-        ],
-      );
+    await openSession(sqlRunner(this.deps.orm.em.fork()), {
+      id: sessionId,
+      organizationId: input.organizationId,
+      conversationId: input.conversationId,
+      channelId: input.channelId,
+      kind: 'chatbot',
+      objectId: input.chatbotId,
+      versionId: input.versionId,
+      workflowId: session.workflow_id!,
+      at: input.at,
+      callback: { hash: hashToken(token), ciphertext: this.deps.secrets.encrypt(token, sessionId) },
     });
     return session;
   }

@@ -88,14 +88,50 @@ export async function endSession(sql: SqlRunner, organizationId: string, session
   return rows.length > 0;
 }
 
-/** Ends any session a conversation has, before another owner takes it. */
-export async function endActiveSessions(sql: SqlRunner, organizationId: string, conversationId: string, reason: string, now: Date): Promise<void> {
-  await sql.run(`update routing_sessions set state = 'ended', ended_reason = ?, updated_at = ? where conversation_id = ? and organization_id = ? and state = 'active'`, [
-    reason.slice(0, 200),
-    now,
-    conversationId,
-    organizationId,
-  ]);
+/** A tree's or bot's new session on a conversation. */
+export interface NewSession {
+  id: string;
+  organizationId: string;
+  conversationId: string;
+  channelId: string;
+  kind: 'tree' | 'chatbot';
+  objectId: string;
+  versionId: string;
+  workflowId: string;
+  at: Date;
+  /** A bot's callback token: its hash, to find the session by, and sealed, to tell the bot. */
+  callback?: { hash: string; ciphertext: string };
+}
+
+/**
+ * Gives a conversation a new session, ending the one it had ('replaced'). Both statements go in one
+ * round trip, which PostgreSQL runs as one transaction: a new chat on a tree or bot waits for this
+ * before its workflow starts, and each round trip adds to that wait.
+ */
+export async function openSession(sql: SqlRunner, session: NewSession): Promise<void> {
+  await sql.run(
+    `update routing_sessions set state = 'ended', ended_reason = ?, updated_at = ? where conversation_id = ? and organization_id = ? and state = 'active';
+     insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, callback_hash, callback_token_ciphertext, state, created_at, updated_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+    [
+      'replaced',
+      session.at,
+      session.conversationId,
+      session.organizationId,
+      session.id,
+      session.organizationId,
+      session.conversationId,
+      session.channelId,
+      session.kind,
+      session.objectId,
+      session.versionId,
+      session.workflowId,
+      session.callback?.hash ?? null,
+      session.callback?.ciphertext ?? null,
+      session.at,
+      session.at,
+    ],
+  );
 }
 
 /** Hands contact messages to a session's owner. */

@@ -9,7 +9,7 @@ import { detectLanguage, pickLanguage } from './language';
 import { answerFromMessage, matchAnswer } from './matching';
 import { fillTemplate, type PlaceholderSources } from './placeholders';
 import { renderQuestion } from './render';
-import { type ApplyDestinationPort, endActiveSessions, endSession, readSession, type RoutingPathStep } from './runtime-session';
+import { type ApplyDestinationPort, endSession, openSession, readSession, type RoutingPathStep } from './runtime-session';
 import { versionDocument } from './runtime-live';
 import { type Action, type Decision, type DecisionTree, type Destination, type Target } from './tree';
 
@@ -59,14 +59,16 @@ export async function startDecisionTree(
 ): Promise<void> {
   const sessionId = newId();
   const workflowId = treeWorkflowId(input.organizationId, input.conversationId, sessionId);
-  await deps.orm.em.fork().transactional(async (tx) => {
-    const sql = sqlRunner(tx);
-    await endActiveSessions(sql, input.organizationId, input.conversationId, 'replaced', input.at);
-    await sql.run(
-      `insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, state, created_at, updated_at)
-       values (?, ?, ?, ?, 'tree', ?, ?, ?, 'active', ?, ?)`,
-      [sessionId, input.organizationId, input.conversationId, input.channelId, input.treeId, input.versionId, workflowId, input.at, input.at],
-    );
+  await openSession(sqlRunner(deps.orm.em.fork()), {
+    id: sessionId,
+    organizationId: input.organizationId,
+    conversationId: input.conversationId,
+    channelId: input.channelId,
+    kind: 'tree',
+    objectId: input.treeId,
+    versionId: input.versionId,
+    workflowId,
+    at: input.at,
   });
   await deps.trees.start(workflowId, { ...input, sessionId });
 }
