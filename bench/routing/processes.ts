@@ -91,14 +91,16 @@ type Sql = ReturnType<Awaited<ReturnType<typeof benchDatabase>>['orm']['em']['fo
  * bot receiving the message.
  */
 async function botHops(address: string, sql: Sql, channelId: string, since: number, botReceived: Map<string, number>): Promise<Json> {
-  const sessions = await sql.execute<{ workflow_id: string; created_at: Date; message_id: string }[]>(
-    `select s.workflow_id, s.created_at, (select m.id from messages m where m.conversation_id = s.conversation_id and m.direction = 'inbound' order by m.id limit 1) as message_id
-     from routing_sessions s where s.channel_id = ? and s.created_at >= ?`,
+  const sessions = await sql.execute<{ workflow_id: string; created_at: Date; message_id: string; stored: Date }[]>(
+    `select s.workflow_id, s.created_at, m.id as message_id, m.status_updated_at as stored
+     from routing_sessions s
+     join lateral (select id, status_updated_at from messages m where m.conversation_id = s.conversation_id and m.direction = 'inbound' order by m.id limit 1) m on true
+     where s.channel_id = ? and s.created_at >= ?`,
     [channelId, new Date(since)],
   );
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const hops: Record<string, number[]> = { sessionToStarted: [], startedToFirstTaskStarted: [], firstTaskStartedToDone: [], taskDoneToActivityStarted: [], activityStartedToBot: [] };
+  const hops: Record<string, number[]> = { storedToWorkflowStarted: [], sessionToStarted: [], startedToFirstTaskStarted: [], firstTaskStartedToDone: [], taskDoneToActivityStarted: [], activityStartedToBot: [] };
   try {
     for (const session of sessions) {
       const history = await client.workflow.getHandle(session.workflow_id).fetchHistory();
@@ -112,6 +114,8 @@ async function botHops(address: string, sql: Sql, channelId: string, since: numb
       const taskDone = at('WORKFLOW_TASK_COMPLETED');
       const activity = at('ACTIVITY_TASK_STARTED');
       const received = botReceived.get(session.message_id);
+      // The routing's whole action for a bot: routed, the session opened and its workflow started.
+      hops.storedToWorkflowStarted!.push(started - new Date(session.stored).getTime());
       hops.sessionToStarted!.push(started - new Date(session.created_at).getTime());
       hops.startedToFirstTaskStarted!.push(taskStarted - started);
       hops.firstTaskStartedToDone!.push(taskDone - taskStarted);
