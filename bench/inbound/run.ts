@@ -96,6 +96,11 @@ interface Platform {
   backendPids(): Promise<number[]>;
   /** ANALYZE, as autovacuum would (it is off on the benchmark machine). */
   analyze(): Promise<void>;
+  /**
+   * For each contact message whose delivery arrived since `since`: ms from the API storing the
+   * delivery (before its 200) to the worker storing the message, both stamped by the database.
+   */
+  receiptToStored(since: Date): Promise<number[]>;
 }
 
 async function call(base: string, method: string, p: string, token: string, body?: unknown): Promise<Json> {
@@ -242,6 +247,7 @@ async function visibility(p: Platform) {
   await p.analyze();
   const analyzing = setInterval(() => void p.analyze(), 5000);
   const measuredFrom = sends.length;
+  const measuredSince = new Date();
   const cpuStart = await cpuSnapshot(p);
   const pendingBefore = await p.pending();
   const started = performance.now();
@@ -309,6 +315,8 @@ async function visibility(p: Platform) {
     returningSampleNotShownWithin15s: lost.returning,
     conversationListCallsPerSecond: Math.round(listCalls / loadSeconds),
     conversationListLook: { pagesEach: Number((listCalls / lookMs.length).toFixed(2)), ...stats(lookMs) },
+    // The platform's part of the wait, without the looks: the same load, read from the database.
+    deliveryStoredToMessageStored: stats(await p.receiptToStored(measuredSince)),
     appliedPerSecondDuringLoad: Math.round((pendingBefore + load.acknowledged - backlog) / loadSeconds),
     backlogAfterLoad: backlog,
     appliedPerSecondAfterLoad: backlog && drainSeconds ? Math.round(backlog / drainSeconds) : null,
@@ -580,7 +588,17 @@ async function main() {
     const backendPids = async () =>
       (await database.orm.em.fork().getConnection().execute<{ pid: number }[]>('select pid from pg_stat_activity where datname = current_database()')).map((r) => r.pid);
     const analyze = async () => void (await database.orm.em.fork().getConnection().execute('analyze'));
-    const platform: Platform = { api, token, organizationId: String(org.id), channelId: String(channel.id), children, pending, backendPids, analyze };
+    const receiptToStored = async (since: Date) =>
+      (
+        await database.orm.em.fork().getConnection().execute<{ ms: number }[]>(
+          `select extract(epoch from m.status_updated_at - d.received_at) * 1000 as ms
+           from meta_webhook_deliveries d
+           join messages m on m.wamid = d.payload->'entry'->0->'changes'->0->'value'->'messages'->0->>'id' and m.direction = 'inbound'
+           where d.received_at >= ?`,
+          [since],
+        )
+      ).map((r) => Number(r.ms));
+    const platform: Platform = { api, token, organizationId: String(org.id), channelId: String(channel.id), children, pending, backendPids, analyze, receiptToStored };
     for (let waited = 0; ; waited += 200) {
       if ((await pending()) === 0) break;
       if (waited > 120_000) throw new Error('the worker applied nothing within two minutes');
