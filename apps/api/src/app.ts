@@ -7,7 +7,7 @@ import { consoleConfigProvider } from './http/console-config';
 import { buildOpenApi } from './http/openapi';
 import { errorMiddleware } from './http/problem';
 import { requestMiddleware } from './http/request';
-import { mount, type RouteDef } from './http/route';
+import { mount, type RouteDef, uploadRequestMatcher } from './http/route';
 import type { AppState } from './http/state';
 import { appRoutes } from './routes/apps';
 import { assistantRoutes } from './routes/assistant';
@@ -89,7 +89,7 @@ export function serveRoutes(
   mount(router, routes, { authenticate: (em, token) => deps.services.tokens.authenticate(em, token), idempotency: deps.services.idempotency });
   koa.use(requestMiddleware(deps.orm, deps.logger));
   koa.use(errorMiddleware());
-  koa.use(bodyMiddleware());
+  koa.use(bodyMiddleware(uploadRequestMatcher(routes)));
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
   return koa;

@@ -160,6 +160,16 @@ function bodyFor(r: Pick<RouteDef, 'method' | 'path' | 'body'>, ids: Ids): unkno
   return make(ids);
 }
 
+/** A 1×1 PNG: what the walk uploads to upload routes. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+/** What a walked call sends: a file for an upload route, else the route's JSON body (if any). */
+function payloadFor(r: RouteDef, ids: Ids): { body?: unknown; raw?: Buffer; headers?: Record<string, string> } {
+  if (r.upload) return { raw: PNG, headers: { 'content-type': 'image/png' } };
+  const body = bodyFor(r, ids);
+  return body !== undefined ? { body } : {};
+}
+
 /** The routes the walk covers: tenant routes that take a parameter. */
 function walkedRoutes(routes: RouteDef[]): RouteDef[] {
   return routes.filter((r) => r.auth === 'tenant' && hasParams(r));
@@ -385,10 +395,10 @@ describe('cross-tenant ids', () => {
     const routes = walkedRoutes(api.app.routes);
     expect(routes.length).toBeGreaterThan(0);
     // Resolve everything first: an unmapped route fails the walk before any call is made.
-    const plan = routes.map((r) => ({ r, variants: crossTenantVariants(r), body: bodyFor(r, aIds) }));
+    const plan = routes.map((r) => ({ r, variants: crossTenantVariants(r), payload: payloadFor(r, aIds) }));
     let calls = 0;
-    for (const { r, variants, body } of plan) {
-      const options = { token: A.adminToken, ...(body !== undefined ? { body } : {}) };
+    for (const { r, variants, payload } of plan) {
+      const options = { token: A.adminToken, ...payload };
       for (const v of variants) {
         const name = `${routeName(r)} (${v.label})`;
         const crossTenant = await api.call(r.method.toUpperCase(), v.cross, options);
@@ -412,8 +422,7 @@ describe('cross-tenant ids', () => {
   it("without the permission, B's id and a missing id get the same answer too", async () => {
     for (const token of [aAgentToken, aPartnerToken]) {
       for (const r of walkedRoutes(api.app.routes)) {
-        const body = bodyFor(r, aIds);
-        const options = { token, ...(body !== undefined ? { body } : {}) };
+        const options = { token, ...payloadFor(r, aIds) };
         for (const v of crossTenantVariants(r)) {
           const cross = await api.call(r.method.toUpperCase(), v.cross, options);
           const missing = await api.call(r.method.toUpperCase(), v.missing, options);
@@ -584,8 +593,7 @@ describe('the control: the walked routes work with A\'s own ids', () => {
       (x, y) => order[x.method] - order[y.method] || (x.method === 'delete' ? paramCount(y) - paramCount(x) : 0),
     );
     for (const r of routes) {
-      const body = bodyFor(r, aIds);
-      const res = await api.call(r.method.toUpperCase(), resolvePath(r, aIds), { token: A.adminToken, ...(body !== undefined ? { body } : {}) });
+      const res = await api.call(r.method.toUpperCase(), resolvePath(r, aIds), { token: A.adminToken, ...payloadFor(r, aIds) });
       expect([400, 401, 403, 404], `${routeName(r)} with A's own id: ${res.status} ${res.text}`).not.toContain(res.status);
       expectFound(res, routeName(r));
     }

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type Clock, ConflictError, DomainError, isId, NotFoundError, type SecretBox } from '@parley/core';
+import { type Clock, ConflictError, DomainError, isId, NotFoundError, type SecretBox, ValidationError } from '@parley/core';
 import { Channel, Template, UNSCOPED } from '@parley/db';
 import { GraphError, type GraphClient, type Template as MetaTemplate } from '@parley/graph';
+import { type UploadKind, UPLOAD_TYPES, uploadTypeOf } from './media-upload';
 import { keysetWhere, type Page, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
 import { afterCommit } from './transaction';
@@ -41,8 +42,17 @@ export function channelView(c: Channel): ChannelView {
 
 export type GraphPort = Pick<
   GraphClient,
-  'exchangeCode' | 'getPhoneNumber' | 'subscribeApp' | 'registerNumber' | 'listAllTemplates' | 'getMedia' | 'downloadMedia'
+  'exchangeCode' | 'getPhoneNumber' | 'subscribeApp' | 'registerNumber' | 'listAllTemplates' | 'getMedia' | 'downloadMedia' | 'uploadMedia'
 >;
+
+/** A file uploaded for a channel's messages: send it by `id` as `kind` (Meta keeps it 30 days). */
+export interface UploadedMedia {
+  id: string;
+  kind: UploadKind;
+  mimeType: string;
+  size: number;
+  filename: string | null;
+}
 
 /** The Graph calls of embedded signup, in order; a failure names the one that failed. */
 export type SignupStep = 'token' | 'number' | 'subscription' | 'registration' | 'templates';
@@ -181,6 +191,32 @@ export class ChannelService {
     const channel = isId(id) ? await em.findOne(Channel, { id, status: 'active' }) : null;
     if (!channel) throw new NotFoundError('channel');
     return channel;
+  }
+
+  /**
+   * Uploads a file to the channel's number at Meta. The type and size are checked first, so a file
+   * WhatsApp would refuse to deliver is refused here with the reason (415, 413) and never uploaded.
+   */
+  async uploadMedia(scope: TenantScope, channelId: string, file: { bytes: Buffer; contentType: string | undefined; filename?: string | undefined }): Promise<UploadedMedia> {
+    const channel = await this.find(scope, channelId);
+    const mimeType = uploadTypeOf(file.contentType);
+    const rule = UPLOAD_TYPES[mimeType];
+    if (!rule) {
+      throw new DomainError(415, 'unsupported_media_type', 'Unsupported Media Type', `WhatsApp does not send files of type ${mimeType || '(none)'}.`, undefined, {
+        supported: Object.keys(UPLOAD_TYPES),
+      });
+    }
+    if (file.bytes.length === 0) throw new ValidationError([{ path: 'body', message: 'The file is empty.' }], 'The file is empty.');
+    if (file.bytes.length > rule.maxBytes) {
+      throw new DomainError(413, 'payload_too_large', 'Content Too Large', `A ${rule.kind} of type ${mimeType} may be at most ${rule.maxBytes} bytes.`);
+    }
+    const token = await this.businessToken(scope.em, channel.id);
+    try {
+      const { id } = await this.graph.uploadMedia(token, channel.phoneNumberId, { bytes: file.bytes, mimeType, filename: file.filename });
+      return { id, kind: rule.kind, mimeType, size: file.bytes.length, filename: file.filename ?? null };
+    } catch (err) {
+      graphFailure(err);
+    }
   }
 
   async get(scope: TenantScope, id: string): Promise<ChannelView> {

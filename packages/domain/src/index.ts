@@ -12,6 +12,7 @@ export * from './channels';
 export * from './events';
 export * from './meta';
 export * from './message-content';
+export * from './media-upload';
 export * from './sql';
 export * from './transaction';
 export * from './conversations';

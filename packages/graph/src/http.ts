@@ -12,7 +12,7 @@ export interface HttpExchange {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   /** From the start of the request to the last byte of the answer. */
   timeoutMs: number;
   /** Answers with a longer body fail with `HttpBodyTooLarge`. */

@@ -9,9 +9,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * Reads the body once, as bytes, within the 1 MiB limit; keeps the bytes (webhook signatures are
  * computed over them) and parses JSON. Anything but JSON is refused.
  */
-export function bodyMiddleware(): Koa.Middleware<AppState> {
+export function bodyMiddleware(isUpload: (method: string, path: string) => boolean = () => false): Koa.Middleware<AppState> {
   return async (ctx, next) => {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
+    // A file: its route reads it, once the caller is known, with the limits of its kind.
+    if (isUpload(ctx.method, ctx.path)) return next();
     const declared = Number(ctx.get('content-length') || 0);
     if (declared > MAX_BODY_BYTES) throw tooLarge(ctx);
     let raw: Buffer;
@@ -46,4 +48,21 @@ export function bodyMiddleware(): Koa.Middleware<AppState> {
 function tooLarge(ctx: Koa.Context): DomainError {
   ctx.set('Connection', 'close');
   return new DomainError(413, 'payload_too_large', 'Content Too Large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+}
+
+/** Reads an upload route's body: the bytes, within `maxBytes` (413 past it). */
+export async function readUpload(ctx: Koa.Context, maxBytes: number): Promise<Buffer> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > maxBytes) throw uploadTooLarge(ctx, maxBytes);
+  try {
+    return await getRawBody(ctx.req, { limit: maxBytes, length: ctx.get('content-length') || undefined });
+  } catch (err) {
+    if ((err as { type?: string }).type === 'entity.too.large') throw uploadTooLarge(ctx, maxBytes);
+    throw new DomainError(400, 'invalid_body', 'Bad Request', 'The request body could not be read.');
+  }
+}
+
+function uploadTooLarge(ctx: Koa.Context, maxBytes: number): DomainError {
+  ctx.set('Connection', 'close');
+  return new DomainError(413, 'payload_too_large', 'Content Too Large', `Files are limited to ${maxBytes} bytes here; send a larger document by link.`);
 }

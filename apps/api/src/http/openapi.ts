@@ -140,6 +140,16 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; server
       ...(r.permission ? { 'x-required-permission': r.permission } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input', shared) } } } } : {}),
+      ...(r.upload
+        ? {
+            requestBody: {
+              required: true,
+              // OpenAPI 3.1: a file body is a type with no schema beyond its bytes.
+              content: Object.fromEntries(r.upload.contentTypes.map((type) => [type, {}])),
+            },
+            'x-max-body-bytes': r.upload.maxBytes,
+          }
+        : {}),
       responses,
     };
   }

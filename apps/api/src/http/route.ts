@@ -50,6 +50,11 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType =
   body?: B;
   /** The handler checks the raw bytes itself (a signature) before the body may be judged. */
   ownsBody?: boolean;
+  /**
+   * The body is a file of up to `maxBytes`, of one of `contentTypes` (the OpenAPI document's), read
+   * by the handler with `readUpload` after authentication; the JSON body reader leaves it alone.
+   */
+  upload?: { maxBytes: number; contentTypes: string[] };
   query?: Q;
   params?: P;
   responses: Record<number, ResponseSpec>;
@@ -120,7 +125,7 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
           }
         }
       }
-      if (!def.ownsBody) {
+      if (!def.ownsBody && !def.upload) {
         if (ctx.state.bodyError) throw ctx.state.bodyError;
         assertSafeInput(ctx.state.body);
       }
@@ -163,6 +168,12 @@ export function mount(router: Router<AppState>, routes: RouteDef[], services: Ro
       if (reply.body !== undefined) ctx.body = reply.body;
     });
   }
+}
+
+/** Whether a request is for an upload route, whose body its handler reads (see `RouteDef.upload`). */
+export function uploadRequestMatcher(routes: RouteDef[]): (method: string, path: string) => boolean {
+  const uploads = routes.filter((r) => r.upload).map((r) => ({ method: r.method.toUpperCase(), path: new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}/?$`) }));
+  return (method, path) => uploads.some((u) => u.method === method && u.path.test(path));
 }
 
 /** Shared query and parameter shapes. */

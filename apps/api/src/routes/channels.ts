@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idParams, pageOf, pageQuery, route } from '../http/route';
-import { listChannelNotices } from '@parley/domain';
+import { listChannelNotices, MAX_UPLOAD_BYTES, UPLOAD_TYPES, uploadTypeOf } from '@parley/domain';
+import { readUpload } from '../http/body';
 import type { Services } from '../services';
 import { isoTime } from './schemas';
 
@@ -27,6 +28,14 @@ const channel = z.object({
   messagesPerSecond: z.number().int(),
   status: z.literal('active'),
   createdAt: isoTime,
+});
+
+const uploadedMedia = z.object({
+  id: z.string().describe('Meta’s media id: send it as `media.id`.'),
+  kind: z.enum(['image', 'audio', 'video', 'document', 'sticker']).describe('The message type to send it as.'),
+  mimeType: z.string(),
+  size: z.number().int().describe('Bytes.'),
+  filename: z.string().nullable(),
 });
 
 const template = z.object({
@@ -139,6 +148,32 @@ export function channelRoutes(s: Services) {
       handler: async ({ params, tenant }) => {
         await s.channels.remove(tenant(), params.id);
         return { status: 204 };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/channels/:id/media',
+      operationId: 'uploadChannelMedia',
+      summary: 'Upload a file to send from this number',
+      description:
+        'The body is the file itself, with its type as `Content-Type`: JPEG or PNG images (5 MB), WebP stickers (500 KB), AAC, AMR, MP3, MP4 or OGG audio and MP4 or 3GPP video (16 MB), and plain text, PDF and Office documents (16 MB here; larger ones go by link). The file goes to Meta for this number and the answer is its media id: send it as `media.id` of a message of the `kind` answered within 30 days. Any other type answers 415 `unsupported_media_type` with the supported ones, a larger file 413 `payload_too_large`; nothing is uploaded then.',
+      tag: 'Channels',
+      auth: 'tenant',
+      permission: 'messages:write',
+      params: idParams,
+      query: z.object({ filename: z.string().trim().min(1).max(240).optional().describe('The file’s name, shown to the contact for documents.') }).strict(),
+      upload: { maxBytes: MAX_UPLOAD_BYTES, contentTypes: Object.keys(UPLOAD_TYPES) },
+      responses: {
+        201: { description: 'Uploaded', schema: uploadedMedia },
+        413: { description: '`payload_too_large`' },
+        415: { description: '`unsupported_media_type`' },
+        502: { description: '`graph_error`' },
+      },
+      handler: async ({ params, query, tenant, ctx }) => {
+        // The type is judged before a byte is read: a wrong file is refused without reading it.
+        const rule = UPLOAD_TYPES[uploadTypeOf(ctx.get('content-type'))];
+        const bytes = rule ? await readUpload(ctx, rule.maxBytes) : Buffer.alloc(0);
+        return { status: 201, body: await s.channels.uploadMedia(tenant(), params.id, { bytes, contentType: ctx.get('content-type') || undefined, filename: query.filename }) };
       },
     }),
     route({

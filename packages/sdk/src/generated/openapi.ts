@@ -402,6 +402,26 @@ export interface paths {
         patch: operations["updateKnowledgeBaseEntry"];
         trace?: never;
     };
+    "/v1/channels/{id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file to send from this number
+         * @description The body is the file itself, with its type as `Content-Type`: JPEG or PNG images (5 MB), WebP stickers (500 KB), AAC, AMR, MP3, MP4 or OGG audio and MP4 or 3GPP video (16 MB), and plain text, PDF and Office documents (16 MB here; larger ones go by link). The file goes to Meta for this number and the answer is its media id: send it as `media.id` of a message of the `kind` answered within 30 days. Any other type answers 415 `unsupported_media_type` with the supported ones, a larger file 413 `payload_too_large`; nothing is uploaded then.
+         */
+        post: operations["uploadChannelMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels/{id}/notices": {
         parameters: {
             query?: never;
@@ -5261,6 +5281,122 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    uploadChannelMedia: {
+        parameters: {
+            query?: {
+                /** @description The file’s name, shown to the contact for documents. */
+                filename?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Opaque id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/msword": unknown;
+                "application/pdf": unknown;
+                "application/vnd.ms-excel": unknown;
+                "application/vnd.ms-powerpoint": unknown;
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation": unknown;
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                "audio/aac": unknown;
+                "audio/amr": unknown;
+                "audio/mp4": unknown;
+                "audio/mpeg": unknown;
+                "audio/ogg": unknown;
+                "image/jpeg": unknown;
+                "image/png": unknown;
+                "image/webp": unknown;
+                "text/plain": unknown;
+                "video/3gpp": unknown;
+                "video/mp4": unknown;
+            };
+        };
+        responses: {
+            /** @description Uploaded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        filename: string | null;
+                        /** @description Meta’s media id: send it as `media.id`. */
+                        id: string;
+                        /**
+                         * @description The message type to send it as.
+                         * @enum {string}
+                         */
+                        kind: "image" | "audio" | "video" | "document" | "sticker";
+                        mimeType: string;
+                        /** @description Bytes. */
+                        size: number;
+                    };
+                };
+            };
+            /** @description Malformed JSON, wrong types, unknown fields or a malformed `cursor` (`validation_error`); text holding NUL characters or unpaired UTF-16 surrogates (`invalid_characters`); JSON nested deeper than 32 levels (`nesting_too_deep`). `errors` lists each path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token (`unauthorized`), or expired (`token_expired`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `graph_error` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
