@@ -49,9 +49,41 @@ function tooLong(value: string, max: number): string | null {
   return value.length > max ? `At most ${max} characters (${value.length} now).` : null;
 }
 
+/**
+ * The files the API takes for upload (`POST /v1/channels/{id}/media`), for the file picker; the
+ * API judges type and size itself (apps/console/test/compose-limits.test.ts holds the two equal).
+ */
+export const UPLOAD_ACCEPT = [
+  'image/jpeg',
+  'image/png',
+  'audio/aac',
+  'audio/amr',
+  'audio/mpeg',
+  'audio/mp4',
+  'audio/ogg',
+  'video/mp4',
+  'video/3gpp',
+  'text/plain',
+  'application/pdf',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.ms-powerpoint',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+];
+
+/** The kind a file of this type is sent as (the API's upload answers the same). */
+export function kindOfFile(mimeType: string): MediaKind | null {
+  if (!UPLOAD_ACCEPT.includes(mimeType)) return null;
+  const top = mimeType.split('/')[0];
+  return top === 'image' ? 'image' : top === 'audio' ? 'audio' : top === 'video' ? 'video' : 'document';
+}
+
 export interface MediaInput {
   kind: MediaKind;
-  source: 'link' | 'id';
+  /** A file uploaded first (its id and kind then come from the upload), a link, or a media id. */
+  source: 'file' | 'link' | 'id';
   link: string;
   id: string;
   caption: string;
@@ -65,7 +97,10 @@ export function buildMedia(input: MediaInput): Built {
   const id = input.id.trim();
   const caption = input.caption.trim();
   const filename = input.filename.trim();
-  if (input.source === 'link') {
+  if (input.source === 'file') {
+    // The upload answers the id; until then only the caption and name can be checked.
+    if (!id) problems.file = 'Choose a file.';
+  } else if (input.source === 'link') {
     const p = httpsUrl(link);
     if (p) problems.link = p;
   } else if (!id) problems.id = 'Give the uploaded media id.';

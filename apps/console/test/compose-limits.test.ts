@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { outboundMessage } from '../../api/src/routes/messaging';
-import { buildButtons, buildList, buildMedia, LIMITS, type MediaInput } from '../src/compose';
+import { UPLOAD_TYPES } from '@parley/domain';
+import { buildButtons, buildList, buildMedia, kindOfFile, LIMITS, type MediaInput, UPLOAD_ACCEPT } from '../src/compose';
 
 /**
  * The composer's checks hold the API's limits: what it builds the API accepts, and at each limit
@@ -74,5 +75,11 @@ describe('the composer and the API agree', () => {
     // A caption typed before switching to audio is not sent: Meta takes none there.
     expect(buildMedia(media({ kind: 'audio', caption: 'ignored' }))).toEqual({ ok: true, body: { type: 'audio', audio: { link: 'https://cdn.example.com/a.png' } } });
     expect(accepted({ type: 'audio', audio: { link: 'https://cdn.example.com/a.ogg', caption: 'no' } })).toBe(false);
+  });
+
+  it('on the files it offers to upload: the types the API takes, each sent as the kind the API answers', () => {
+    expect([...UPLOAD_ACCEPT].sort()).toEqual(Object.keys(UPLOAD_TYPES).sort());
+    for (const [type, rule] of Object.entries(UPLOAD_TYPES)) expect(kindOfFile(type), type).toBe(rule.kind);
+    expect(kindOfFile('application/x-msdownload')).toBeNull();
   });
 });

@@ -144,8 +144,20 @@ describe('the console in a browser', () => {
     const buttons = log.locator('article', { hasText: '¿A qué hora te viene bien?' });
     await buttons.getByText('Por la tarde').waitFor();
     await buttons.getByLabel('Read').waitFor();
-    // A document by link, with its caption: shown as the link Meta fetches it from.
+    // A document from this computer: uploaded to the number's media at Meta, sent by its id, and
+    // shown from the media route with its name.
     await page.getByRole('radio', { name: 'Media' }).check();
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+    await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'precios.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page.getByLabel('Caption').fill('Lista de precios');
+    await page.getByRole('button', { name: 'Send document' }).click();
+    const uploadedDocument = log.locator('article', { hasText: 'Lista de precios' });
+    await uploadedDocument.getByRole('link', { name: 'precios.pdf' }).waitFor();
+    await uploadedDocument.getByLabel('Read').waitFor();
+    const upload = platform.sandbox.requests({ operation: 'media_upload' }).at(-1);
+    expect(upload?.body).toMatchObject({ parts: expect.arrayContaining([expect.objectContaining({ name: 'file', filename: 'precios.pdf', size: pdf.length })]) });
+    // A document by link, with its caption: shown as the link Meta fetches it from.
+    await page.getByRole('radio', { name: 'A web address (https)' }).check();
     await page.getByLabel('Media type').selectOption('document');
     await page.getByLabel('File address').fill('https://files.example.com/horarios.pdf');
     await page.getByLabel('Caption').fill('Nuestros horarios de entrega');

@@ -3,7 +3,10 @@
  * their sizes. Uploads through Parley are held in memory on their way to Meta, so a file is also
  * capped at MAX_UPLOAD_BYTES; larger documents (Meta takes up to 100 MB) go by link.
  */
-export type UploadKind = 'image' | 'audio' | 'video' | 'document' | 'sticker';
+import type { MediaKind } from './sending';
+
+/** The message kinds Parley sends media as (stickers are not among them, so WebP is not taken). */
+export type UploadKind = MediaKind;
 
 const MB = 1024 * 1024;
 
@@ -12,8 +15,6 @@ export const MAX_UPLOAD_BYTES = 16 * MB;
 export const UPLOAD_TYPES: Record<string, { kind: UploadKind; maxBytes: number }> = {
   'image/jpeg': { kind: 'image', maxBytes: 5 * MB },
   'image/png': { kind: 'image', maxBytes: 5 * MB },
-  // Meta: 500 KB for animated stickers, 100 KB for static ones; only the larger bound can be checked here.
-  'image/webp': { kind: 'sticker', maxBytes: 500 * 1024 },
   'audio/aac': { kind: 'audio', maxBytes: 16 * MB },
   'audio/amr': { kind: 'audio', maxBytes: 16 * MB },
   'audio/mpeg': { kind: 'audio', maxBytes: 16 * MB },

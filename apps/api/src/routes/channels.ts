@@ -32,7 +32,7 @@ const channel = z.object({
 
 const uploadedMedia = z.object({
   id: z.string().describe('Meta’s media id: send it as `media.id`.'),
-  kind: z.enum(['image', 'audio', 'video', 'document', 'sticker']).describe('The message type to send it as.'),
+  kind: z.enum(['image', 'audio', 'video', 'document']).describe('The message type to send it as.'),
   mimeType: z.string(),
   size: z.number().int().describe('Bytes.'),
   filename: z.string().nullable(),
@@ -156,7 +156,7 @@ export function channelRoutes(s: Services) {
       operationId: 'uploadChannelMedia',
       summary: 'Upload a file to send from this number',
       description:
-        'The body is the file itself, with its type as `Content-Type`: JPEG or PNG images (5 MB), WebP stickers (500 KB), AAC, AMR, MP3, MP4 or OGG audio and MP4 or 3GPP video (16 MB), and plain text, PDF and Office documents (16 MB here; larger ones go by link). The file goes to Meta for this number and the answer is its media id: send it as `media.id` of a message of the `kind` answered within 30 days. Any other type answers 415 `unsupported_media_type` with the supported ones, a larger file 413 `payload_too_large`; nothing is uploaded then.',
+        'The body is the file itself, with its type as `Content-Type`: JPEG or PNG images (5 MB), AAC, AMR, MP3, MP4 or OGG audio and MP4 or 3GPP video (16 MB), and plain text, PDF and Office documents (16 MB here; larger ones go by link). The file goes to Meta for this number and the answer is its media id: send it as `media.id` of a message of the `kind` answered within 30 days. Any other type answers 415 `unsupported_media_type` with the supported ones, a larger file 413 `payload_too_large`; nothing is uploaded then.',
       tag: 'Channels',
       auth: 'tenant',
       permission: 'messages:write',

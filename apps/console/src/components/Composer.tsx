@@ -3,7 +3,7 @@ import { type Conversation, type Message, problemText } from '../api';
 import { useSession } from '../session';
 import { nextTickIn, windowState } from '../window';
 import type { OutboundBody } from '../compose';
-import { ButtonsReply, ListReply, MediaReply } from './RichReply';
+import { ButtonsReply, ListReply, MediaReply, type UploadFile } from './RichReply';
 
 /** Re-renders on every second the window label changes, and stops once it closes. */
 export function useWindow(windowExpiresAt: string | null, now: () => number = Date.now) {
@@ -87,6 +87,17 @@ function FreeFormReply({ conversation, onSent }: { conversation: Conversation; o
     onSent(data);
     return null;
   };
+  // A file from the agent's computer goes to the conversation's number at Meta first; the message then names its id.
+  const upload: UploadFile = async (file) => {
+    if (!conversation.channelId) return { problem: 'This conversation has no number to send from.' };
+    const { data, error } = await client.POST('/v1/channels/{id}/media', {
+      params: { path: { id: conversation.channelId }, query: { filename: file.name.slice(0, 240) } },
+      body: file,
+      bodySerializer: (b: unknown) => b as BodyInit,
+      headers: { 'Content-Type': file.type || 'application/octet-stream' },
+    });
+    return data ? { id: data.id, kind: data.kind } : { problem: problemText(error, 'The file could not be uploaded.') };
+  };
   return (
     <>
       <fieldset className="kinds">
@@ -99,7 +110,7 @@ function FreeFormReply({ conversation, onSent }: { conversation: Conversation; o
         ))}
       </fieldset>
       {kind === 'text' && <TextReply conversation={conversation} onSent={onSent} />}
-      {kind === 'media' && <MediaReply send={send} />}
+      {kind === 'media' && <MediaReply send={send} upload={upload} />}
       {kind === 'buttons' && <ButtonsReply send={send} />}
       {kind === 'list' && <ListReply send={send} />}
     </>

@@ -182,7 +182,7 @@ function Media({ message }: { message: Message }) {
     case 'sticker':
       return (
         <figure>
-          <img src={url} alt={media?.caption ?? `${message.type} from the contact`} loading="lazy" />
+          <img src={url} alt={media?.caption ?? `${message.type} ${message.direction === 'outbound' ? 'sent to' : 'from'} the contact`} loading="lazy" />
           {caption}
         </figure>
       );

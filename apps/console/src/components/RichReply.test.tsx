@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OutboundBody } from '../compose';
-import { ButtonsReply, ListReply, MediaReply, type SendBody } from './RichReply';
+import { ButtonsReply, ListReply, MediaReply, type SendBody, type UploadFile } from './RichReply';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -124,6 +124,46 @@ describe('media in the composer', () => {
     expect(send).toHaveBeenCalledWith({ type: 'image', image: { id: '1013859600285441' } });
     type('Media type', 'audio');
     expect(() => field('Caption')).toThrow();
+  });
+});
+
+/** Picks `file` in the file input labelled `label`, as the browser hands it to React. */
+function choose(label: string, file: File) {
+  const input = field(label) as HTMLInputElement;
+  act(() => {
+    Object.defineProperty(input, 'files', { value: [file], configurable: true });
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+}
+
+describe('a file from this computer in the composer', () => {
+  it('uploads the chosen file, then sends the document by the id the upload answered, named as the file', async () => {
+    const send = vi.fn<SendBody>(async () => null);
+    const upload = vi.fn<UploadFile>(async () => ({ id: '7788990011', kind: 'document' as const }));
+    act(() => root.render(<MediaReply send={send} upload={upload} />));
+    await click('Send image');
+    expect(errorOf('File')).toBe('Choose a file.');
+    expect(upload).not.toHaveBeenCalled();
+    const file = new File(['%PDF-1.4'], 'factura.pdf', { type: 'application/pdf' });
+    choose('File', file);
+    type('Caption', 'Tu factura');
+    await click('Send document');
+    expect(upload).toHaveBeenCalledWith(file);
+    expect(send).toHaveBeenCalledWith({ type: 'document', document: { id: '7788990011', caption: 'Tu factura', filename: 'factura.pdf' } });
+  });
+
+  it('shows the upload’s problem on the file and sends nothing; a caption too long is refused before uploading', async () => {
+    const send = vi.fn<SendBody>(async () => null);
+    const upload = vi.fn<UploadFile>(async () => ({ problem: 'A image of type image/png may be at most 5242880 bytes.' }));
+    act(() => root.render(<MediaReply send={send} upload={upload} />));
+    choose('File', new File(['x'], 'foto.png', { type: 'image/png' }));
+    type('Caption', 'x'.repeat(1025));
+    await click('Send image');
+    expect(upload).not.toHaveBeenCalled();
+    type('Caption', 'Mi foto');
+    await click('Send image');
+    expect(errorOf('File')).toBe('A image of type image/png may be at most 5242880 bytes.');
+    expect(send).not.toHaveBeenCalled();
   });
 });
 

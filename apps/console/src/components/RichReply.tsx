@@ -1,5 +1,5 @@
 import { type FormEvent, useId, useState } from 'react';
-import { type Built, buildButtons, buildList, buildMedia, LIMITS, MEDIA_KINDS, type MediaInput, type MediaKind, type OutboundBody } from '../compose';
+import { type Built, buildButtons, buildList, buildMedia, kindOfFile, LIMITS, MEDIA_KINDS, type MediaInput, type MediaKind, type OutboundBody, UPLOAD_ACCEPT } from '../compose';
 
 /** Sends a message body; answers the problem to show, or null once it was accepted. */
 export type SendBody = (body: OutboundBody) => Promise<string | null>;
@@ -32,26 +32,35 @@ function Field(props: { label: string; value: string; onChange: (v: string) => v
   );
 }
 
-/** The submit half every rich form shares: build, show problems by field, send, clear. */
-function useSubmit(build: () => Built, send: SendBody, reset: () => void) {
+/**
+ * The submit half every rich form shares: build (which may upload a file first), show problems by
+ * field, send, clear.
+ */
+function useSubmit(build: () => Built | Promise<Built>, send: SendBody, reset: () => void) {
   const [problems, setProblems] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (busy) return;
-    const built = build();
     setError(null);
-    if (!built.ok) return setProblems(built.problems);
-    setProblems({});
     setBusy(true);
-    const problem = await send(built.body);
-    setBusy(false);
-    if (problem) return setError(problem);
-    reset();
+    try {
+      const built = await build();
+      if (!built.ok) return setProblems(built.problems);
+      setProblems({});
+      const problem = await send(built.body);
+      if (problem) return setError(problem);
+      reset();
+    } finally {
+      setBusy(false);
+    }
   };
   return { problems, error, busy, submit };
 }
+
+/** Uploads a file for the conversation's number: its media id and the kind to send it as, or the problem to show. */
+export type UploadFile = (file: File) => Promise<{ id: string; kind: MediaKind } | { problem: string }>;
 
 function Failure({ problems, error }: { problems: Record<string, string>; error: string | null }) {
   const count = Object.keys(problems).length;
@@ -65,25 +74,43 @@ function Failure({ problems, error }: { problems: Record<string, string>; error:
 
 const EMPTY_MEDIA: MediaInput = { kind: 'image', source: 'link', link: '', id: '', caption: '', filename: '' };
 
-/** An image, video, document or audio by https link (or a media id uploaded to Meta), with a caption. */
-export function MediaReply({ send }: { send: SendBody }) {
-  const [m, setM] = useState<MediaInput>(EMPTY_MEDIA);
-  const { problems, error, busy, submit } = useSubmit(() => buildMedia(m), send, () => setM({ ...EMPTY_MEDIA, kind: m.kind, source: m.source }));
+/**
+ * An image, video, document or audio with a caption: a file from this computer (uploaded to the
+ * number's media first, when `upload` is given), an https link, or a media id uploaded to Meta.
+ */
+export function MediaReply({ send, upload }: { send: SendBody; upload?: UploadFile }) {
+  const empty: MediaInput = { ...EMPTY_MEDIA, source: upload ? 'file' : 'link' };
+  const [m, setM] = useState<MediaInput>(empty);
+  const [file, setFile] = useState<File | null>(null);
+  const [fileKey, setFileKey] = useState(0);
+  const build = async (): Promise<Built> => {
+    if (m.source !== 'file') return buildMedia(m);
+    // Checked before the upload, so a long caption does not upload the file for nothing.
+    const checked = buildMedia({ ...m, id: file ? 'pending' : '' });
+    if (!checked.ok || !file || !upload) return checked;
+    const uploaded = await upload(file);
+    if ('problem' in uploaded) return { ok: false, problems: { file: uploaded.problem } };
+    return buildMedia({ ...m, id: uploaded.id, kind: uploaded.kind, filename: m.filename || (uploaded.kind === 'document' ? file.name : '') });
+  };
+  const reset = () => {
+    setM({ ...empty, kind: m.kind, source: m.source });
+    setFile(null);
+    setFileKey((k) => k + 1);
+  };
+  const { problems, error, busy, submit } = useSubmit(build, send, reset);
   const set = (patch: Partial<MediaInput>) => setM({ ...m, ...patch });
   const kindId = useId();
+  const fileId = useId();
   const sourceName = useId();
   return (
     <form className="rich-reply stack" onSubmit={(e) => void submit(e)} aria-label="Send media" noValidate>
-      <label htmlFor={kindId}>Media type</label>
-      <select id={kindId} value={m.kind} onChange={(e) => set({ kind: e.target.value as MediaKind })}>
-        {MEDIA_KINDS.map((k) => (
-          <option key={k.value} value={k.value}>
-            {k.label}
-          </option>
-        ))}
-      </select>
       <fieldset className="choice">
         <legend>File from</legend>
+        {upload && (
+          <label>
+            <input type="radio" name={sourceName} checked={m.source === 'file'} onChange={() => set({ source: 'file' })} /> This computer
+          </label>
+        )}
         <label>
           <input type="radio" name={sourceName} checked={m.source === 'link'} onChange={() => set({ source: 'link' })} /> A web address (https)
         </label>
@@ -91,16 +118,55 @@ export function MediaReply({ send }: { send: SendBody }) {
           <input type="radio" name={sourceName} checked={m.source === 'id'} onChange={() => set({ source: 'id' })} /> A media id uploaded to Meta
         </label>
       </fieldset>
-      {m.source === 'link' ? (
-        <Field label="File address" type="url" value={m.link} onChange={(link) => set({ link })} error={problems.link} hint="Meta downloads the file from here." />
+      {m.source === 'file' ? (
+        <div className="stack">
+          <label htmlFor={fileId}>File</label>
+          <input
+            key={fileKey}
+            id={fileId}
+            type="file"
+            accept={UPLOAD_ACCEPT.join(',')}
+            aria-invalid={problems.file ? true : undefined}
+            aria-describedby={`${fileId}-hint${problems.file ? ` ${fileId}-error` : ''}`}
+            onChange={(e) => {
+              const chosen = e.target.files?.[0] ?? null;
+              setFile(chosen);
+              // The kind follows the file, so the caption and name fields fit it.
+              const kind = chosen ? kindOfFile(chosen.type) : null;
+              if (kind) set({ kind });
+            }}
+          />
+          <p id={`${fileId}-hint`} className="hint">
+            Images (JPEG, PNG) up to 5 MB; audio, video and documents up to 16 MB.
+          </p>
+          {problems.file && (
+            <p id={`${fileId}-error`} className="error field-error">
+              {problems.file}
+            </p>
+          )}
+        </div>
       ) : (
-        <Field label="Media id" value={m.id} onChange={(id) => set({ id })} error={problems.id} />
+        <>
+          <label htmlFor={kindId}>Media type</label>
+          <select id={kindId} value={m.kind} onChange={(e) => set({ kind: e.target.value as MediaKind })}>
+            {MEDIA_KINDS.map((k) => (
+              <option key={k.value} value={k.value}>
+                {k.label}
+              </option>
+            ))}
+          </select>
+          {m.source === 'link' ? (
+            <Field label="File address" type="url" value={m.link} onChange={(link) => set({ link })} error={problems.link} hint="Meta downloads the file from here." />
+          ) : (
+            <Field label="Media id" value={m.id} onChange={(id) => set({ id })} error={problems.id} />
+          )}
+        </>
       )}
       {m.kind !== 'audio' && <Field label="Caption" multiline value={m.caption} onChange={(caption) => set({ caption })} error={problems.caption} max={LIMITS.caption} />}
       {m.kind === 'document' && <Field label="File name" value={m.filename} onChange={(filename) => set({ filename })} error={problems.filename} max={LIMITS.filename} hint="Shown to the contact." />}
       <Failure problems={problems} error={error} />
       <button type="submit" disabled={busy}>
-        Send {m.kind}
+        {busy && m.source === 'file' ? 'Uploading…' : `Send ${m.kind}`}
       </button>
     </form>
   );

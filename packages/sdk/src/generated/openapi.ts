@@ -413,7 +413,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a file to send from this number
-         * @description The body is the file itself, with its type as `Content-Type`: JPEG or PNG images (5 MB), WebP stickers (500 KB), AAC, AMR, MP3, MP4 or OGG audio and MP4 or 3GPP video (16 MB), and plain text, PDF and Office documents (16 MB here; larger ones go by link). The file goes to Meta for this number and the answer is its media id: send it as `media.id` of a message of the `kind` answered within 30 days. Any other type answers 415 `unsupported_media_type` with the supported ones, a larger file 413 `payload_too_large`; nothing is uploaded then.
+         * @description The body is the file itself, with its type as `Content-Type`: JPEG or PNG images (5 MB), AAC, AMR, MP3, MP4 or OGG audio and MP4 or 3GPP video (16 MB), and plain text, PDF and Office documents (16 MB here; larger ones go by link). The file goes to Meta for this number and the answer is its media id: send it as `media.id` of a message of the `kind` answered within 30 days. Any other type answers 415 `unsupported_media_type` with the supported ones, a larger file 413 `payload_too_large`; nothing is uploaded then.
          */
         post: operations["uploadChannelMedia"];
         delete?: never;
@@ -5313,7 +5313,6 @@ export interface operations {
                 "audio/ogg": unknown;
                 "image/jpeg": unknown;
                 "image/png": unknown;
-                "image/webp": unknown;
                 "text/plain": unknown;
                 "video/3gpp": unknown;
                 "video/mp4": unknown;
@@ -5334,7 +5333,7 @@ export interface operations {
                          * @description The message type to send it as.
                          * @enum {string}
                          */
-                        kind: "image" | "audio" | "video" | "document" | "sticker";
+                        kind: "image" | "audio" | "video" | "document";
                         mimeType: string;
                         /** @description Bytes. */
                         size: number;
