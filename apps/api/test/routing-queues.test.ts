@@ -87,6 +87,12 @@ describe('taking from a queue', () => {
     expect(taken.status, taken.text).toBe(200);
     expect(taken.body).toMatchObject({ id: conversationId, assignee: { id: agent.id } });
     expect(await updateEvents(t.organizationId, conversationId)).toBe(1);
+    // The one event tells both: assigned to the agent, and no longer waiting in the queue.
+    const [taken2] = await api.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ data: unknown }[]>(`select data from domain_events where organization_id = ? and type = 'conversation.update' and data->'conversation'->>'id' = ?`, [t.organizationId, conversationId]);
+    expect(taken2?.data).toMatchObject({ changes: { assigneeId: agent.id, queueId: null }, previous: { assigneeId: null, queueId } });
     expect((await call(agent.token, 'GET', '/v1/queues/waiting')).body.data).toEqual([]);
     expectProblem(await call(agent.token, 'POST', `/v1/queues/${queueId}/take`, {}), 409, 'queue_empty');
   });

@@ -93,6 +93,15 @@ describe('queue', () => {
       [a, 1],
       [b, 2],
     ]);
+    // Joining the queue is told as a change of the conversation.
+    const [joined] = await api.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ data: { conversation: { id: string; routing: { destination: unknown } }; changes: unknown; previous: unknown } }[]>(
+        `select data from domain_events where organization_id = ? and type = 'conversation.update' and data->'conversation'->>'id' = ?`,
+        [org.orgId, a],
+      );
+    expect(joined?.data).toMatchObject({ changes: { queueId: queue }, previous: { queueId: null }, conversation: { id: a } });
 
     // The sandbox Graph API gets the auto-responses from the outbox.
     await newSender(api, graph, clock).settle();

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { enqueueConversation, sqlRunner } from '@parley/domain';
+import { conversationUpdated, enqueueConversation, recordEvent, sqlRunner } from '@parley/domain';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, uniqueEmail } from '../../../test/support/api';
@@ -337,7 +337,18 @@ describe('the configuration screens in a browser', () => {
     await phone.close();
   }, 60_000);
 
-  it('lets an agent take a conversation waiting in a queue', async () => {
+  it('lets an agent take a conversation waiting in a queue, which appears there live', async () => {
+    const agentPage = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await agentPage.goto(`${base}/console/login`);
+    await agentPage.getByLabel('Email').fill(agent.email);
+    await agentPage.getByLabel('Password').fill(PASSWORD);
+    await agentPage.getByRole('button', { name: 'Sign in' }).click();
+    await agentPage.waitForURL(`${base}/console/inbox`);
+    expect(await agentPage.getByRole('link', { name: 'Routing' }).count()).toBe(0);
+    await agentPage.getByRole('link', { name: 'Queues' }).click();
+    await agentPage.getByText('Nobody is waiting.').waitFor();
+    await agentPage.getByText('The list follows the queues live.').waitFor();
+
     const res = await fetch(`${platform.sandbox.url}/_sandbox/inbound`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -354,20 +365,20 @@ describe('the configuration screens in a browser', () => {
       [organizationId],
     );
     const sales = live[0]!.document.queues.find((q) => q.name === 'Sales')!;
-    // The routing runner is the worker's; here the conversation is put in the queue as it would.
-    await enqueueConversation(sql, organizationId, sales.id, conversation.id, new Date());
+    // The routing runner is the worker's; here the conversation joins the queue as the runner's
+    // dispatcher does it: the waiting row and its conversation.update in one transaction.
+    const joinedAt = Date.now();
+    await platform.api.orm.em.fork().transactional(async (tx) => {
+      const t = sqlRunner(tx);
+      const standing = await enqueueConversation(t, organizationId, sales.id, conversation.id, new Date());
+      await recordEvent(t, organizationId, 'conversation.update', await conversationUpdated(t, organizationId, conversation.id, { queueId: sales.id }, { queueId: standing.previousQueueId }, new Date()), new Date());
+    });
 
-    const agentPage = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
-    await agentPage.goto(`${base}/console/login`);
-    await agentPage.getByLabel('Email').fill(agent.email);
-    await agentPage.getByLabel('Password').fill(PASSWORD);
-    await agentPage.getByRole('button', { name: 'Sign in' }).click();
-    await agentPage.waitForURL(`${base}/console/inbox`);
-    expect(await agentPage.getByRole('link', { name: 'Routing' }).count()).toBe(0);
-    await agentPage.getByRole('link', { name: 'Queues' }).click();
+    // No reload: the event stream brings it, well before the page's one-minute backstop.
     const queue = agentPage.getByRole('region', { name: 'Sales' });
     const row = queue.getByRole('row', { name: /Bea/ });
-    await row.waitFor();
+    await row.waitFor({ timeout: 15_000 });
+    expect(Date.now() - joinedAt).toBeLessThan(15_000);
     expect(await row.getByRole('cell').first().textContent()).toBe('1');
     const overflow = (await agentPage.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);

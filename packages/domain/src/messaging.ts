@@ -249,6 +249,7 @@ export class MessagingService {
     if (!conversation) throw new NotFoundError('conversation');
     // unreadCount is part of the diff so that marking read is announced like every other change.
     const before: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
+    let leftQueue: string | null = null;
     switch (change.kind) {
       case 'status':
         if (conversation.status === 'closed' && change.status !== 'closed') {
@@ -263,7 +264,7 @@ export class MessagingService {
         }
         conversation.assignee = change.userId;
         // Given to a person, it no longer waits in a routing queue.
-        if (change.userId) await leaveQueues(sqlRunner(tx), scope.organizationId, conversation.id, change.userId, now);
+        if (change.userId) leftQueue = await leaveQueues(sqlRunner(tx), scope.organizationId, conversation.id, change.userId, now);
         break;
       case 'link':
         conversation.requestId = change.requestId;
@@ -275,6 +276,10 @@ export class MessagingService {
     conversation.updatedAt = now;
     await tx.flush();
     const after: ConversationChanges = { status: conversation.status, assigneeId: conversation.assignee ?? null, requestId: conversation.requestId ?? null, unreadCount: conversation.unreadCount };
+    if (leftQueue) {
+      before.queueId = leftQueue;
+      after.queueId = null;
+    }
     const keys = (Object.keys(after) as (keyof ConversationChanges)[]).filter((k) => before[k] !== after[k]);
     if (keys.length) {
       const pick = (from: ConversationChanges): ConversationChanges => Object.fromEntries(keys.map((k) => [k, from[k]]));

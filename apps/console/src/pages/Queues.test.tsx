@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
-import { groupByQueue, waitedFor } from './Queues';
+import { groupByQueue, queueChanged, waitedFor } from './Queues';
 
 const row = (over: Partial<Parameters<typeof groupByQueue>[0][number]>) => ({
   id: 'w',
@@ -35,5 +35,14 @@ describe('the agents’ waiting queues', () => {
     expect(waitedFor('2026-11-29T09:50:00Z', now)).toBe('2 h 10 min');
     // A clock a little ahead of the server's never shows a negative wait.
     expect(waitedFor('2026-11-29T12:00:05Z', now)).toBe('less than a minute');
+  });
+
+  it('reads the list again on a change of who waits in a queue, and only then', () => {
+    const update = (changes: Record<string, unknown>) => ({ id: '1', type: 'conversation.update', data: { conversation: { id: 'c' }, changes, previous: {} } });
+    expect(queueChanged(update({ queueId: 'q1' }))).toBe(true);
+    // Taken by a person: assigned, and no longer waiting.
+    expect(queueChanged(update({ assigneeId: 'u', queueId: null }))).toBe(true);
+    expect(queueChanged(update({ unreadCount: 0 }))).toBe(false);
+    expect(queueChanged({ id: '2', type: 'message.create.contact.chat.contact', data: { message: {} } })).toBe(false);
   });
 });

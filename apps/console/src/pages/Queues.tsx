@@ -1,13 +1,21 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigate } from 'react-router';
 import type { paths } from '../../../../packages/sdk/src/generated/openapi';
 import { problemText } from '../api';
+import { type StreamEvent, useEventStream } from '../events';
 import { useSession } from '../session';
 
 type Waiting = paths['/v1/queues/waiting']['get']['responses'][200]['content']['application/json']['data'][number];
 
-/** How often the list is read again: waiting chats change as contacts write and colleagues take them. */
-const REFRESH_MS = 10_000;
+/** A backstop while the event stream is down; the stream itself refreshes the list as queues change. */
+const REFRESH_MS = 60_000;
+
+/** Whether an event changed who waits in a queue. */
+export function queueChanged(event: StreamEvent): boolean {
+  if (event.type !== 'conversation.update') return false;
+  const changes = event.data.changes as Record<string, unknown> | undefined;
+  return changes !== undefined && 'queueId' in changes;
+}
 
 export function waitedFor(enqueuedAt: string, now: number): string {
   const minutes = Math.max(0, Math.floor((now - Date.parse(enqueuedAt)) / 60_000));
@@ -58,6 +66,16 @@ export function QueuesPage() {
     return () => clearInterval(timer);
   }, [load]);
 
+  // A conversation joining a queue, or leaving it for a person, is a conversation.update whose
+  // changes name the queue: the list is read again then (a burst of them, once).
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  const live = useEventStream(client, (event) => {
+    if (!queueChanged(event)) return;
+    clearTimeout(pending.current);
+    pending.current = setTimeout(() => void load(), 150);
+  });
+
   const take = async (queueId: string, conversationId?: string) => {
     const { data, error, response } = await client.POST('/v1/queues/{id}/take', { params: { path: { id: queueId } }, body: conversationId ? { conversationId } : {} });
     if (!data) {
@@ -77,7 +95,7 @@ export function QueuesPage() {
         </button>
       </div>
       <p className="hint">
-        {isAdmin ? 'Conversations waiting in every queue.' : 'Conversations waiting in the queues you work.'} Taking one assigns it to you. The list refreshes every {REFRESH_MS / 1000} seconds.
+        {isAdmin ? 'Conversations waiting in every queue.' : 'Conversations waiting in the queues you work.'} Taking one assigns it to you. {live === 'live' ? 'The list follows the queues live.' : 'Connecting to live updates…'}
       </p>
       {error && (
         <p className="error" role="alert">

@@ -32,6 +32,8 @@ export type ConversationChanges = Partial<{
   unreadCount: number;
   /** The AI assistant paused, resumed or handed over (docs/assistant.md). */
   assistant: ConversationAssistantState | null;
+  /** The routing queue it waits in (docs/routing.md); null once a person has it or it waits nowhere. */
+  queueId: string | null;
 }>;
 
 export interface ConversationCreatedData {

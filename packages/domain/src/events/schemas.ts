@@ -133,6 +133,7 @@ const conversationChanges = z.object({
   requestId: z.string().nullable().optional(),
   unreadCount: z.number().int().optional(),
   assistant: z.object({ state: z.enum(['active', 'paused', 'handed_over']), reason: z.string().nullable() }).nullable().optional(),
+  queueId: z.string().nullable().optional().describe('The routing queue it waits in; null once a person took it or it waits nowhere.'),
 });
 
 const conversationCreated = z.object({ conversation: conversationViewSchema });

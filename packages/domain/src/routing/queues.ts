@@ -55,14 +55,26 @@ export async function queueStanding(sql: SqlRunner, organizationId: string, conv
  * one queue at a time: already in this one, it keeps its place; in another, it moves to the end
  * of this one. Answers its position and the queue's recent average wait, for the auto-response.
  */
-export async function enqueueConversation(sql: SqlRunner, organizationId: string, queueId: string, conversationId: string, now: Date): Promise<QueueStanding> {
-  await sql.run(
-    `insert into queue_waiting (id, organization_id, queue_id, conversation_id, enqueued_at) values (?, ?, ?, ?, ?)
-     on conflict (conversation_id) do update set id = excluded.id, queue_id = excluded.queue_id, enqueued_at = excluded.enqueued_at
-     where queue_waiting.queue_id <> excluded.queue_id`,
-    [newId(), organizationId, queueId, conversationId, now],
+export async function enqueueConversation(
+  sql: SqlRunner,
+  organizationId: string,
+  queueId: string,
+  conversationId: string,
+  now: Date,
+): Promise<QueueStanding & { previousQueueId: string | null }> {
+  // The CTE reads the row as it was before the statement: the queue it waited in, if any.
+  const [before] = await sql.all<{ queue_id: string | null }>(
+    `with before as (select queue_id from queue_waiting where conversation_id = ? and organization_id = ?),
+     joined as (
+       insert into queue_waiting (id, organization_id, queue_id, conversation_id, enqueued_at) values (?, ?, ?, ?, ?)
+       on conflict (conversation_id) do update set id = excluded.id, queue_id = excluded.queue_id, enqueued_at = excluded.enqueued_at
+       where queue_waiting.queue_id <> excluded.queue_id
+       returning 1
+     )
+     select (select queue_id from before) as queue_id, (select count(*) from joined) as joined`,
+    [conversationId, organizationId, newId(), organizationId, queueId, conversationId, now],
   );
-  return (await queueStanding(sql, organizationId, conversationId, now))!;
+  return { ...(await queueStanding(sql, organizationId, conversationId, now))!, previousQueueId: before?.queue_id ?? null };
 }
 
 interface WaitingRow {
@@ -82,37 +94,29 @@ async function recordWait(sql: SqlRunner, organizationId: string, row: WaitingRo
 
 /**
  * The conversation was given to a person (taken, or assigned by an admin): it stops waiting and
- * its wait counts towards the queue's average. Nothing happens when it was not waiting.
+ * its wait counts towards the queue's average. Answers the queue it waited in (null: none).
  */
-export async function leaveQueues(sql: SqlRunner, organizationId: string, conversationId: string, takenBy: string | null, now: Date): Promise<void> {
+export async function leaveQueues(sql: SqlRunner, organizationId: string, conversationId: string, takenBy: string | null, now: Date): Promise<string | null> {
   const rows = await sql.all<WaitingRow>(`delete from queue_waiting where organization_id = ? and conversation_id = ? returning id, queue_id, conversation_id, enqueued_at`, [
     organizationId,
     conversationId,
   ]);
   for (const row of rows) await recordWait(sql, organizationId, row, takenBy, now);
+  return rows[0]?.queue_id ?? null;
 }
 
 /**
  * Claims the oldest waiting conversation of a queue (or the named one) for an agent: the row is
- * removed at once, so two agents taking at the same moment get different conversations.
+ * locked until the caller's transaction ends (assigning it removes it, see `leaveQueues`), and
+ * others skip it, so two agents taking at the same moment get different conversations.
  */
-export async function claimWaiting(
-  sql: SqlRunner,
-  organizationId: string,
-  queueId: string,
-  conversationId: string | undefined,
-  takenBy: string,
-  now: Date,
-): Promise<WaitingRow | undefined> {
+export async function claimWaiting(sql: SqlRunner, organizationId: string, queueId: string, conversationId: string | undefined): Promise<WaitingRow | undefined> {
   if (conversationId !== undefined && !isId(conversationId)) return undefined;
   const [row] = await sql.all<WaitingRow>(
-    `delete from queue_waiting where id = (
-       select id from queue_waiting where organization_id = ? and queue_id = ? ${conversationId ? 'and conversation_id = ?' : ''}
-       order by id limit 1 for update skip locked
-     ) returning id, queue_id, conversation_id, enqueued_at`,
+    `select id, queue_id, conversation_id, enqueued_at from queue_waiting where organization_id = ? and queue_id = ? ${conversationId ? 'and conversation_id = ?' : ''}
+     order by id limit 1 for update skip locked`,
     conversationId ? [organizationId, queueId, conversationId] : [organizationId, queueId],
   );
-  if (row) await recordWait(sql, organizationId, row, takenBy, now);
   return row;
 }
 

@@ -153,6 +153,16 @@ export class RoutingDispatcher {
           autoResponse = await trySend(sql, input.organizationId, input.conversationId, { type: 'text', text }, now);
         }
         await recordRouting(sql, record, { autoResponse }, now);
+        // Told like any change of the conversation, so agents' queue lists and partners follow it live.
+        if (standing.previousQueueId !== queue.id) {
+          await recordEvent(
+            sql,
+            input.organizationId,
+            'conversation.update',
+            await conversationUpdated(sql, input.organizationId, input.conversationId, { queueId: queue.id }, { queueId: standing.previousQueueId }, now),
+            now,
+          );
+        }
         return { destination: d, steps, queue: { queueId: queue.id, position: standing.position, averageWaitMinutes: standing.averageWaitMinutes }, autoResponse };
       }
       case 'terminate':

@@ -419,7 +419,7 @@ export class QueueService {
     if (p.kind !== 'user') throw new ForbiddenError('Only a person can take a conversation from a queue.');
     if (p.role !== 'admin' && !queue.agentIds.includes(p.userId)) throw new ForbiddenError('Only the queue’s agents can take from it.');
     return scope.em.fork().transactional(async (tx) => {
-      const claimed = await claimWaiting(sqlRunner(tx), scope.organizationId, queue.id, conversationId, p.userId, now);
+      const claimed = await claimWaiting(sqlRunner(tx), scope.organizationId, queue.id, conversationId);
       if (!claimed) {
         if (conversationId !== undefined) throw new NotFoundError('waiting conversation');
         throw new ConflictError('queue_empty', 'No conversation is waiting in this queue.');

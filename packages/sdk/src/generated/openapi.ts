@@ -13597,6 +13597,8 @@ export interface operations {
                                 /** @enum {string} */
                                 state: "active" | "paused" | "handed_over";
                             } | null;
+                            /** @description The routing queue it waits in; null once a person took it or it waits nowhere. */
+                            queueId?: string | null;
                             requestId?: string | null;
                             /** @enum {string} */
                             status?: "active" | "resolved" | "closed";
@@ -13611,6 +13613,8 @@ export interface operations {
                                 /** @enum {string} */
                                 state: "active" | "paused" | "handed_over";
                             } | null;
+                            /** @description The routing queue it waits in; null once a person took it or it waits nowhere. */
+                            queueId?: string | null;
                             requestId?: string | null;
                             /** @enum {string} */
                             status?: "active" | "resolved" | "closed";
