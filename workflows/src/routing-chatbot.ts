@@ -67,7 +67,8 @@ export async function routingChatbotWorkflow(input: ChatbotWorkflowState): Promi
   });
   for (let n = 0; n < MAX_REQUESTS; n++) {
     if (!(await condition(() => ended || welcome || inbox.length > 0, IDLE_CHECK_MS))) {
-      // Nothing for a day: end if the session has (its end tells no workflow).
+      // Nothing for a day: end if the session has. A backstop: an ending session signals its
+      // workflow (routingChatbotEnd), but sessions that ended before that signal existed did not.
       if (!(await routingChatbotActive(session))) return 'ended';
       continue;
     }

@@ -60,8 +60,9 @@ export async function routingTreeWorkflow(input: TreeWorkflowInput): Promise<str
       let answered: Target | undefined;
       for (;;) {
         if (!outcome.timeout) {
-          // No timeout: wait, but look once a day whether the session still stands (the chat was
-          // routed again, say), so a replaced session's workflow ends instead of waiting for ever.
+          // No timeout: wait until the contact answers or the session ends (routingTreeEnd), and
+          // look once a day whether it still stands, a backstop for sessions that ended before
+          // their end was signalled.
           if (!(await condition(() => ended || inbox.length > 0, IDLE_CHECK_MS))) {
             if ((await routingTreeStart(input)) === null) return 'ended';
             continue;

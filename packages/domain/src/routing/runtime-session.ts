@@ -105,7 +105,8 @@ export interface NewSession {
 
 /**
  * Gives a conversation a new session, ending the one it had ('replaced'). Both statements go in one
- * round trip, which PostgreSQL runs as one transaction: a new chat on a tree or bot waits for this
+ * round trip (`run` writes the values into the text and sends it as one simple query, which
+ * PostgreSQL, and PGlite, run as one transaction): a new chat on a tree or bot waits for this
  * before its workflow starts, and each round trip adds to that wait.
  */
 export async function openSession(sql: SqlRunner, session: NewSession): Promise<void> {
