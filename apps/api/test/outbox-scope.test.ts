@@ -43,7 +43,8 @@ describe('an outbox sender limited to some organizations', () => {
     await sql().execute(`update messages set send_state = 'sending', claimed_at = now() where id = ?`, [stuck]);
     const only = new Set<string>();
     const graph = new FakeGraph();
-    const sender = new OutboundSender(api.orm, graph, api.config.encryptionKey, new ManualClock(new Date(Date.now() + 2 * HOUR)), createLogger({ level: 'silent' }), {
+    const clock = new ManualClock(new Date(Date.now() + 2 * HOUR));
+    const sender = new OutboundSender(api.orm, graph, api.config.encryptionKey, clock, createLogger({ level: 'silent' }), {
       onlyOrganizations: only,
     });
 
@@ -60,6 +61,8 @@ describe('an outbox sender limited to some organizations', () => {
     expect(await stateOf(stuck)).toBe('sending');
 
     only.add(theirs.orgId);
+    // Expired claims are looked for every few seconds, not before every claim.
+    clock.advance(10_000);
     await sender.settle();
     expect(graph.callsOf(other)).toHaveLength(1);
     expect(await stateOf(other)).toBe('accepted');

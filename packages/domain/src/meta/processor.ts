@@ -184,8 +184,14 @@ export class MetaInboundProcessor extends PollingJob {
 
   /** Applies pending deliveries, then set-aside items that are due again, until none is left now. */
   async drain(): Promise<number> {
-    const lanes = await Promise.all(Array.from({ length: this.lanes }, (_, lane) => this.drainLane(lane)));
-    let total = lanes.reduce((a, b) => a + b, 0);
+    let total = 0;
+    while (!this.stopping) {
+      const busy = await this.lanesWithWork();
+      if (!busy.length) break;
+      const applied = (await Promise.all(busy.map((lane) => this.drainLane(lane)))).reduce((a, b) => a + b, 0);
+      total += applied;
+      if (applied === 0) break;
+    }
     // Retries are due on a schedule of seconds to hours: a look a second is enough, not one per
     // wake-up (under load the worker is woken hundreds of times a second).
     const now = this.clock.now().getTime();
@@ -200,6 +206,25 @@ export class MetaInboundProcessor extends PollingJob {
   override async settle(): Promise<void> {
     this.lookedForDueFailuresAt = Number.NEGATIVE_INFINITY;
     await super.settle();
+  }
+
+  /**
+   * The lanes that have deliveries due, from one bounded read of the oldest. A wake-up for one
+   * delivery used to send every lane to claim, and all but one found nothing: three round trips
+   * each (begin, claim, commit), the largest share of the worker's statements at a moderate rate.
+   * A lane beyond the rows read is found in the next round, once these are applied.
+   */
+  private async lanesWithWork(): Promise<number[]> {
+    if (this.lanes === 1) return [0];
+    const rows = await sqlRunner(this.orm.em.fork()).all<{ lane: number }>(
+      `select distinct lane % ? as lane from (
+         select lane from meta_webhook_deliveries
+          where processed_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= ?)
+          order by id limit ?
+       ) due`,
+      [this.lanes, this.clock.now(), this.batchSize * this.lanes * 4],
+    );
+    return rows.map((r) => Number(r.lane));
   }
 
   private async drainLane(lane: number): Promise<number> {

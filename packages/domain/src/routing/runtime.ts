@@ -376,7 +376,18 @@ export class RoutingRunner extends PollingJob {
   }
 
   async drain(): Promise<number> {
-    const lanes = await Promise.all(Array.from({ length: this.lanes }, () => this.drainLane()));
+    // As many lanes as there are conversations due (up to `lanes`): a wake-up for one new chat
+    // sent every lane to claim, and the idle ones each spent three round trips finding nothing.
+    const orgs = this.organizationIds ? JSON.stringify(this.organizationIds) : null;
+    const [due] = await sqlRunner(this.orm.em.fork()).all<{ n: number }>(
+      `select count(*)::int as n from (
+         select 1 from routing_inbound where next_attempt_at <= now()
+           and (?::jsonb is null or organization_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)))
+         limit ?
+       ) d`,
+      [orgs, orgs, this.lanes],
+    );
+    const lanes = await Promise.all(Array.from({ length: Math.min(this.lanes, due?.n ?? 0) }, () => this.drainLane()));
     return lanes.reduce((a, b) => a + b, 0);
   }
 
