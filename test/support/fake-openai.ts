@@ -24,7 +24,9 @@ export type FakeAnswer =
   /** 200 with `message.refusal` set. */
   | { refusal: string };
 
-type Rule = { match: (chat: ReceivedChat) => boolean; answers: (FakeAnswer & { delayMs?: number })[] };
+/** `delayMs`: thinking time; `meanwhile`: run during it, before the answer (the world changing while the model thinks). */
+type Timing = { delayMs?: number; meanwhile?: () => Promise<void> };
+type Rule = { match: (chat: ReceivedChat) => boolean; answers: (FakeAnswer & Timing)[] };
 
 /**
  * An OpenAI-compatible chat-completions server on 127.0.0.1 for tests and benchmarks: answers
@@ -60,7 +62,7 @@ export class FakeOpenAI {
   }
 
   /** Requests whose prompt satisfies `match` get these answers in order (then the next rule, or the fallback). */
-  on(match: string | ((chat: ReceivedChat) => boolean), ...answers: (FakeAnswer & { delayMs?: number })[]): void {
+  on(match: string | ((chat: ReceivedChat) => boolean), ...answers: (FakeAnswer & Timing)[]): void {
     const fn = typeof match === 'string' ? (c: ReceivedChat) => c.prompt.includes(match) : match;
     this.rules.push({ match: fn, answers: [...answers] });
   }
@@ -88,9 +90,10 @@ export class FakeOpenAI {
     this.received.push(chat);
     const rule = this.rules.find((r) => r.answers.length > 0 && r.match(chat));
     const answer = rule ? rule.answers.shift()! : this.fallback;
-    const delay = this.latencyMs + ((answer as { delayMs?: number }).delayMs ?? 0);
+    const delay = this.latencyMs + ((answer as Timing).delayMs ?? 0);
     if ('hang' in answer) return; // the socket stays open until the client gives up
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    await (answer as Timing).meanwhile?.();
     if (res.destroyed) return;
     if ('status' in answer) {
       res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.retryAfter !== undefined ? { 'retry-after': String(answer.retryAfter) } : {}) });

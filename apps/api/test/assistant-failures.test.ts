@@ -60,9 +60,16 @@ describe('the model failing', () => {
 describe('rules that win over the model', () => {
   it('hands over instead of replying when the window closed while the reply was made', async () => {
     const org = await assistantOrg(h, { handoffMessage: 'A colleague will take over.' });
-    // Meta's timestamps are in seconds: the window closes 1 to 2 s from now, before the answer comes.
-    h.fake.on(org.marker, { action: 'reply', reply: 'late reply', reason: 'ok', delayMs: MODEL_TIMEOUT_MS - 300 });
-    const chat = await write(h, org, 'hello', undefined, { at: new Date(Date.now() - DAY + 2000) });
+    // The window is open when the turn asks the model, and closes while the model thinks: the
+    // contact's last message becomes a day old then. (Not by wall time: on a busy machine the turn
+    // could start after a window timed to close within seconds, and never ask.)
+    const closeWindow = async () =>
+      void (await h.api.orm.em
+        .fork()
+        .getConnection()
+        .execute(`update contacts set last_inbound_at = last_inbound_at - interval '1 day' where organization_id = ?`, [org.orgId]));
+    h.fake.on(org.marker, { action: 'reply', reply: 'late reply', reason: 'ok', delayMs: 200, meanwhile: closeWindow });
+    const chat = await write(h, org, 'hello');
     expect((await turnOutcome(h, org, chat.conversationId))[0]).toEqual({ outcome: 'handed_over', reason: 'outside_customer_service_window' });
     expect(h.fake.requestsWith(org.marker)).toHaveLength(1);
     // Neither the reply nor the handoff message: outside the window only templates may go.
