@@ -62,16 +62,16 @@ export async function enqueueConversation(
   conversationId: string,
   now: Date,
 ): Promise<QueueStanding & { previousQueueId: string | null }> {
-  // The CTE reads the row as it was before the statement: the queue it waited in, if any.
+  // One statement: `before` sees the row as it was (the queue it waited in, if any), and the
+  // insert runs whether or not the select reads it, as data-modifying CTEs do.
   const [before] = await sql.all<{ queue_id: string | null }>(
     `with before as (select queue_id from queue_waiting where conversation_id = ? and organization_id = ?),
      joined as (
        insert into queue_waiting (id, organization_id, queue_id, conversation_id, enqueued_at) values (?, ?, ?, ?, ?)
        on conflict (conversation_id) do update set id = excluded.id, queue_id = excluded.queue_id, enqueued_at = excluded.enqueued_at
        where queue_waiting.queue_id <> excluded.queue_id
-       returning 1
      )
-     select (select queue_id from before) as queue_id, (select count(*) from joined) as joined`,
+     select (select queue_id from before) as queue_id`,
     [conversationId, organizationId, newId(), organizationId, queueId, conversationId, now],
   );
   return { ...(await queueStanding(sql, organizationId, conversationId, now))!, previousQueueId: before?.queue_id ?? null };
