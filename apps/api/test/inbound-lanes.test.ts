@@ -1,0 +1,60 @@
+import { createLogger, systemClock } from '@parley/core';
+import { laneOf, MetaInboundProcessor, metaWebhookPayload, PhoneNumberDirectory } from '@parley/domain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inbound } from '../../../test/fixtures/meta';
+import { startTestApi, type TestApi } from '../../../test/support/api';
+import { ownDatabase } from '../../../test/support/database';
+import { newOrg, newPhone } from './messaging-support';
+
+/*
+ * A drain sends only the lanes that have deliveries due, found from the oldest rows (the first
+ * 400 with the default batch of 25 and four lanes). A database of this file's own: the backlog
+ * must be the only one the processor sees.
+ */
+
+let db: Awaited<ReturnType<typeof ownDatabase>>;
+let api: TestApi;
+beforeAll(async () => {
+  db = await ownDatabase('lanes');
+  api = await startTestApi({ env: { DATABASE_URL: db.url } });
+});
+afterAll(async () => {
+  await api.close();
+  await db.drop();
+});
+
+const laneOfFrom = (route: { wabaId: string; phoneNumberId: string }, from: string) =>
+  laneOf(metaWebhookPayload.parse(inbound(route, from, { type: 'text', text: { body: 'x' } }).payload)) % 4;
+
+describe('the inbound processor’s lanes', () => {
+  it('one drain applies a backlog in every lane, a lane first seen past the oldest rows read included', async () => {
+    const org = await newOrg(api);
+    const busy = newPhone();
+    let other = newPhone();
+    while (laneOfFrom(org.route, other) === laneOfFrom(org.route, busy)) other = newPhone();
+    // 450 messages of one person (one lane), then one of another person, in another lane: the
+    // oldest 400 rows name only the first lane.
+    const rows = [...Array.from({ length: 450 }, (_, i) => ({ from: busy, text: `busy ${i}` })), { from: other, text: 'the other lane' }].map(({ from, text }) => {
+      const payload = inbound(org.route, from, { type: 'text', text: { body: text } }).payload;
+      return { payload: JSON.stringify(payload), lane: laneOf(metaWebhookPayload.parse(payload)) };
+    });
+    await api.orm.em
+      .fork()
+      .getConnection()
+      .execute(`insert into meta_webhook_deliveries (received_at, payload, lane) select now(), r.payload::jsonb, r.lane from jsonb_to_recordset(?::jsonb) as r(payload text, lane int)`, [
+        JSON.stringify(rows),
+      ]);
+    const processor = new MetaInboundProcessor(api.orm, new PhoneNumberDirectory(api.orm), systemClock, createLogger({ level: 'silent' }));
+    expect(await processor.drain()).toBe(451);
+    const [left] = await api.orm.em.fork().getConnection().execute<{ n: number }[]>('select count(*)::int as n from meta_webhook_deliveries where processed_at is null');
+    expect(left!.n).toBe(0);
+    const texts = await api.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ text: string }[]>(`select content->>'text' as text from messages where organization_id = ? and direction = 'inbound'`, [org.orgId]);
+    expect(texts.map((t) => t.text)).toContain('the other lane');
+    expect(texts).toHaveLength(451);
+    // Nothing left: a drain now reads the lanes and claims nothing.
+    expect(await processor.drain()).toBe(0);
+  });
+});
