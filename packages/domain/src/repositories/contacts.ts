@@ -1,5 +1,5 @@
 import { newId } from '@parley/core';
-import type { TenantSql } from './tenant';
+import type { SqlPart, TenantSql } from './tenant';
 
 /** WhatsApp's identity of a person as a webhook names it; at least one of waId / userId is set. */
 export interface ContactIdentity {
@@ -18,11 +18,6 @@ export interface ContactRow {
   user_id: string | null;
 }
 
-/** A piece of a statement: SQL with `?` placeholders and their values, in order. */
-export interface SqlPart {
-  sql: string;
-  params: unknown[];
-}
 
 /**
  * The contact upsert by WhatsApp identity as two steps of a WITH clause, `found` and `inserted`:

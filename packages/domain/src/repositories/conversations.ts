@@ -1,6 +1,5 @@
 import { newId } from '@parley/core';
-import type { SqlPart } from './contacts';
-import type { TenantSql } from './tenant';
+import type { SqlPart, TenantSql } from './tenant';
 
 export interface OpenedConversation {
   id: string;

@@ -1,8 +1,7 @@
 import { newId } from '@parley/core';
 import type { MessageRevision, MessageRole, MessageStatus, SendState } from '@parley/db';
 import type { MessageView } from '../conversations';
-import type { SqlPart } from './contacts';
-import type { TenantSql } from './tenant';
+import type { SqlPart, TenantSql } from './tenant';
 
 /** A messages row as SQL returns it; `messageRowView` turns it into what the API shows. */
 export interface MessageRow {

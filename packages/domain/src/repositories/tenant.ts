@@ -9,6 +9,16 @@ export interface TenantSql {
   readonly sql: SqlRunner;
 }
 
+/**
+ * A piece of a statement (a step of a WITH clause, a relation): SQL with `?` placeholders and
+ * their values, in order. The repositories hand out their rules as parts, so that one statement
+ * can chain several tables' rules (`storeContactMessage`).
+ */
+export interface SqlPart {
+  sql: string;
+  params: unknown[];
+}
+
 export function tenantSql(sql: SqlRunner, organizationId: string): TenantSql {
   return { sql, organizationId };
 }
