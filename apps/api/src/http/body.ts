@@ -64,5 +64,5 @@ export async function readUpload(ctx: Koa.Context, maxBytes: number): Promise<Bu
 
 function uploadTooLarge(ctx: Koa.Context, maxBytes: number): DomainError {
   ctx.set('Connection', 'close');
-  return new DomainError(413, 'payload_too_large', 'Content Too Large', `Files are limited to ${maxBytes} bytes here; send a larger document by link.`);
+  return new DomainError(413, 'payload_too_large', 'Content Too Large', `A file of this type may be at most ${maxBytes} bytes.`);
 }
