@@ -211,18 +211,7 @@ export class ChatbotConnector {
   async open(input: ChatbotStartInput): Promise<SessionRow> {
     const sessionId = newId();
     const token = randomBytes(32).toString('base64url');
-    const session: SessionRow = {
-      id: sessionId,
-      organization_id: input.organizationId,
-      conversation_id: input.conversationId,
-      channel_id: input.channelId,
-      kind: 'chatbot',
-      object_id: input.chatbotId,
-      version_id: input.versionId,
-      workflow_id: chatbotWorkflowId(input.organizationId, input.conversationId, sessionId),
-      state: 'active',
-    };
-    await openSession(sqlRunner(this.deps.orm.em.fork()), {
+    return openSession(sqlRunner(this.deps.orm.em.fork()), {
       id: sessionId,
       organizationId: input.organizationId,
       conversationId: input.conversationId,
@@ -230,11 +219,10 @@ export class ChatbotConnector {
       kind: 'chatbot',
       objectId: input.chatbotId,
       versionId: input.versionId,
-      workflowId: session.workflow_id!,
+      workflowId: chatbotWorkflowId(input.organizationId, input.conversationId, sessionId),
       at: input.at,
       callback: { hash: hashToken(token), ciphertext: this.deps.secrets.encrypt(token, sessionId) },
     });
-    return session;
   }
 
   /**

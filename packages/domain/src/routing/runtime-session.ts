@@ -107,9 +107,9 @@ export interface NewSession {
  * Gives a conversation a new session, ending the one it had ('replaced'). Both statements go in one
  * round trip (`run` writes the values into the text and sends it as one simple query, which
  * PostgreSQL, and PGlite, run as one transaction): a new chat on a tree or bot waits for this
- * before its workflow starts, and each round trip adds to that wait.
+ * before its workflow starts, and each round trip adds to that wait. Answers the new session's row.
  */
-export async function openSession(sql: SqlRunner, session: NewSession): Promise<void> {
+export async function openSession(sql: SqlRunner, session: NewSession): Promise<SessionRow> {
   await sql.run(
     `update routing_sessions set state = 'ended', ended_reason = ?, updated_at = ? where conversation_id = ? and organization_id = ? and state = 'active';
      insert into routing_sessions (id, organization_id, conversation_id, channel_id, kind, object_id, version_id, workflow_id, callback_hash, callback_token_ciphertext, state, created_at, updated_at)
@@ -133,6 +133,17 @@ export async function openSession(sql: SqlRunner, session: NewSession): Promise<
       session.at,
     ],
   );
+  return {
+    id: session.id,
+    organization_id: session.organizationId,
+    conversation_id: session.conversationId,
+    channel_id: session.channelId,
+    kind: session.kind,
+    object_id: session.objectId,
+    version_id: session.versionId,
+    workflow_id: session.workflowId,
+    state: 'active',
+  };
 }
 
 /** Hands contact messages to a session's owner. */
