@@ -257,6 +257,12 @@ export async function benchDatabase(name: string): Promise<{ url: string; orm: M
     orm,
     drop: async () => {
       await orm.close(true);
+      // Kept for a look afterwards (EXPLAIN on the tables as the run left them), when asked.
+      if (process.env.BENCH_KEEP_DATABASE) {
+        process.stderr.write(`database kept: ${dbName}\n`);
+        await admin.end();
+        return;
+      }
       await admin.query(`drop database if exists "${dbName}" with (force)`);
       await admin.end();
     },

@@ -21,6 +21,7 @@ import { Migration20261129212500_domain_events_seq } from './Migration2026112921
 import { Migration20261129213000_routing_session_end } from './Migration20261129213000_routing_session_end';
 import { Migration20261129214500_routing_chatbot_callback_keys } from './Migration20261129214500_routing_chatbot_callback_keys';
 import { Migration20261130010000_routing_session_end_signal } from './Migration20261130010000_routing_session_end_signal';
+import { Migration20261130050000_bulk_statistics_and_covered_indexes } from './Migration20261130050000_bulk_statistics_and_covered_indexes';
 // @imports
 
 /** Every migration, in order. Listed explicitly so bundles and tests never depend on globbing. */
@@ -47,5 +48,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129213000_routing_session_end', class: Migration20261129213000_routing_session_end },
   { name: 'Migration20261129214500_routing_chatbot_callback_keys', class: Migration20261129214500_routing_chatbot_callback_keys },
   { name: 'Migration20261130010000_routing_session_end_signal', class: Migration20261130010000_routing_session_end_signal },
+  { name: 'Migration20261130050000_bulk_statistics_and_covered_indexes', class: Migration20261130050000_bulk_statistics_and_covered_indexes },
   // @list
 ];

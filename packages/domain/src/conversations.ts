@@ -183,7 +183,8 @@ export class ConversationService {
       if (isId(page.assignee)) filter('assignee = ?', page.assignee);
       else filter('false');
     }
-    const rows = await sql.all<{ id: string }>(`select id from conversations where ${where.join(' and ')} order by id desc limit ?`, [...params, page.limit + 1]);
+    // Prepared: one text per combination of filters, each planned once per connection.
+    const rows = await sql.prepared<{ id: string }>(`select id from conversations where ${where.join(' and ')} order by id desc limit ?::int`, [...params, page.limit + 1]);
     const ids = rows.slice(0, page.limit).map((r) => r.id);
     const views = await conversationViews(sql, scope.organizationId, ids, this.clock.now(), await conversationRoutings(sql, scope.organizationId, ids));
     return toPage(rows, page.limit, (row) => views.get(row.id)!);

@@ -12,6 +12,7 @@ import { Installation, RefreshToken, TokenFamily, UNSCOPED, User } from '@parley
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { type Principal, type Scope, SCOPES, scopesForRole, type TenantPrincipal } from './access';
+import { sqlRunner } from './sql';
 
 const DAY = 24 * 60 * 60;
 
@@ -231,31 +232,42 @@ export class TokenService {
   async authenticate(em: EntityManager, bearer: string): Promise<Principal> {
     if (constantTimeEqual(bearer, this.config.platformAdminToken)) return { kind: 'operator' };
     const claims = this.verifyAccess(bearer);
-    const family = await em.findOne(TokenFamily, { id: claims.fam }, UNSCOPED);
-    if (
-      !family ||
-      family.revokedAt ||
-      family.organization !== claims.org ||
-      family.subjectKind !== claims.kind ||
-      family.subjectId !== claims.sub
-    ) {
+    // Every request asks this: the family and its live subject in one prepared statement, where
+    // entity reads took two (three for an installation) and most of the request's time.
+    const [row] = await sqlRunner(em).prepared<{
+      organization_id: string;
+      subject_kind: string;
+      subject_id: string;
+      revoked: boolean;
+      user_role: User['role'] | null;
+      installation_scopes: string[] | null;
+      installation_app_id: string | null;
+    }>(
+      `select f.organization_id, f.subject_kind, f.subject_id, f.revoked_at is not null as revoked,
+              u.role as user_role, i.scopes as installation_scopes, i.app_id as installation_app_id
+         from token_families f
+         left join users u on f.subject_kind = 'user' and u.id = f.subject_id and u.organization_id = f.organization_id and u.disabled_at is null
+         left join installations i on f.subject_kind = 'installation' and i.id = f.subject_id and i.organization_id = f.organization_id and i.status = 'active'
+        where f.id = ?::uuid`,
+      [claims.fam],
+    );
+    if (!row || row.revoked || row.organization_id !== claims.org || row.subject_kind !== claims.kind || row.subject_id !== claims.sub) {
       throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
     }
-    const subject = await this.loadSubject(em, family);
-    if (!subject) throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
-    if (subject.kind === 'user') {
-      return { ...subject, scopes: scopesForRole(subject.role), familyId: family.id };
+    if (row.subject_kind === 'user') {
+      if (!row.user_role) throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
+      return { kind: 'user', organizationId: row.organization_id, userId: row.subject_id, role: row.user_role, scopes: scopesForRole(row.user_role), familyId: claims.fam };
     }
+    if (!row.installation_scopes || !row.installation_app_id) throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
     // A token never carries more than the installation holds now, nor more than it was issued with.
     const issued = new Set(claims.scope.split(' '));
-    const installation = await em.findOneOrFail(Installation, { id: subject.installationId }, UNSCOPED);
     return {
       kind: 'installation',
-      organizationId: subject.organizationId,
-      installationId: subject.installationId,
-      appId: installation.app,
-      scopes: subject.scopes.filter((s) => issued.has(s)),
-      familyId: family.id,
+      organizationId: row.organization_id,
+      installationId: row.subject_id,
+      appId: row.installation_app_id,
+      scopes: row.installation_scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s) && issued.has(s)),
+      familyId: claims.fam,
     };
   }
 

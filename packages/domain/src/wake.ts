@@ -21,12 +21,16 @@ export const WAKE_CHANNELS = { metaInbound: 'meta_inbound', outbox: 'outbox' } a
 export class WakeNotifier {
   private sending = false;
   private again = false;
+  private readonly connection: ReturnType<MikroORM['em']['getConnection']>;
 
   constructor(
-    private readonly orm: MikroORM,
+    orm: MikroORM,
     private readonly channel: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Made once: a notification runs outside any transaction, so it needs no EntityManager of its own.
+    this.connection = orm.em.fork().getConnection();
+  }
 
   notify(): void {
     if (this.sending) {
@@ -34,9 +38,7 @@ export class WakeNotifier {
       return;
     }
     this.sending = true;
-    void this.orm.em
-      .fork()
-      .getConnection()
+    void this.connection
       .execute('select pg_notify(?, ?)', [this.channel, ''])
       .catch((err: unknown) => this.logger.debug({ err, channel: this.channel }, 'wake-up notification not sent; the poll will find the work'))
       .finally(() => {

@@ -42,7 +42,8 @@ export const ConversationSchema = new EntitySchema<Conversation>({
   ],
   properties: {
     id: { type: 'uuid', primary: true },
-    organization: organizationProperty,
+    // Served by the (organization_id, status, id) index (migration 20261130050000).
+    organization: { ...organizationProperty, index: false },
     contact: { kind: 'm:1', entity: () => Contact, mapToPk: true, fieldName: 'contact_id', deleteRule: 'cascade', index: true },
     channel: { kind: 'm:1', entity: () => Channel, mapToPk: true, fieldName: 'channel_id', nullable: true, deleteRule: 'set null' },
     status: { type: 'text' },

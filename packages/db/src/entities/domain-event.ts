@@ -23,7 +23,8 @@ export const DomainEventSchema = new EntitySchema<DomainEvent>({
   tableName: 'domain_events',
   properties: {
     id: { type: 'uuid', primary: true },
-    organization: organizationProperty,
+    // Served by the (organization_id, created_at) index (migration 20261130050000).
+    organization: { ...organizationProperty, index: false },
     type: { type: 'text' },
     data: { type: 'json' },
     createdAt: { type: 'timestamptz', fieldName: 'created_at' },

@@ -4,7 +4,7 @@ import { broadcastStatistics } from '../broadcasts/stats';
 import { type ConversationView, conversationView } from '../conversations';
 import { type MessageRow, messageRowView, type MessageWithContactRow } from '../repositories/messages';
 import type { ConversationRouting } from '../routing/runtime-state';
-import type { SqlRunner } from '../sql';
+import { type SqlRunner, sqlArray } from '../sql';
 import type {
   BroadcastEventData,
   ContactRef,
@@ -124,7 +124,7 @@ export async function conversationViews(
   routings?: Map<string, ConversationRouting>,
 ): Promise<Map<string, ConversationView>> {
   if (!ids.length) return new Map();
-  const rows = await sql.all<ConversationViewRow>(
+  const rows = await sql.prepared<ConversationViewRow>(
     `select cv.id, cv.status, cv.channel_id, cv.request_id, cv.unread_count, cv.last_message_preview, cv.last_message_at, cv.last_inbound_at, cv.created_at, cv.updated_at,
             ct.id as contact_id, ct.name as contact_name, ct.phone as contact_phone, ct.email as contact_email, ct.last_inbound_at as contact_last_inbound_at,
             ct.opted_out, ct.marketing_opted_out, u.id as assignee_id, u.name as assignee_name, u.email as assignee_email,
@@ -133,8 +133,8 @@ export async function conversationViews(
        join contacts ct on ct.id = cv.contact_id
        left join users u on u.id = cv.assignee and u.organization_id = cv.organization_id
        left join assistant_conversations ac on ac.conversation_id = cv.id and ac.organization_id = cv.organization_id
-      where cv.organization_id = ? and cv.id in (?)`,
-    [organizationId, [...new Set(ids)]],
+      where cv.organization_id = ? and cv.id = any(?::uuid[])`,
+    [organizationId, sqlArray([...new Set(ids)])],
   );
   return new Map(
     rows.map((r) => [

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Channel } from '@parley/db';
 import type { ChannelDirectory } from '../channels';
-import { type SqlRunner, sqlRunner } from '../sql';
+import { type SqlRunner, sqlArray, sqlRunner } from '../sql';
 
 export interface ChannelRoute {
   channelId: string;
@@ -66,7 +66,7 @@ export class PhoneNumberDirectory implements ChannelDirectory {
 
   /** The active channel of each phone number id, read now (inside the caller's transaction). */
   async resolveFresh(phoneNumberIds: string[], sql: SqlRunner): Promise<Map<string, ChannelRoute>> {
-    const rows = await sql.all<RouteRow>(`select ${ROUTE_COLUMNS} from channels where status = 'active' and phone_number_id in (?)`, [[...new Set(phoneNumberIds)]]);
+    const rows = await sql.prepared<RouteRow>(`select ${ROUTE_COLUMNS} from channels where status = 'active' and phone_number_id = any(?::text[])`, [sqlArray([...new Set(phoneNumberIds)])]);
     return new Map(rows.map((r) => [r.phone_number_id, toRoute(r)]));
   }
 

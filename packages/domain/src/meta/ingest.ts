@@ -37,6 +37,12 @@ export class MetaWebhookIngest {
   private readonly writer: GroupWriter<StoredDelivery>;
   private readonly receipts: GroupWriter<ReceiptDelivery>;
   private readonly stored: WakeNotifier;
+  /**
+   * Statements outside any transaction (each insert is its own) need no EntityManager of their
+   * own: one fork, made once, serves every write, where a fork per write was a measurable share
+   * of the webhook's CPU.
+   */
+  private readonly sql: SqlRunner;
 
   constructor(
     private readonly orm: MikroORM,
@@ -45,9 +51,13 @@ export class MetaWebhookIngest {
     private readonly logger: Logger,
   ) {
     this.stored = new WakeNotifier(orm, WAKE_CHANNELS.metaInbound, logger);
-    this.writer = new GroupWriter((rows) => this.store(sqlRunner(this.orm.em.fork()), rows));
+    this.sql = sqlRunner(orm.em.fork());
+    // Two inserts in flight at most: the deliveries that arrive meanwhile go together in the next.
+    // With four, at 500 a second most inserts carried one row, each its own commit and round trip,
+    // and the webhook cost a quarter more CPU for no faster answer.
+    this.writer = new GroupWriter((rows) => this.store(this.sql, rows), { maxConcurrent: 2, maxBatch: 500 });
     this.receipts = new GroupWriter(async (rows) => {
-      const sql = sqlRunner(this.orm.em.fork());
+      const sql = this.sql;
       // The routes came from a cache: a number disconnected (or moved to another organization)
       // since is routed afresh, and its receipts take the stored way instead.
       const fresh = await this.directory.resolveFresh([...new Set(rows.flatMap((r) => r.routes.map((route) => route.phoneNumberId)))], sql);

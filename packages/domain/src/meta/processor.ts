@@ -5,7 +5,7 @@ import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { type InboundItem, InboundItemError, parseInboundItem, type SenderIdentity } from './parse';
 import { metaStatus, metaWebhookPayload, type MetaStatus } from './payload';
 import { PollingJob } from '../polling';
-import { type SqlRunner, sqlRunner } from '../sql';
+import { type SqlRunner, sqlArray, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { replyAttachmentRefused, screenInboundAttachment } from '../routing/runtime-attachments';
 import type { ConversationView } from '../conversations';
@@ -50,7 +50,10 @@ export interface ProcessorOptions {
   /**
    * Transactions applying deliveries side by side, each on its own share of the lanes (see
    * `laneOf`). Applying is a chain of short statements, so one lane waits on the database more
-   * than it works; several keep up with a busy number.
+   * than it works; a second keeps up with a busy number. More cost more than they give: each
+   * takes smaller batches (a batch's fixed statements are paid more often), and their
+   * transactions contend for the same organization and channel rows. At 500 messages a second on
+   * two cores, two lanes made a message readable twice as fast as four (docs/benchmarks.md).
    */
   lanes?: number;
 }
@@ -179,7 +182,7 @@ export class MetaInboundProcessor extends PollingJob {
     super(logger, options.sweepMs ?? 2000, 'meta inbound processing');
     // Small batches: a message is visible when its batch commits, so a batch is also a delay.
     this.batchSize = options.batchSize ?? 25;
-    this.lanes = Math.max(1, options.lanes ?? 4);
+    this.lanes = Math.max(1, options.lanes ?? 2);
   }
 
   /** Applies pending deliveries, then set-aside items that are due again, until none is left now. */
@@ -237,48 +240,76 @@ export class MetaInboundProcessor extends PollingJob {
     return total;
   }
 
-  /** Applies one batch of pending deliveries (of one lane of `lanes`, when given). */
+  /**
+   * Applies one batch of pending deliveries (of one lane of `lanes`, when given), optimistically
+   * all at once. Only if that fails is the batch redone item by item, in a transaction of its own
+   * where each item has its own savepoint, so what fails is set aside and the rest still applies.
+   * (A savepoint around every optimistic batch cost two round trips each, for the rare failure.)
+   */
   async processBatch(lane?: number): Promise<{ claimed: number; applied: number }> {
-    const now = this.clock.now();
     let claimedIds: string[] = [];
     try {
       return await this.orm.em.fork().transactional(async (tx) => {
         const sql = sqlRunner(tx);
-        const rows = await sql.all<{ id: string; payload: unknown; attempts: number }>(
-          `select id, payload, attempts from meta_webhook_deliveries
-           where processed_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= ?)
-             and (?::int is null or lane % ? = ?)
-           order by id limit ? for update skip locked`,
-          [now, lane ?? null, this.lanes, lane ?? 0, this.batchSize],
-        );
+        const rows = await this.claim(sql, lane);
         claimedIds = rows.map((r) => r.id);
         if (!rows.length) return { claimed: 0, applied: 0 };
-        // Optimistically all at once. Only if something throws is the batch redone item by item,
-        // each in its own savepoint, so what fails is set aside and the rest still applies.
-        await sql.run('savepoint batch');
-        try {
-          const sinks = new BatchWork();
-          const items = rows.flatMap((row) => itemsOf(row.payload, row.id));
-          await sinks.prefetch(sql, items.filter((i) => i.kind === 'message').map((i) => obj(i.raw).id).filter((id): id is string => typeof id === 'string'));
-          for (const item of items) await this.applyOrSetAside(sql, item, sinks, false);
-          await sinks.flush(sql, this.clock.now());
-          await sql.run('release savepoint batch');
-        } catch (err) {
-          this.logger.warn({ err, deliveries: rows.length }, 'meta delivery batch failed; applying its items one by one');
-          await sql.run('rollback to savepoint batch');
-          for (const row of rows) {
-            for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, null, true);
-          }
-        }
-        await sql.run('update meta_webhook_deliveries set processed_at = ?, attempts = attempts + 1 where id in (?)', [this.clock.now(), claimedIds]);
+        const sinks = new BatchWork();
+        const items = rows.flatMap((row) => itemsOf(row.payload, row.id));
+        await sinks.prefetch(sql, items.filter((i) => i.kind === 'message').map((i) => obj(i.raw).id).filter((id): id is string => typeof id === 'string'));
+        for (const item of items) await this.applyOrSetAside(sql, item, sinks, false);
+        await sinks.flush(sql, this.clock.now());
         return { claimed: rows.length, applied: rows.length };
+      });
+    } catch (err) {
+      if (!claimedIds.length) {
+        this.logger.error({ err }, 'meta deliveries could not be claimed; the next pass tries again');
+        return { claimed: 0, applied: 0 };
+      }
+      this.logger.warn({ err, deliveries: claimedIds.length }, 'meta delivery batch failed; applying its items one by one');
+      return this.processOneByOne(claimedIds);
+    }
+  }
+
+  /**
+   * Claims deliveries that are due and marks them processed, in one statement: the mark commits
+   * with what applying them wrote, or not at all, so a delivery is never marked without its effects.
+   */
+  private async claim(sql: SqlRunner, lane: number | undefined, ids?: string[]): Promise<{ id: string; payload: unknown; attempts: number }[]> {
+    const now = this.clock.now();
+    const rows = await sql.prepared<{ id: string; payload: unknown; attempts: number }>(
+      `update meta_webhook_deliveries d set processed_at = ?::timestamptz, attempts = d.attempts + 1
+        where d.id in (
+          select id from meta_webhook_deliveries
+           where processed_at is null and parked_at is null
+             and (?::bigint[] is null or id = any(?::bigint[]))
+             and (?::bigint[] is not null or next_attempt_at is null or next_attempt_at <= ?::timestamptz)
+             and (?::int is null or lane % ?::int = ?::int)
+           order by id limit ?::int for update skip locked)
+        returning d.id, d.payload, d.attempts - 1 as attempts`,
+      [now, ids ? sqlArray(ids) : null, ids ? sqlArray(ids) : null, ids ? sqlArray(ids) : null, now, lane ?? null, this.lanes, lane ?? 0, ids?.length ?? this.batchSize],
+    );
+    // In the order they arrived, which RETURNING does not keep.
+    return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  }
+
+  /** The batch again, each item in its own savepoint; a failure of the whole waits its backoff. */
+  private async processOneByOne(ids: string[]): Promise<{ claimed: number; applied: number }> {
+    try {
+      return await this.orm.em.fork().transactional(async (tx) => {
+        const sql = sqlRunner(tx);
+        const rows = await this.claim(sql, undefined, ids);
+        for (const row of rows) {
+          for (const item of itemsOf(row.payload, row.id)) await this.applyOrSetAside(sql, item, null, true);
+        }
+        return { claimed: ids.length, applied: rows.length };
       });
     } catch (err) {
       // The transaction itself failed (the database went away, a timeout): every delivery of the
       // batch waits its backoff and is tried again, and parked after the last try.
-      this.logger.error({ err, deliveryIds: claimedIds }, 'meta delivery batch could not be applied; will retry with backoff');
-      if (claimedIds.length) await this.deliveriesFailed(claimedIds, err).catch((e: unknown) => this.logger.error({ err: e }, 'could not record the failure of meta deliveries'));
-      return { claimed: claimedIds.length, applied: 0 };
+      this.logger.error({ err, deliveryIds: ids }, 'meta delivery batch could not be applied; will retry with backoff');
+      await this.deliveriesFailed(ids, err).catch((e: unknown) => this.logger.error({ err: e }, 'could not record the failure of meta deliveries'));
+      return { claimed: ids.length, applied: 0 };
     }
   }
 
@@ -742,7 +773,7 @@ class BatchWork {
 
   /** One query for the whole batch instead of one per message. */
   async prefetch(sql: SqlRunner, wamids: string[]): Promise<void> {
-    const rows = wamids.length ? await sql.all<{ wamid: string }>('select wamid from messages where wamid in (?)', [wamids]) : [];
+    const rows = wamids.length ? await sql.prepared<{ wamid: string }>('select wamid from messages where wamid = any(?::text[])', [sqlArray(wamids)]) : [];
     this.known = new Set(rows.map((r) => r.wamid));
   }
 

@@ -19,8 +19,25 @@ export const ATTACHMENT_TYPES: readonly string[] = ['image', 'video', 'audio', '
 
 export const ATTACHMENT_REFUSED_REPLY = 'Sorry, we cannot receive attachments in this chat. Please write your message as text.';
 
+/** Policies read in a transaction, kept for its length: a batch of inbound messages asks once per channel. */
+const policiesRead = new WeakMap<SqlRunner, Map<string, Promise<AttachmentPolicy>>>();
+
 /** The live policy of a channel; `both` where no live routing covers it. */
-export async function attachmentPolicy(sql: SqlRunner, organizationId: string, channelId: string, now: Date): Promise<AttachmentPolicy> {
+export function attachmentPolicy(sql: SqlRunner, organizationId: string, channelId: string, now: Date): Promise<AttachmentPolicy> {
+  let known = policiesRead.get(sql);
+  if (!known) policiesRead.set(sql, (known = new Map()));
+  const key = `${organizationId}:${channelId}`;
+  let policy = known.get(key);
+  if (!policy) {
+    policy = readAttachmentPolicy(sql, organizationId, channelId, now);
+    known.set(key, policy);
+    // A failed read is not remembered: the item is set aside, and its retry asks again.
+    policy.catch(() => known.delete(key));
+  }
+  return policy;
+}
+
+async function readAttachmentPolicy(sql: SqlRunner, organizationId: string, channelId: string, now: Date): Promise<AttachmentPolicy> {
   if (!(await channelIsRouted(sql, organizationId, channelId))) return 'both';
   const live = await liveDocument(sql, organizationId, now);
   return live?.document.channels.find((c) => c.channelId === channelId)?.attachments ?? 'both';

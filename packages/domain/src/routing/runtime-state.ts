@@ -1,4 +1,4 @@
-import type { SqlRunner } from '../sql';
+import { type SqlRunner, sqlArray } from '../sql';
 import type { AutoResponseOutcome, FinalDestination, RoutingStep } from './runtime';
 
 /* A conversation's routing state, read for the conversation view (kept apart from the dispatcher's imports). */
@@ -35,7 +35,7 @@ const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) a
 
 export async function conversationRoutings(sql: SqlRunner, organizationId: string, conversationIds: string[]): Promise<Map<string, ConversationRouting>> {
   if (!conversationIds.length) return new Map();
-  const rows = await sql.all<RoutingRow>('select * from routing_conversations where organization_id = ? and conversation_id in (?)', [organizationId, conversationIds]);
+  const rows = await sql.prepared<RoutingRow>('select * from routing_conversations where organization_id = ? and conversation_id = any(?::uuid[])', [organizationId, sqlArray(conversationIds)]);
   return new Map(
     rows.map((r) => [
       r.conversation_id,

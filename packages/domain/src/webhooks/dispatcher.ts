@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type Clock, type Logger, newId, type SecretBox, systemClock } from '@parley/core';
 import { type DomainEventType, eventMatches, eventTouchpoint, recordEvent } from '../events';
-import { type SqlRunner, sqlRunner } from '../sql';
+import { type SqlRunner, sqlArray, sqlRunner } from '../sql';
 import type { WebhookHttpClient, WebhookResponse } from './http';
 import { DISABLE_AFTER_FAILING_MS, nextAttemptDelayMs, parseRetryAfter } from './schedule';
 import { deliveryBody, signDelivery } from './signing';
@@ -227,10 +227,10 @@ export class WebhookDispatcher {
         events = rows.length;
         if (!rows.length) return;
         const organizations = [...new Set(rows.map((r) => r.organization_id))];
-        const subs = await sql.all<Pick<Claim, 'url' | 'secret_ciphertext' | 'previous_secret_ciphertext' | 'previous_secret_expires_at' | 'failing_since'> & { id: string; organization_id: string; events: string[]; touchpoint: string | null; created_at: Date }>(
+        const subs = await sql.prepared<Pick<Claim, 'url' | 'secret_ciphertext' | 'previous_secret_ciphertext' | 'previous_secret_expires_at' | 'failing_since'> & { id: string; organization_id: string; events: string[]; touchpoint: string | null; created_at: Date }>(
           `select id, organization_id, events, touchpoint, created_at, url, secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at, failing_since
-           from webhook_subscriptions where status = 'active' and organization_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-          [JSON.stringify(organizations)],
+           from webhook_subscriptions where status = 'active' and organization_id = any(?::uuid[])`,
+          [sqlArray(organizations)],
         );
         const byOrganization = new Map<string, typeof subs>();
         for (const s of subs) {
@@ -241,9 +241,9 @@ export class WebhookDispatcher {
         // nothing, and their events are only marked as dispatched.
         const wanted = rows.filter((e) => byOrganization.has(e.organization_id)).map((e) => e.id);
         if (wanted.length) {
-          const payloads = await sql.all<{ id: string; data_json: string }>(
-            `select id, data::text as data_json from domain_events where id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-            [JSON.stringify(wanted)],
+          const payloads = await sql.prepared<{ id: string; data_json: string }>(
+            `select id, data::text as data_json from domain_events where id = any(?::uuid[])`,
+            [sqlArray(wanted)],
           );
           const byId = new Map(payloads.map((p) => [p.id, p.data_json]));
           for (const e of rows) e.data_json = byId.get(e.id);
@@ -300,10 +300,7 @@ export class WebhookDispatcher {
             [now, now, JSON.stringify(deliveries)],
           );
         }
-        await sql.run(`update domain_events set dispatched_at = ? where id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`, [
-          now,
-          JSON.stringify(rows.map((r) => r.id)),
-        ]);
+        await sql.prepared(`update domain_events set dispatched_at = ? where id = any(?::uuid[])`, [now, sqlArray(rows.map((r) => r.id))]);
       });
     } catch (err) {
       for (const c of reserved) this.release(c);

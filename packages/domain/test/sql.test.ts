@@ -1,0 +1,48 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createOrm } from '@parley/db';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sqlArray, sqlRunner } from '../src/sql';
+
+let orm: MikroORM;
+beforeAll(async () => {
+  orm = await createOrm({ url: inject('databaseUrl'), poolMax: 2 });
+});
+afterAll(async () => {
+  await orm.close(true);
+});
+
+describe('a list bound as one value of a prepared statement', () => {
+  it('arrives as the same list, whatever its values hold', async () => {
+    const sql = sqlRunner(orm.em.fork());
+    const awkward = ['plain', 'with "quotes"', 'back\\slash', '', 'a,b', '{braces}', 'NULL', ' padded ', 'ünïcødé 🙂', "it's", '\\"'];
+    const [row] = await sql.prepared<{ values: string[] }>('select ?::text[] as values', [sqlArray(awkward)]);
+    expect(row!.values).toEqual(awkward);
+    const [empty] = await sql.prepared<{ n: number }>('select cardinality(?::uuid[])::int as n', [sqlArray([])]);
+    expect(empty!.n).toBe(0);
+    const [numbers] = await sql.prepared<{ total: string }>('select sum(x)::text as total from unnest(?::bigint[]) x', [sqlArray([1, '2', 3n])]);
+    expect(numbers!.total).toBe('6');
+  });
+
+  it('keeps the statement text the same for lists of any length, so it is planned once', async () => {
+    const sql = sqlRunner(orm.em.fork());
+    for (const ids of [['a'], ['a', 'b', 'c'], Array.from({ length: 60 }, (_, i) => `v${i}`)]) {
+      const [row] = await sql.prepared<{ n: number }>('select count(*)::int as n from unnest(?::text[]) v where v = any(?::text[])', [sqlArray(ids), sqlArray(ids.slice(0, 1))]);
+      expect(row!.n).toBe(1);
+    }
+  });
+
+  it('is refused as a JS array, which the driver would otherwise expand into a list', async () => {
+    await expect(sqlRunner(orm.em.fork()).prepared('select ?::text[]', [['a', 'b']])).rejects.toThrow(/single values/);
+  });
+});
+
+describe('the documents stored whole', () => {
+  it('carry no statistics, so ANALYZE does not sort them (autovacuum runs it as busy tables grow)', async () => {
+    const rows = await sqlRunner(orm.em.fork()).all<{ name: string; target: number }>(
+      `select c.relname || '.' || a.attname as name, a.attstattarget as target
+         from pg_attribute a join pg_class c on c.oid = a.attrelid
+        where (c.relname, a.attname) in (('meta_webhook_deliveries', 'payload'), ('domain_events', 'data'), ('messages', 'content'))`,
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.name, Number(r.target)]))).toEqual({ 'meta_webhook_deliveries.payload': 0, 'domain_events.data': 0, 'messages.content': 0 });
+  });
+});
