@@ -19,7 +19,7 @@ const DOCUMENTS: [table: string, column: string][] = [
  * ANALYZE of a table with large jsonb columns spends most of its time on them: sampling, sorting
  * and comparing whole documents (a delivery, an event, a message's content) to build most-common
  * values and histograms that no query uses, since those columns are only read, never searched by
- * value. On a table of 12,000 deliveries that was 62 of 70 ms, and autovacuum runs it again each
+ * value. On a table of 7,500 deliveries that was 62 of 70 ms, and autovacuum runs it again each
  * time a busy table grows by a tenth, in the middle of the traffic that grew it.
  *
  * Two indexes on `organization_id` alone duplicate the leading column of a composite index on the

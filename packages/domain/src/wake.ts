@@ -21,16 +21,13 @@ export const WAKE_CHANNELS = { metaInbound: 'meta_inbound', outbox: 'outbox' } a
 export class WakeNotifier {
   private sending = false;
   private again = false;
-  private readonly connection: ReturnType<MikroORM['em']['getConnection']>;
+  private connection: ReturnType<MikroORM['em']['getConnection']> | undefined;
 
   constructor(
-    orm: MikroORM,
+    private readonly orm: MikroORM,
     private readonly channel: string,
     private readonly logger: Logger,
-  ) {
-    // Made once: a notification runs outside any transaction, so it needs no EntityManager of its own.
-    this.connection = orm.em.fork().getConnection();
-  }
+  ) {}
 
   notify(): void {
     if (this.sending) {
@@ -38,6 +35,8 @@ export class WakeNotifier {
       return;
     }
     this.sending = true;
+    // Made once: a notification runs outside any transaction, so it needs no EntityManager of its own.
+    this.connection ??= this.orm.em.fork().getConnection();
     void this.connection
       .execute('select pg_notify(?, ?)', [this.channel, ''])
       .catch((err: unknown) => this.logger.debug({ err, channel: this.channel }, 'wake-up notification not sent; the poll will find the work'))

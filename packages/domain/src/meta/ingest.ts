@@ -42,7 +42,10 @@ export class MetaWebhookIngest {
    * own: one fork, made once, serves every write, where a fork per write was a measurable share
    * of the webhook's CPU.
    */
-  private readonly sql: SqlRunner;
+  private sqlMade: SqlRunner | undefined;
+  private get sql(): SqlRunner {
+    return (this.sqlMade ??= sqlRunner(this.orm.em.fork()));
+  }
 
   constructor(
     private readonly orm: MikroORM,
@@ -51,7 +54,6 @@ export class MetaWebhookIngest {
     private readonly logger: Logger,
   ) {
     this.stored = new WakeNotifier(orm, WAKE_CHANNELS.metaInbound, logger);
-    this.sql = sqlRunner(orm.em.fork());
     // Two inserts in flight at most: the deliveries that arrive meanwhile go together in the next.
     // With four, at 500 a second most inserts carried one row, each its own commit and round trip,
     // and the webhook cost a quarter more CPU for no faster answer.

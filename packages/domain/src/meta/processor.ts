@@ -219,11 +219,11 @@ export class MetaInboundProcessor extends PollingJob {
    */
   private async lanesWithWork(): Promise<number[]> {
     if (this.lanes === 1) return [0];
-    const rows = await sqlRunner(this.orm.em.fork()).all<{ lane: number }>(
-      `select distinct lane % ? as lane from (
+    const rows = await sqlRunner(this.orm.em.fork()).prepared<{ lane: number }>(
+      `select distinct lane % ?::int as lane from (
          select lane from meta_webhook_deliveries
-          where processed_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= ?)
-          order by id limit ?
+          where processed_at is null and parked_at is null and (next_attempt_at is null or next_attempt_at <= ?::timestamptz)
+          order by id limit ?::int
        ) due`,
       [this.lanes, this.clock.now(), this.batchSize * this.lanes * 4],
     );
