@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 
 /**
  * Hand-written SQL inside the EntityManager's current transaction, for the hot paths where a
@@ -34,18 +34,37 @@ export function sqlArray(values: readonly (string | number | bigint)[]): string 
   return `{${values.map((v) => `"${String(v).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }
 
-const names = new Map<string, string>();
+interface Compiled {
+  name: string;
+  text: string;
+}
 
-/** The same text always gets the same name, so each connection prepares it once. */
-function statementName(sql: string): string {
-  let name = names.get(sql);
-  if (!name) names.set(sql, (name = `parley_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`));
-  return name;
+const compiled = new Map<string, Compiled>();
+
+/**
+ * The statement's name and its text with PostgreSQL's placeholders, made once per text: the same
+ * text always gets the same name, so each connection prepares it once. A `?` is a value; `\\?`
+ * is a literal `?` (jsonb's operator), as knex reads them for `all` and `run`.
+ */
+function compile(sql: string): Compiled {
+  let statement = compiled.get(sql);
+  if (!statement) {
+    let n = 0;
+    const text = sql.replace(/(\\*)\?/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
+    compiled.set(sql, (statement = { name: `parley_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`, text }));
+  }
+  return statement;
+}
+
+/** What `prepared` needs of knex's client: its connections (a transaction's client has one). */
+interface ConnectionSource {
+  acquireConnection(): Promise<{ query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }> }>;
+  releaseConnection(connection: unknown): Promise<unknown>;
 }
 
 export function sqlRunner(em: EntityManager): SqlRunner {
   const connection = em.getConnection();
-  const ctx = em.getTransactionContext();
+  const ctx = em.getTransactionContext<Knex.Transaction>();
   return {
     all: <T>(sql: string, params: unknown[] = []) => connection.execute<T[]>(sql, params, 'all', ctx),
     run: async (sql: string, params: unknown[] = []) => {
@@ -53,13 +72,20 @@ export function sqlRunner(em: EntityManager): SqlRunner {
     },
     prepared: async <T>(sql: string, params: unknown[]) => {
       if (params.some(Array.isArray)) throw new Error('a prepared statement takes single values, not lists');
-      const query = connection.getKnex().raw(sql, params as never[]).options({ name: statementName(sql) });
-      if (ctx) void query.transacting(ctx);
+      // Straight to the driver, on the transaction's connection (or one of the pool's): knex's
+      // query pipeline (placeholders rewritten on every run, the transaction checked key by key)
+      // cost more than the driver itself on the statements run for every message.
+      if (ctx?.isCompleted()) throw new Error('a prepared statement after its transaction ended');
+      const source = (ctx ?? connection.getKnex()).client as unknown as ConnectionSource;
+      const { name, text } = compile(sql);
+      const driver = await source.acquireConnection();
       try {
-        return ((await query) as { rows: T[] }).rows;
+        return (await driver.query({ name, text, values: params })).rows as T[];
       } catch (err) {
         // The same exceptions as `all` and `run` throw, so callers need not know how it ran.
         throw connection.getPlatform().getExceptionConverter().convertException(err as Error);
+      } finally {
+        if (!ctx) await source.releaseConnection(driver);
       }
     },
   };

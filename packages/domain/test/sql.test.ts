@@ -36,6 +36,44 @@ describe('a list bound as one value of a prepared statement', () => {
   });
 });
 
+describe('a prepared statement', () => {
+  it('runs on its transaction’s connection: it sees the transaction’s writes, and a rollback takes its own', async () => {
+    const table = `prepared_${Date.now()}`;
+    const outside = sqlRunner(orm.em.fork());
+    await outside.run(`create table ${table} (v text)`);
+    try {
+      await expect(
+        orm.em.fork().transactional(async (tx) => {
+          const sql = sqlRunner(tx);
+          await sql.run(`insert into ${table} values ('by run')`);
+          await sql.prepared(`insert into ${table} values (?)`, ['by prepared']);
+          const seen = await sql.prepared<{ v: string }>(`select v from ${table} order by v`, []);
+          expect(seen.map((r) => r.v)).toEqual(['by prepared', 'by run']);
+          // Not yet visible outside: the same transaction, not a connection of the pool.
+          expect(await outside.prepared(`select v from ${table}`, [])).toEqual([]);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(await outside.prepared(`select v from ${table}`, [])).toEqual([]);
+    } finally {
+      await outside.run(`drop table ${table}`);
+    }
+  });
+
+  it('reads `\\?` as jsonb’s operator and `?` as a value', async () => {
+    const [row] = await sqlRunner(orm.em.fork()).prepared<{ has: boolean; other: string }>(`select ?::jsonb \\? 'a' as has, ?::text as other`, ['{"a": 1}', 'x?y']);
+    expect(row).toEqual({ has: true, other: 'x?y' });
+  });
+
+  it('refuses to run once its transaction has ended, instead of running outside it', async () => {
+    let late: ReturnType<typeof sqlRunner> | undefined;
+    await orm.em.fork().transactional(async (tx) => {
+      late = sqlRunner(tx);
+    });
+    await expect(late!.prepared('select 1', [])).rejects.toThrow(/after its transaction ended/);
+  });
+});
+
 describe('the documents stored whole', () => {
   it('carry no statistics, so ANALYZE does not sort them (autovacuum runs it as busy tables grow)', async () => {
     const rows = await sqlRunner(orm.em.fork()).all<{ name: string; target: number }>(
