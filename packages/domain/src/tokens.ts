@@ -233,7 +233,7 @@ export class TokenService {
     if (constantTimeEqual(bearer, this.config.platformAdminToken)) return { kind: 'operator' };
     const claims = this.verifyAccess(bearer);
     // Every request asks this: the family and its live subject in one prepared statement, where
-    // entity reads took two (three for an installation) and most of the request's time.
+    // entity reads took two round trips (three for an installation) and their hydration.
     const [row] = await sqlRunner(em).prepared<{
       organization_id: string;
       subject_kind: string;
