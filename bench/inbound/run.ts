@@ -351,7 +351,11 @@ async function visibility(p: Platform) {
 /** The `n` seconds of the run with the highest p99, each with its p50, p99 and count, slowest first. */
 function slowestSeconds(rows: { second: number; ms: number }[], n: number) {
   const bySecond = new Map<number, number[]>();
-  for (const r of rows) bySecond.set(r.second, [...(bySecond.get(r.second) ?? []), r.ms]);
+  for (const r of rows) {
+    const xs = bySecond.get(r.second);
+    if (xs) xs.push(r.ms);
+    else bySecond.set(r.second, [r.ms]);
+  }
   return [...bySecond]
     .map(([second, xs]) => {
       const sorted = xs.sort((a, b) => a - b);
@@ -641,7 +645,7 @@ async function main() {
     const receiptToStored = async (since: Date) =>
       (
         await database.orm.em.fork().getConnection().execute<{ second: number; ms: number }[]>(
-          `select extract(epoch from d.received_at - ?::timestamptz)::int as second, extract(epoch from m.status_updated_at - d.received_at) * 1000 as ms
+          `select floor(extract(epoch from d.received_at - ?::timestamptz))::int as second, extract(epoch from m.status_updated_at - d.received_at) * 1000 as ms
            from meta_webhook_deliveries d
            join messages m on m.wamid = d.payload->'entry'->0->'changes'->0->'value'->'messages'->0->>'id' and m.direction = 'inbound'
            where d.received_at >= ?`,
