@@ -8,7 +8,7 @@ import {
   sha256Hex,
   UnauthorizedError,
 } from '@parley/core';
-import { Installation, RefreshToken, TokenFamily, UNSCOPED, User } from '@parley/db';
+import { RefreshToken, TokenFamily, UNSCOPED, type User } from '@parley/db';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { type Principal, type Scope, SCOPES, scopesForRole, type TenantPrincipal } from './access';
@@ -160,15 +160,14 @@ export class TokenService {
         await this.revokeSubject(em, family.subjectKind, family.subjectId, 'refresh_token_reused');
         return { kind: 'reused' as const };
       }
-      const family = await em.findOne(TokenFamily, { id: row.family_id, revokedAt: null }, UNSCOPED);
-      if (!family) return { kind: 'unknown' as const };
-      const subject = await this.loadSubject(em, family);
-      if (!subject) return { kind: 'unknown' as const };
+      const family = await this.liveFamily(em, row.family_id);
+      if (!family?.subject) return { kind: 'unknown' as const };
+      const { subject } = family;
       const ttl = this.ttls(subject.kind);
-      const refreshToken = this.addRefreshToken(em, family.organization, family.id, ttl.refresh);
+      const refreshToken = this.addRefreshToken(em, family.organizationId, row.family_id, ttl.refresh);
       await em.flush();
       const pair: TokenPair = {
-        accessToken: this.signAccess(subject, family.id, ttl.access),
+        accessToken: this.signAccess(subject, row.family_id, ttl.access),
         refreshToken,
         expiresIn: ttl.access,
         refreshExpiresIn: ttl.refresh,
@@ -201,27 +200,37 @@ export class TokenService {
     );
   }
 
-  private async loadSubject(em: EntityManager, family: TokenFamily): Promise<TokenSubject | undefined> {
-    if (family.subjectKind === 'user') {
-      const user = await em.findOne(
-        User,
-        { id: family.subjectId, organization: family.organization, disabledAt: null },
-        UNSCOPED,
-      );
-      return user ? { kind: 'user', organizationId: user.organization, userId: user.id, role: user.role } : undefined;
-    }
-    const installation = await em.findOne(
-      Installation,
-      { id: family.subjectId, organization: family.organization, status: 'active' },
-      UNSCOPED,
+  /**
+   * A token family that is not revoked, with its subject while that is live (a user not disabled,
+   * an installation still active; else `subject` is undefined), in one prepared statement: every
+   * authenticated request and every refresh asks it.
+   */
+  private async liveFamily(
+    em: EntityManager,
+    familyId: string,
+  ): Promise<{ organizationId: string; subjectKind: string; subjectId: string; subject: TokenSubject | undefined; appId: string | null } | undefined> {
+    const [row] = await sqlRunner(em).prepared<{
+      organization_id: string;
+      subject_kind: string;
+      subject_id: string;
+      user_role: User['role'] | null;
+      installation_scopes: string[] | null;
+      installation_app_id: string | null;
+    }>(
+      `select f.organization_id, f.subject_kind, f.subject_id, u.role as user_role, i.scopes as installation_scopes, i.app_id as installation_app_id
+         from token_families f
+         left join users u on f.subject_kind = 'user' and u.id = f.subject_id and u.organization_id = f.organization_id and u.disabled_at is null
+         left join installations i on f.subject_kind = 'installation' and i.id = f.subject_id and i.organization_id = f.organization_id and i.status = 'active'
+        where f.id = ?::uuid and f.revoked_at is null`,
+      [familyId],
     );
-    if (!installation) return undefined;
-    return {
-      kind: 'installation',
-      organizationId: installation.organization,
-      installationId: installation.id,
-      scopes: installation.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
-    };
+    if (!row) return undefined;
+    const family = { organizationId: row.organization_id, subjectKind: row.subject_kind, subjectId: row.subject_id, appId: row.installation_app_id };
+    if (row.subject_kind === 'user') {
+      return { ...family, subject: row.user_role ? { kind: 'user', organizationId: row.organization_id, userId: row.subject_id, role: row.user_role } : undefined };
+    }
+    const scopes = row.installation_scopes?.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+    return { ...family, subject: scopes && row.installation_app_id ? { kind: 'installation', organizationId: row.organization_id, installationId: row.subject_id, scopes } : undefined };
   }
 
   /**
@@ -232,41 +241,20 @@ export class TokenService {
   async authenticate(em: EntityManager, bearer: string): Promise<Principal> {
     if (constantTimeEqual(bearer, this.config.platformAdminToken)) return { kind: 'operator' };
     const claims = this.verifyAccess(bearer);
-    // Every request asks this: the family and its live subject in one prepared statement, where
-    // entity reads took two round trips (three for an installation) and their hydration.
-    const [row] = await sqlRunner(em).prepared<{
-      organization_id: string;
-      subject_kind: string;
-      subject_id: string;
-      revoked: boolean;
-      user_role: User['role'] | null;
-      installation_scopes: string[] | null;
-      installation_app_id: string | null;
-    }>(
-      `select f.organization_id, f.subject_kind, f.subject_id, f.revoked_at is not null as revoked,
-              u.role as user_role, i.scopes as installation_scopes, i.app_id as installation_app_id
-         from token_families f
-         left join users u on f.subject_kind = 'user' and u.id = f.subject_id and u.organization_id = f.organization_id and u.disabled_at is null
-         left join installations i on f.subject_kind = 'installation' and i.id = f.subject_id and i.organization_id = f.organization_id and i.status = 'active'
-        where f.id = ?::uuid`,
-      [claims.fam],
-    );
-    if (!row || row.revoked || row.organization_id !== claims.org || row.subject_kind !== claims.kind || row.subject_id !== claims.sub) {
+    const family = await this.liveFamily(em, claims.fam);
+    if (!family?.subject || family.organizationId !== claims.org || family.subjectKind !== claims.kind || family.subjectId !== claims.sub) {
       throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
     }
-    if (row.subject_kind === 'user') {
-      if (!row.user_role) throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
-      return { kind: 'user', organizationId: row.organization_id, userId: row.subject_id, role: row.user_role, scopes: scopesForRole(row.user_role), familyId: claims.fam };
-    }
-    if (!row.installation_scopes || !row.installation_app_id) throw new UnauthorizedError('unauthorized', 'The token has been revoked.');
+    const { subject } = family;
+    if (subject.kind === 'user') return { ...subject, scopes: scopesForRole(subject.role), familyId: claims.fam };
     // A token never carries more than the installation holds now, nor more than it was issued with.
     const issued = new Set(claims.scope.split(' '));
     return {
       kind: 'installation',
-      organizationId: row.organization_id,
-      installationId: row.subject_id,
-      appId: row.installation_app_id,
-      scopes: row.installation_scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s) && issued.has(s)),
+      organizationId: subject.organizationId,
+      installationId: subject.installationId,
+      appId: family.appId!, // an installation is live only with its app (liveFamily)
+      scopes: subject.scopes.filter((s) => issued.has(s)),
       familyId: claims.fam,
     };
   }
