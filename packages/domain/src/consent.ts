@@ -4,7 +4,7 @@ import { keysetWhere, type PageRequest, toPage } from './pagination';
 import type { TenantScope } from './scope';
 import type { ContactRef } from './events';
 import { queueMessage } from './sending';
-import type { SqlRunner } from './sql';
+import { perTransaction, type SqlRunner } from './sql';
 
 /** Contract defaults; each organization may replace them (PUT /v1/settings/opt-out). */
 export const DEFAULT_OPT_OUT = {
@@ -39,18 +39,14 @@ export function normalizeKeyword(text: string): string {
 /** Why a confirmation may be refused by the send rules, leaving the keyword's effect in place. */
 const UNSENDABLE = new Set(['outside_customer_service_window', 'contact_has_no_phone', 'conversation_closed']);
 
-/** Settings read in a transaction, kept for its length: a batch of messages asks once per organization. */
-const settingsRead = new WeakMap<SqlRunner, Map<string, OptOutSettings>>();
+const settingsRead = perTransaction<OptOutSettings>();
 
-async function settingsIn(sql: SqlRunner, organizationId: string): Promise<OptOutSettings> {
-  let known = settingsRead.get(sql);
-  if (!known) settingsRead.set(sql, (known = new Map()));
-  const cached = known.get(organizationId);
-  if (cached) return cached;
-  const [org] = await sql.all<{ settings: OrganizationSettings }>('select settings from organizations where id = ?', [organizationId]);
-  const settings = optOutSettings(org?.settings);
-  known.set(organizationId, settings);
-  return settings;
+/** The organization's opt-out settings, read once per transaction. */
+function settingsIn(sql: SqlRunner, organizationId: string): Promise<OptOutSettings> {
+  return settingsRead(sql, organizationId, async () => {
+    const [org] = await sql.all<{ settings: OrganizationSettings }>('select settings from organizations where id = ?', [organizationId]);
+    return optOutSettings(org?.settings);
+  });
 }
 
 /**

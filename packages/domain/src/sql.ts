@@ -34,6 +34,27 @@ export function sqlArray(values: readonly (string | number | bigint)[]): string 
   return `{${values.map((v) => `"${String(v).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }
 
+/**
+ * A read kept for the length of a transaction (of its SqlRunner): a batch of inbound messages
+ * asks a channel's route, its attachment policy or its organization's settings once, not once per
+ * message. A failed read is not kept, so the item it failed is set aside and its retry asks again.
+ */
+export function perTransaction<T>(): (sql: SqlRunner, key: string, read: () => Promise<T>) => Promise<T> {
+  const kept = new WeakMap<SqlRunner, Map<string, Promise<T>>>();
+  return (sql, key, read) => {
+    let known = kept.get(sql);
+    if (!known) kept.set(sql, (known = new Map()));
+    let value = known.get(key);
+    if (!value) {
+      const reads = known;
+      value = read();
+      reads.set(key, value);
+      value.catch(() => reads.delete(key));
+    }
+    return value;
+  };
+}
+
 interface Compiled {
   name: string;
   text: string;

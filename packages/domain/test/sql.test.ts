@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createOrm } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sqlArray, sqlRunner } from '../src/sql';
+import { perTransaction, sqlArray, sqlRunner } from '../src/sql';
 
 let orm: MikroORM;
 beforeAll(async () => {
@@ -71,6 +71,19 @@ describe('a prepared statement', () => {
       late = sqlRunner(tx);
     });
     await expect(late!.prepared('select 1', [])).rejects.toThrow(/after its transaction ended/);
+  });
+});
+
+describe('a read kept for a transaction', () => {
+  it('is read once per transaction and key, again in the next transaction, and not kept when it failed', async () => {
+    const kept = perTransaction<number>();
+    let reads = 0;
+    const read = async () => ++reads;
+    const [first, second] = [sqlRunner(orm.em.fork()), sqlRunner(orm.em.fork())];
+    expect(await Promise.all([kept(first, 'a', read), kept(first, 'a', read), kept(first, 'b', read)])).toEqual([1, 1, 2]);
+    expect(await kept(second, 'a', read)).toBe(3);
+    await expect(kept(first, 'c', () => Promise.reject(new Error('database away')))).rejects.toThrow('database away');
+    expect(await kept(first, 'c', read)).toBe(4);
   });
 });
 

@@ -5,7 +5,7 @@ import type { ChannelRoute, PhoneNumberDirectory } from './directory';
 import { type InboundItem, InboundItemError, parseInboundItem, type SenderIdentity } from './parse';
 import { metaStatus, metaWebhookPayload, type MetaStatus } from './payload';
 import { PollingJob } from '../polling';
-import { type SqlRunner, sqlArray, sqlRunner } from '../sql';
+import { perTransaction, type SqlRunner, sqlArray, sqlRunner } from '../sql';
 import { applyConsentKeyword } from '../consent';
 import { replyAttachmentRefused, screenInboundAttachment } from '../routing/runtime-attachments';
 import type { ConversationView } from '../conversations';
@@ -172,8 +172,8 @@ export class MetaInboundProcessor extends PollingJob {
   private readonly batchSize: number;
   private readonly lanes: number;
   private lookedForDueFailuresAt = Number.NEGATIVE_INFINITY;
-  /** Routes read in a transaction, keyed by its runner, so they go with it. */
-  private readonly routesOf = new WeakMap<SqlRunner, Map<string, ChannelRoute | undefined>>();
+  /** Routes read in a transaction, kept for its length: the items of a batch mostly share a number. */
+  private readonly routeIn = perTransaction<ChannelRoute | undefined>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -450,15 +450,11 @@ export class MetaInboundProcessor extends PollingJob {
   private async route(sql: SqlRunner, context: ItemContext): Promise<ChannelRoute | undefined> {
     const key = context.phoneNumberId ? `phone:${context.phoneNumberId}` : context.wabaId ? `waba:${context.wabaId}` : null;
     if (!key) return undefined;
-    // Asked once per transaction: the items of a batch mostly share a number.
-    let known = this.routesOf.get(sql);
-    if (!known) this.routesOf.set(sql, (known = new Map()));
-    if (known.has(key)) return known.get(key);
-    const route = context.phoneNumberId
-      ? (await this.directory.resolveFresh([context.phoneNumberId], sql)).get(context.phoneNumberId)
-      : await this.directory.resolveWaba(context.wabaId!, sql);
-    known.set(key, route);
-    return route;
+    return this.routeIn(sql, key, async () =>
+      context.phoneNumberId
+        ? (await this.directory.resolveFresh([context.phoneNumberId], sql)).get(context.phoneNumberId)
+        : await this.directory.resolveWaba(context.wabaId!, sql),
+    );
   }
 
   private async applyItem(sql: SqlRunner, item: Item, sinks: BatchWork): Promise<void> {

@@ -1,6 +1,6 @@
 import { DomainError, UnprocessableError } from '@parley/core';
 import { queueMessage } from '../sending';
-import type { SqlRunner } from '../sql';
+import { perTransaction, type SqlRunner } from '../sql';
 import type { ChannelRouting } from './config';
 import { channelIsRouted, liveDocument } from './runtime-live';
 
@@ -19,22 +19,11 @@ export const ATTACHMENT_TYPES: readonly string[] = ['image', 'video', 'audio', '
 
 export const ATTACHMENT_REFUSED_REPLY = 'Sorry, we cannot receive attachments in this chat. Please write your message as text.';
 
-/** Policies read in a transaction, kept for its length: a batch of inbound messages asks once per channel. */
-const policiesRead = new WeakMap<SqlRunner, Map<string, Promise<AttachmentPolicy>>>();
+const policyIn = perTransaction<AttachmentPolicy>();
 
 /** The live policy of a channel; `both` where no live routing covers it. */
 export function attachmentPolicy(sql: SqlRunner, organizationId: string, channelId: string, now: Date): Promise<AttachmentPolicy> {
-  let known = policiesRead.get(sql);
-  if (!known) policiesRead.set(sql, (known = new Map()));
-  const key = `${organizationId}:${channelId}`;
-  let policy = known.get(key);
-  if (!policy) {
-    policy = readAttachmentPolicy(sql, organizationId, channelId, now);
-    known.set(key, policy);
-    // A failed read is not remembered: the item is set aside, and its retry asks again.
-    policy.catch(() => known.delete(key));
-  }
-  return policy;
+  return policyIn(sql, `${organizationId}:${channelId}`, () => readAttachmentPolicy(sql, organizationId, channelId, now));
 }
 
 async function readAttachmentPolicy(sql: SqlRunner, organizationId: string, channelId: string, now: Date): Promise<AttachmentPolicy> {
