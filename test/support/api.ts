@@ -12,6 +12,7 @@ import type Koa from 'koa';
 import { createApp, type ParleyApp, serveRoutes } from '../../apps/api/src/app';
 import type { RouteDef } from '../../apps/api/src/http/route';
 import type { AppState } from '../../apps/api/src/http/state';
+import { ownDatabase } from './database';
 
 export const TEST_SECRETS = {
   PLATFORM_ADMIN_TOKEN: 'test-operator-token-0123456789abcdef',
@@ -91,6 +92,22 @@ export async function startTestApi(
       await close();
       await app.services.metaProcessor.stop();
       await orm.close(true);
+    },
+  };
+}
+
+/**
+ * The API on a migrated database of the test file's own (see `ownDatabase`), for tests that must
+ * see every row of a table other files write to at the same time; `close()` drops it as well.
+ */
+export async function startTestApiOnOwnDatabase(label: string, options: Parameters<typeof startTestApi>[0] = {}): Promise<TestApi> {
+  const db = await ownDatabase(label);
+  const api = await startTestApi({ ...options, env: { ...options.env, DATABASE_URL: db.url } });
+  return {
+    ...api,
+    close: async () => {
+      await api.close();
+      await db.drop();
     },
   };
 }

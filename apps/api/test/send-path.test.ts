@@ -3,8 +3,7 @@ import { DomainEvent, UNSCOPED } from '@parley/db';
 import { DEFAULT_OPT_OUT, OutboundSender, queueMessage, type SendInput } from '@parley/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busiestWindow } from '../../../bench/lib';
-import { installApp, startTestApi, type TestApi } from '../../../test/support/api';
-import { ownDatabase } from '../../../test/support/database';
+import { installApp, startTestApiOnOwnDatabase, type TestApi } from '../../../test/support/api';
 import { eventually } from '../../../test/support/platform';
 import { expectProblem } from './helpers';
 import { contactWrites, conversationOf, FakeGraph, insertTemplate, newOrg, newPhone, newUser, type Org } from './messaging-support';
@@ -19,14 +18,11 @@ import { contactWrites, conversationOf, FakeGraph, insertTemplate, newOrg, newPh
  */
 
 let api: TestApi;
-let db: Awaited<ReturnType<typeof ownDatabase>>;
 beforeAll(async () => {
-  db = await ownDatabase('send_path');
-  api = await startTestApi({ env: { DATABASE_URL: db.url } });
+  api = await startTestApiOnOwnDatabase('send_path');
 });
 afterAll(async () => {
   await api.close();
-  await db.drop();
 });
 
 const em = () => api.orm.em.fork();

@@ -288,6 +288,8 @@ export class MetaInboundProcessor extends PollingJob {
    */
   private async claim(sql: SqlRunner, lane: number | undefined, size: number, ids?: string[]): Promise<{ id: string; payload: unknown; attempts: number }[]> {
     const now = this.clock.now();
+    // Given ids (a failed batch redone), those are taken whatever their schedule; else the due ones.
+    const only = ids ? sqlArray(ids) : null;
     const rows = await sql.prepared<{ id: string; payload: unknown; attempts: number }>(
       `update meta_webhook_deliveries d set processed_at = ?::timestamptz, attempts = d.attempts + 1
         where d.id in (
@@ -298,7 +300,7 @@ export class MetaInboundProcessor extends PollingJob {
              and (?::int is null or lane % ?::int = ?::int)
            order by id limit ?::int for update skip locked)
         returning d.id, d.payload, d.attempts - 1 as attempts`,
-      [now, ids ? sqlArray(ids) : null, ids ? sqlArray(ids) : null, ids ? sqlArray(ids) : null, now, lane ?? null, this.lanes, lane ?? 0, ids?.length ?? size],
+      [now, only, only, only, now, lane ?? null, this.lanes, lane ?? 0, ids?.length ?? size],
     );
     // In the order they arrived, which RETURNING does not keep.
     return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
